@@ -1,0 +1,182 @@
+"""SQLAlchemy 2 ORM models. Columns ending in ``_enc`` hold Fernet tokens (see store/secrets.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC (portable across SQLite and PostgreSQL), returns aware UTC datetimes."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):  # type: ignore[no-untyped-def]
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):  # type: ignore[no-untyped-def]
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Shop(Base):
+    __tablename__ = "shops"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TriggerRow(Base):
+    __tablename__ = "triggers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(300), unique=True)
+    event: Mapped[str] = mapped_column(String(100), index=True)
+    shop_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    condition_json: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    actions: Mapped[list[WebhookActionRow]] = relationship(
+        back_populates="trigger", cascade="all, delete-orphan", order_by="WebhookActionRow.position"
+    )
+
+
+class WebhookActionRow(Base):
+    __tablename__ = "webhook_actions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    trigger_id: Mapped[int] = mapped_column(ForeignKey("triggers.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    url: Mapped[str] = mapped_column(Text)
+    method: Mapped[str] = mapped_column(String(10), default="POST")
+    priority: Mapped[int] = mapped_column(Integer, default=3)
+    unique_queue_items: Mapped[bool] = mapped_column(Boolean, default=False)
+    hmac_secret_enc: Mapped[str | None] = mapped_column(Text, nullable=True)
+    signature_scheme: Mapped[str] = mapped_column(String(40), default="shopctrl")
+    client_certificate_enc: Mapped[str | None] = mapped_column(Text, nullable=True)
+    client_certificate_passphrase_enc: Mapped[str | None] = mapped_column(Text, nullable=True)
+    ca_certificate: Mapped[str | None] = mapped_column(Text, nullable=True)
+    timeout_seconds: Mapped[float] = mapped_column(Float, default=30.0)
+    username: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    password_enc: Mapped[str | None] = mapped_column(Text, nullable=True)
+    headers_json: Mapped[str] = mapped_column(Text, default="{}")
+    payload_mime_type: Mapped[str] = mapped_column(String(60), default="application/json")
+    payload_body: Mapped[str] = mapped_column(Text, default="")
+    trigger: Mapped[TriggerRow] = relationship(back_populates="actions")
+
+
+class EventRow(Base):
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    external_id: Mapped[str | None] = mapped_column(String(200), unique=True, nullable=True)
+    event: Mapped[str] = mapped_column(String(100))
+    shop_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    entity_type: Mapped[str] = mapped_column(String(60))
+    entity_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    entity_code: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    entity_data_json: Mapped[str] = mapped_column(Text, default="{}")
+    data_json: Mapped[str] = mapped_column(Text, default="{}")
+    __table_args__ = (Index("ix_events_entity", "entity_type", "entity_id", "id"),)
+
+
+class QueueItemRow(Base):
+    __tablename__ = "queue_items"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    trigger_id: Mapped[int | None] = mapped_column(ForeignKey("triggers.id", ondelete="SET NULL"), nullable=True)
+    action_id: Mapped[int | None] = mapped_column(
+        ForeignKey("webhook_actions.id", ondelete="SET NULL"), nullable=True
+    )
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
+    trigger_title: Mapped[str] = mapped_column(String(300), default="")
+    event_name: Mapped[str] = mapped_column(String(100), default="")
+    entity_type: Mapped[str] = mapped_column(String(60), default="")
+    entity_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    entity_code: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    priority: Mapped[int] = mapped_column(Integer, default=3)
+    unique_key: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    method: Mapped[str] = mapped_column(String(10), default="POST")
+    url: Mapped[str] = mapped_column(Text)
+    host: Mapped[str] = mapped_column(String(300), default="")
+    headers_json: Mapped[str] = mapped_column(Text, default="{}")
+    body: Mapped[str] = mapped_column(Text, default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    response_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    response_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    duration_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
+    skipped_count: Mapped[int] = mapped_column(Integer, default=0)
+    __table_args__ = (
+        # claim: due items, highest priority first, then oldest
+        Index("ix_queue_items_due", "status", "priority", "id"),
+        Index("ix_queue_items_unique", "unique_key", "status"),
+        Index("ix_queue_items_created", "created_at"),
+    )
+
+
+class DeliveryAttemptRow(Base):
+    __tablename__ = "delivery_attempts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("queue_items.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    duration_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    response_headers_json: Mapped[str | None] = mapped_column(Text, nullable=True)
+    response_body: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class AlertRow(Base):
+    __tablename__ = "alerts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    severity: Mapped[str] = mapped_column(String(20), default="error")
+    title: Mapped[str] = mapped_column(String(300))
+    message: Mapped[str] = mapped_column(Text, default="")
+    item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("queue_items.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    trigger_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    read: Mapped[bool] = mapped_column(Boolean, default=False, index=True)

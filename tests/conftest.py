@@ -1,0 +1,36 @@
+"""Shared fixtures: every test gets its own data dir with a real SQLite file; Qt runs offscreen."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Never touch the developer's real data dir or keyring from a test.
+os.environ.pop("SHOPCTRL_DATA_DIR", None)
+os.environ.pop("SHOPCTRL_DATABASE_URL", None)
+os.environ.pop("SHOPCTRL_SECRET_KEY", None)
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from shopctrl_desktop.paths import AppPaths, resolve_paths  # noqa: E402
+from shopctrl_desktop.store.db import Database  # noqa: E402
+from shopctrl_desktop.store.secrets import SecretBox, load_secret_box  # noqa: E402
+
+
+@pytest.fixture
+def app_paths(tmp_path: Path) -> AppPaths:
+    return resolve_paths(tmp_path / "data").ensure()
+
+
+@pytest.fixture
+def db(app_paths: AppPaths):
+    database = Database(f"sqlite:///{app_paths.database_file}")
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def box(app_paths: AppPaths) -> SecretBox:
+    return load_secret_box(app_paths.data_dir, use_keyring=False)
