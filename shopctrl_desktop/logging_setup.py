@@ -1,0 +1,166 @@
+"""Logging for `serve`, `demo` and the desktop app: a rotating file in the log dir plus stderr.
+
+Every record passes a redacting filter before it is written, as defence in depth: the code is meant never to
+log a secret, but if one slips into a message (a header dict, a settings repr, a PEM pasted into an error),
+the value is replaced by ``***`` in the file and on the terminal alike.
+
+Call :func:`setup_logging` once at start; calling it again replaces the handlers it installed before.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
+
+from shopctrl_desktop.paths import AppPaths
+
+LOG_MAX_BYTES = 2 * 1024 * 1024
+LOG_BACKUP_COUNT = 5
+LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+MASK = "***"
+
+#: Logged (INFO, logger "shopctrl_desktop.app") when the main window is shown; the bundle test waits for it.
+READY_MESSAGE = "main window shown; ready"
+
+# Header names whose values are credentials or signatures.
+_SECRET_HEADERS = (
+    r"(?:proxy-)?authorization|x-signature|webhook-signature|x-hub-signature(?:-256)?|x-api-key|"
+    r"cookie|set-cookie"
+)
+# Keys that name a secret: password, hmacSecret, client_certificate_passphrase, api_token, ...
+_SECRET_KEYS = r"[\w.-]*?(?:password|passwd|pwd|secret|passphrase|token|api[_-]?key|private[_-]?key)[\w.-]*"
+
+_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # PEM private keys (any flavour: RSA, EC, ENCRYPTED, OPENSSH), also when cut off before the END line.
+    (
+        re.compile(
+            r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)", re.DOTALL
+        ),
+        r"-----BEGIN \1PRIVATE KEY----- " + MASK + r" -----END \1PRIVATE KEY-----",
+    ),
+    # Header-like "Name: value" / "'Name': 'value'" / name=value; the quoted value ends at its quote,
+    # an unquoted one at the end of the line.
+    (
+        re.compile(
+            rf"""(?i)(?P<key>["']?\b(?:{_SECRET_HEADERS})\b["']?\s*[:=]\s*)"""
+            r"""(?:(?P<q>["'])(?P<qv>.*?)(?P=q)|(?P<v>[^\r\n"'}]+))"""
+        ),
+        "header",
+    ),
+    # key: value pairs whose key names a secret (JSON, reprs, query strings, key=value logs).
+    (
+        re.compile(
+            rf"""(?i)(?P<key>["']?\b{_SECRET_KEYS}["']?\s*[:=]\s*)"""
+            r"""(?:(?P<q>["'])(?P<qv>.*?)(?P=q)|(?P<v>[^\s,;&}\])]+))"""
+        ),
+        "keyvalue",
+    ),
+    # Bare credentials that carry their own marker.
+    (re.compile(r"(?i)\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{4,}"), r"\1 " + MASK),
+    (re.compile(r"\bwhsec_[A-Za-z0-9+/=]+"), "whsec_" + MASK),
+    (re.compile(r"\bsha(256|512)=[0-9a-fA-F]{16,}"), r"sha\1=" + MASK),
+    # Passwords in URLs: scheme://user:password@host
+    (re.compile(r"(?P<pre>\b[a-zA-Z][\w+.-]*://[^\s:/@]+:)[^\s@/]+(?=@)"), r"\g<pre>" + MASK),
+)
+
+_KEEP = frozenset({"", "null", "none", "***", "<hidden>", "true", "false"})
+
+
+def _replace_value(match: re.Match[str]) -> str:
+    quote = match.group("q")
+    value = match.group("qv") if quote else match.group("v")
+    if value is None or value.strip().lower() in _KEEP:
+        return match.group(0)
+    if quote:
+        return f"{match.group('key')}{quote}{MASK}{quote}"
+    return f"{match.group('key')}{MASK}"
+
+
+def redact(text: str) -> str:
+    """Return ``text`` with credentials, signatures and private keys replaced by ``***``."""
+    if not text:
+        return text
+    for pattern, replacement in _PATTERNS:
+        if replacement in ("header", "keyvalue"):
+            text = pattern.sub(_replace_value, text)
+        else:
+            text = pattern.sub(replacement, text)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites every record so that its message, traceback and stack carry no secrets."""
+
+    _formatter = logging.Formatter()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a bad format string must not lose the record
+            message = f"{record.msg!r} {record.args!r}"
+        record.msg = redact(message)
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self._formatter.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        return True
+
+
+class _OwnHandler:
+    """Marks the handlers installed here, so a second setup_logging() replaces rather than doubles them."""
+
+
+class _RotatingFile(RotatingFileHandler, _OwnHandler):
+    pass
+
+
+class _Stderr(logging.StreamHandler, _OwnHandler):  # type: ignore[type-arg]
+    pass
+
+
+def setup_logging(paths: AppPaths, *, verbose: bool = False, stderr: bool = True) -> Path:
+    """Log to ``paths.log_file`` (rotating, 5 x 2 MB) and to stderr; return the log file's path.
+
+    ``verbose`` logs DEBUG; otherwise INFO, with chatty libraries (httpx, aiohttp access, SQLAlchemy) at WARNING.
+    """
+    paths.log_dir.mkdir(parents=True, exist_ok=True)
+    level = logging.DEBUG if verbose else logging.INFO
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _OwnHandler)]:
+        root.removeHandler(old)
+        old.close()  # type: ignore[attr-defined]
+    formatter = logging.Formatter(LOG_FORMAT)
+    redacting = RedactingFilter()
+    handlers: list[logging.Handler] = [
+        _RotatingFile(paths.log_file, maxBytes=LOG_MAX_BYTES, backupCount=LOG_BACKUP_COUNT, encoding="utf-8")
+    ]
+    if stderr and sys.stderr is not None:  # a windowed Windows build has no stderr
+        handlers.append(_Stderr(sys.stderr))
+    for handler in handlers:
+        handler.setLevel(level)
+        handler.setFormatter(formatter)
+        handler.addFilter(redacting)
+        root.addHandler(handler)
+    root.setLevel(level)
+    quiet = logging.DEBUG if verbose else logging.WARNING
+    for name in ("httpx", "httpcore", "aiohttp.access", "sqlalchemy", "asyncio", "keyring"):
+        logging.getLogger(name).setLevel(quiet)
+    logging.captureWarnings(True)
+    return paths.log_file
+
+
+def log_ready(detail: str = "") -> None:
+    """Announce that the main window is up (log line + stdout); the bundle smoke test waits for it."""
+    message = READY_MESSAGE + (f" ({detail})" if detail else "")
+    logging.getLogger("shopctrl_desktop.app").info(message)
+    if sys.stdout is not None:
+        try:
+            print(f"shopctrl-desktop: {message}", flush=True)
+        except OSError:  # a windowed build may have no usable stdout
+            pass
