@@ -1,0 +1,75 @@
+"""What one Call Webhook action sends for one event: the default JSON payload or a rendered template.
+
+This is the render seam between the dispatcher (which stores the result on the queue item) and the
+template engine (domain/templates.py). Auth, signature, ``X-ShopCtrl-Delivery``/``-Attempt`` and
+``User-Agent`` are NOT added here: delivery adds them at send time.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from shopctrl_desktop.domain.model import MimeType, RenderedRequest, StoredEvent, Trigger, WebhookAction
+
+
+class RenderError(ValueError):
+    """A payload template cannot be rendered; the message says where (line/column) and what."""
+
+
+def default_payload(event_name: str, action_id: int | None, entity_data: dict[str, Any]) -> dict[str, Any]:
+    """SPEC 5.2: ``{"Trigger": <event system name>, "TriggerActionId": <action id>, "entityData": {...}}``."""
+    return {"Trigger": event_name, "TriggerActionId": action_id, "entityData": entity_data}
+
+
+def template_extra(trigger: Trigger, action: WebhookAction, event: StoredEvent) -> dict[str, Any]:
+    """Values a template can use besides the event's ``data`` (e.g. ``{{ Trigger }}``, ``{{ entityData.OrderId }}``)."""
+    return {
+        "Trigger": event.event,
+        "TriggerTitle": trigger.title,
+        "TriggerActionId": action.id,
+        "entityData": event.entity_data,
+        "ShopId": event.shop_id,
+        "EventId": event.id,
+    }
+
+
+def render_body(trigger: Trigger, action: WebhookAction, event: StoredEvent) -> str:
+    body = action.payload_body or ""
+    mime = MimeType(action.payload_mime_type)
+    if not body.strip():
+        return json.dumps(default_payload(event.event, action.id, event.entity_data), ensure_ascii=False)
+    # Imported lazily: the template engine (Jinja2 sandbox) is only needed when a body is set.
+    from shopctrl_desktop.domain.templates import render_template
+
+    try:
+        return render_template(body, mime, event.data, extra=template_extra(trigger, action, event))
+    except RenderError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any template failure becomes a RenderError for the item
+        raise RenderError(f"the payload template cannot be rendered: {exc}") from exc
+
+
+def request_headers(action: WebhookAction, event_name: str) -> dict[str, str]:
+    """Content-Type with charset, X-ShopCtrl-Trigger, then the custom headers (a custom header of the same
+    name, compared case-insensitively, replaces the built-in one)."""
+    mime = MimeType(action.payload_mime_type)
+    headers: dict[str, str] = {
+        "Content-Type": f"{mime.value}; charset=utf-8",
+        "X-ShopCtrl-Trigger": event_name,
+    }
+    for name, value in (action.headers or {}).items():
+        for existing in [k for k in headers if k.lower() == name.lower()]:
+            del headers[existing]
+        headers[name] = value
+    return headers
+
+
+def render_request(trigger: Trigger, action: WebhookAction, event: StoredEvent) -> RenderedRequest:
+    """The request this action sends for this event; raises RenderError for a template that fails."""
+    return RenderedRequest(
+        method=action.method,
+        url=action.url,
+        headers=request_headers(action, event.event),
+        body=render_body(trigger, action, event),
+    )
