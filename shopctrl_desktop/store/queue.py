@@ -1,0 +1,303 @@
+"""The webhook queue: enqueue (see store/ingest.py), read items and attempts, cancel, retry, resend, counts.
+
+Claiming due items for delivery (leases, ``FOR UPDATE SKIP LOCKED``) lives in store/claim.py.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, inspect, select, update
+from sqlalchemy.orm import Session
+
+from shopctrl_desktop.domain.model import WAITING_STATUSES, ItemStatus, Priority
+from shopctrl_desktop.engine.progress import QueueCounts
+from shopctrl_desktop.store.ingest import IngestResult, begin_write, enqueue_batches, enqueue_events, host_of
+from shopctrl_desktop.store.models import DeliveryAttemptRow, QueueItemRow, utcnow
+
+__all__ = [
+    "Attempt",
+    "IngestResult",
+    "QueueItem",
+    "attempts_for",
+    "begin_write",
+    "cancel_item",
+    "enqueue_batches",
+    "enqueue_events",
+    "get_item",
+    "host_of",
+    "list_items",
+    "queue_counts",
+    "ready_items",
+    "resend_item",
+    "retry_failed",
+    "retry_item",
+]
+
+_ITEMS = QueueItemRow.__table__
+#: Statuses from which "Retry now" puts an item back in the queue.
+RETRYABLE_STATUSES = (ItemStatus.FAILED.value, ItemStatus.RETRYING.value, ItemStatus.CANCELLED.value)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    id: int
+    status: str
+    trigger_id: int | None
+    trigger_title: str
+    action_id: int | None
+    event_id: int
+    event_name: str
+    entity_type: str
+    entity_id: str | None
+    entity_code: str | None
+    priority: int
+    unique_key: str | None
+    method: str
+    url: str
+    host: str
+    headers: dict[str, str]
+    body: str
+    attempts: int
+    created_at: datetime
+    last_attempt_at: datetime | None
+    next_attempt_at: datetime | None
+    finished_at: datetime | None
+    response_status: int | None
+    response_message: str | None
+    duration_ms: float | None
+    skipped_count: int
+
+    def to_json(self, *, with_request: bool = False) -> dict[str, Any]:
+        """camelCase fields of ``queue list --json`` (SPEC 8)."""
+        data: dict[str, Any] = {
+            "id": self.id,
+            "status": self.status,
+            "trigger": self.trigger_title,
+            "triggerId": self.trigger_id,
+            "actionId": self.action_id,
+            "event": self.event_name,
+            "eventId": self.event_id,
+            "entityType": self.entity_type,
+            "entityId": self.entity_id,
+            "entityCode": self.entity_code,
+            "url": self.url,
+            "method": self.method,
+            "priority": Priority(self.priority).json_name,
+            "attempts": self.attempts,
+            "createdAt": _iso(self.created_at),
+            "lastAttemptAt": _iso(self.last_attempt_at),
+            "nextAttemptAt": _iso(self.next_attempt_at),
+            "finishedAt": _iso(self.finished_at),
+            "responseStatus": self.response_status,
+            "responseMessage": self.response_message,
+            "durationMs": self.duration_ms,
+            "skippedDuplicates": self.skipped_count,
+        }
+        if with_request:
+            data["headers"] = self.headers
+            data["body"] = self.body
+        return data
+
+
+@dataclass(frozen=True)
+class Attempt:
+    id: int
+    item_id: int
+    number: int
+    started_at: datetime
+    duration_ms: float
+    status_code: int | None
+    response_headers: dict[str, str] | None
+    response_body: str | None
+    error: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "startedAt": _iso(self.started_at),
+            "durationMs": self.duration_ms,
+            "statusCode": self.status_code,
+            "responseHeaders": self.response_headers,
+            "responseBody": self.response_body,
+            "error": self.error,
+        }
+
+
+def queue_item(row: QueueItemRow) -> QueueItem:
+    return QueueItem(
+        id=row.id,
+        status=row.status,
+        trigger_id=row.trigger_id,
+        trigger_title=row.trigger_title,
+        action_id=row.action_id,
+        event_id=row.event_id,
+        event_name=row.event_name,
+        entity_type=row.entity_type,
+        entity_id=row.entity_id,
+        entity_code=row.entity_code,
+        priority=row.priority,
+        unique_key=row.unique_key,
+        method=row.method,
+        url=row.url,
+        host=row.host,
+        headers=json.loads(row.headers_json or "{}"),
+        body=row.body,
+        attempts=row.attempts,
+        created_at=row.created_at,
+        last_attempt_at=row.last_attempt_at,
+        next_attempt_at=row.next_attempt_at,
+        finished_at=row.finished_at,
+        response_status=row.response_status,
+        response_message=row.response_message,
+        duration_ms=row.duration_ms,
+        skipped_count=row.skipped_count,
+    )
+
+
+def list_items(
+    session: Session,
+    status: str | Iterable[str] | None = None,
+    *,
+    trigger_id: int | None = None,
+    limit: int = 1000,
+    offset: int = 0,
+    newest_first: bool = False,
+) -> list[QueueItem]:
+    """Items in send order (highest priority first, then oldest), or newest first."""
+    query = select(QueueItemRow)
+    if status is not None:
+        statuses = [status] if isinstance(status, str) else list(status)
+        query = query.where(QueueItemRow.status.in_([ItemStatus(s).value for s in statuses]))
+    if trigger_id is not None:
+        query = query.where(QueueItemRow.trigger_id == trigger_id)
+    if newest_first:
+        query = query.order_by(QueueItemRow.id.desc())
+    else:
+        query = query.order_by(QueueItemRow.priority.desc(), QueueItemRow.id)
+    return [queue_item(r) for r in session.scalars(query.limit(limit).offset(offset))]
+
+
+def ready_items(session: Session, now: datetime | None = None, limit: int = 100) -> list[QueueItem]:
+    """Waiting items that are due, in the order delivery takes them (read-only; claiming is store/claim.py)."""
+    query = (
+        select(QueueItemRow)
+        .where(
+            QueueItemRow.status.in_(WAITING_STATUSES),
+            QueueItemRow.next_attempt_at <= (now or utcnow()),
+        )
+        .order_by(QueueItemRow.priority.desc(), QueueItemRow.id)
+        .limit(limit)
+    )
+    return [queue_item(r) for r in session.scalars(query)]
+
+
+def get_item(session: Session, item_id: int) -> QueueItem | None:
+    row = session.get(QueueItemRow, item_id)
+    return queue_item(row) if row else None
+
+
+def attempts_for(session: Session, item_id: int) -> list[Attempt]:
+    rows = session.scalars(
+        select(DeliveryAttemptRow)
+        .where(DeliveryAttemptRow.item_id == item_id)
+        .order_by(DeliveryAttemptRow.number)
+    )
+    return [
+        Attempt(
+            id=r.id,
+            item_id=r.item_id,
+            number=r.number,
+            started_at=r.started_at,
+            duration_ms=r.duration_ms,
+            status_code=r.status_code,
+            response_headers=json.loads(r.response_headers_json) if r.response_headers_json else None,
+            response_body=r.response_body,
+            error=r.error,
+        )
+        for r in rows
+    ]
+
+
+def cancel_item(session: Session, item_id: int) -> bool:
+    """Cancel a waiting item (queued or retrying). False when it is not waiting (sending, finished, unknown)."""
+    result = session.execute(
+        update(_ITEMS)
+        .where(_ITEMS.c.id == item_id, _ITEMS.c.status.in_(WAITING_STATUSES))
+        .values(status=ItemStatus.CANCELLED.value, finished_at=utcnow(), next_attempt_at=None)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def retry_item(session: Session, item_id: int) -> bool:
+    """ "Retry now": a failed, retrying or cancelled item becomes due at once. False otherwise."""
+    result = session.execute(
+        update(_ITEMS)
+        .where(_ITEMS.c.id == item_id, _ITEMS.c.status.in_(RETRYABLE_STATUSES))
+        .values(status=ItemStatus.QUEUED.value, next_attempt_at=utcnow(), finished_at=None)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def retry_failed(session: Session, ids: Iterable[int] | None = None) -> int:
+    """Every failed item (or the failed ones among ``ids``) becomes due at once; returns how many."""
+    query = update(_ITEMS).where(_ITEMS.c.status == ItemStatus.FAILED.value)
+    if ids is not None:
+        wanted = list(ids)
+        if not wanted:
+            return 0
+        total = 0
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            result = session.execute(
+                query.where(_ITEMS.c.id.in_(chunk)).values(
+                    status=ItemStatus.QUEUED.value, next_attempt_at=utcnow(), finished_at=None
+                )
+            )
+            total += int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return total
+    result = session.execute(
+        query.values(status=ItemStatus.QUEUED.value, next_attempt_at=utcnow(), finished_at=None)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def resend_item(session: Session, item_id: int) -> int | None:
+    """A new queued item with the same request as ``item_id`` (any status); returns its id."""
+    row = session.get(QueueItemRow, item_id)
+    if row is None:
+        return None
+    now = utcnow()
+    values = {
+        attr.key: getattr(row, attr.key) for attr in inspect(QueueItemRow).column_attrs if attr.key != "id"
+    }
+    values.update(
+        status=ItemStatus.QUEUED.value,
+        unique_key=None,
+        attempts=0,
+        created_at=now,
+        last_attempt_at=None,
+        next_attempt_at=now,
+        finished_at=None,
+        lease_expires_at=None,
+        lease_owner=None,
+        response_status=None,
+        response_message=None,
+        duration_ms=None,
+        skipped_count=0,
+    )
+    return int(session.execute(insert(_ITEMS).returning(_ITEMS.c.id), [values]).scalar_one())
+
+
+def queue_counts(session: Session) -> QueueCounts:
+    rows = session.execute(select(QueueItemRow.status, func.count()).group_by(QueueItemRow.status))
+    counts = {status: int(n) for status, n in rows}
+    return QueueCounts(**{s.value: counts.get(s.value, 0) for s in ItemStatus})
