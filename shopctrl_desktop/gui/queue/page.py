@@ -1,0 +1,448 @@
+"""The Webhook Queue page: filter bar, the live table (id-list model), the detail pane and the actions."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMessageBox,
+    QProgressDialog,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from shopctrl_desktop.engine.progress import ItemChange
+from shopctrl_desktop.gui.background import run_in_background
+from shopctrl_desktop.gui.context import AppContext
+from shopctrl_desktop.gui.queue.detail import ItemDetailPane
+from shopctrl_desktop.gui.queue.export import export_csv
+from shopctrl_desktop.gui.queue.filter_bar import QueueFilterBar
+from shopctrl_desktop.gui.queue.formatting import curl_command
+from shopctrl_desktop.gui.queue.model import COLUMNS, ID_ROLE, QueueTableModel
+from shopctrl_desktop.store import browse, queue
+from shopctrl_desktop.store.browse import ItemDetail, QueueFilter
+
+log = logging.getLogger(__name__)
+
+COLUMN_WIDTHS = (70, 150, 75, 90, 170, 150, 130, 240, 70, 150, 190, 75)
+
+
+class QueuePage(QWidget):
+    #: Items became due (retry, resend): the engine should look now.
+    items_requeued = Signal()
+    #: A short message for the status bar.
+    message_posted = Signal(str)
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("queue_page")
+        self.ctx = ctx
+        self.model = QueueTableModel(ctx, self)
+        self._detail_generation = 0
+        self._pending_select: int | None = None
+
+        self.filter_bar = QueueFilterBar()
+        self.table = QTableView()
+        self.table.setObjectName("queue_table")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.setShowGrid(False)
+        self.table.setSortingEnabled(False)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        vh = self.table.verticalHeader()
+        vh.setVisible(False)
+        vh.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        vh.setDefaultSectionSize(max(22, self.fontMetrics().height() + 8))
+        hh = self.table.horizontalHeader()
+        hh.setSectionsMovable(True)
+        hh.setHighlightSections(False)
+        hh.setStretchLastSection(True)
+        for col, width in enumerate(COLUMN_WIDTHS):
+            self.table.setColumnWidth(col, width)
+        self.detail_pane = ItemDetailPane()
+
+        self.count_label = QLabel()
+        self.count_label.setObjectName("count_label")
+        self.retry_button = QPushButton("Retry now")
+        self.cancel_button = QPushButton("Cancel")
+        self.resend_button = QPushButton("Resend")
+        self.curl_button = QPushButton("Copy as curl")
+        self.export_button = QPushButton("Export CSV…")
+        self.retry_failed_button = QPushButton("Retry failed in filter")
+        self.refresh_button = QPushButton("Refresh")
+        self.retry_button.setToolTip("Send the selected failed, retrying or cancelled items again now")
+        self.cancel_button.setToolTip("Stop the selected waiting items from being sent")
+        self.resend_button.setToolTip("Queue a new copy of the selected items' requests")
+        self.curl_button.setToolTip("Copy the request as a curl command (credentials and signatures masked)")
+        self.retry_failed_button.setToolTip("Retry every failed item that matches the current filter")
+        self.refresh_button.setToolTip("Run the filter again (F5)")
+
+        buttons = QHBoxLayout()
+        for b in (self.retry_button, self.cancel_button, self.resend_button, self.curl_button):
+            buttons.addWidget(b)
+        buttons.addSpacing(12)
+        for b in (self.export_button, self.retry_failed_button, self.refresh_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        buttons.addWidget(self.count_label)
+
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.setObjectName("queue_splitter")
+        self.splitter.addWidget(self.table)
+        self.splitter.addWidget(self.detail_pane)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setChildrenCollapsible(False)
+
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.filter_bar)
+        lay.addLayout(buttons)
+        lay.addWidget(self.splitter, 1)
+
+        self.retry_action = self._action("Retry now", self.retry_selected, "Ctrl+R")
+        self.cancel_action = self._action("Cancel", self.cancel_selected, "Del")
+        self.resend_action = self._action("Resend", self.resend_selected, "")
+        self.curl_action = self._action("Copy as curl", self.copy_as_curl, "Ctrl+Shift+C")
+        self.export_action = self._action("Export CSV…", self.export_csv_interactive, "")
+        self.retry_failed_action = self._action("Retry failed in filter", self.retry_failed_in_filter, "")
+        self.refresh_action = self._action("Refresh", self.refresh, QKeySequence.StandardKey.Refresh)
+        for action in (self.retry_action, self.cancel_action, self.resend_action, self.curl_action):
+            self.table.addAction(action)
+        self.retry_button.clicked.connect(self.retry_selected)
+        self.cancel_button.clicked.connect(self.cancel_selected)
+        self.resend_button.clicked.connect(self.resend_selected)
+        self.curl_button.clicked.connect(self.copy_as_curl)
+        self.export_button.clicked.connect(self.export_csv_interactive)
+        self.retry_failed_button.clicked.connect(self.retry_failed_in_filter)
+        self.refresh_button.clicked.connect(self.refresh)
+
+        self._detail_timer = QTimer(self)
+        self._detail_timer.setSingleShot(True)
+        self._detail_timer.setInterval(60)
+        self._detail_timer.timeout.connect(self._load_detail)
+        self.filter_bar.filter_changed.connect(self._on_filter_bar_filter_changed)
+        self.table.selectionModel().selectionChanged.connect(self._on_selection_changed)
+        self.table.selectionModel().currentRowChanged.connect(self._on_selection_changed)
+        self.model.rowsInserted.connect(self._on_model_rowsInserted)
+        self.model.ids_loaded.connect(self._on_model_ids_loaded)
+        self.model.loading_changed.connect(self._on_model_loading_changed)
+        self.model.load_failed.connect(self._on_model_load_failed)
+        self._update_actions()
+
+    def _action(self, text: str, slot: Callable[[], None], shortcut: object) -> QAction:
+        action = QAction(text, self)
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))  # type: ignore[arg-type]
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    # -- loading ----------------------------------------------------------------------------------------
+    def start(self) -> None:
+        """First load: the filter choices and the newest items."""
+        self.model.set_filter(self.filter_bar.current_filter())
+        self.reload_choices()
+
+    def reload_choices(self) -> None:
+        db = self.ctx.db
+
+        def choices() -> tuple[list[str], list[str]]:
+            with db.sessions() as s:
+                return browse.filter_choices(s)
+
+        run_in_background(choices, lambda r: self.filter_bar.set_choices(*r))
+
+    def refresh(self) -> None:
+        self.model.set_filter(self.filter_bar.current_filter())
+        self.reload_choices()
+
+    def set_filter(self, flt: QueueFilter) -> None:
+        self.model.set_filter(flt)
+
+    def show_item(self, item_id: int) -> None:
+        """Open one item (e.g. from an alert): filter on its id and select it."""
+        self.filter_bar.blockSignals(True)
+        self.filter_bar.status_combo.setCurrentIndex(0)
+        self.filter_bar.trigger_combo.setCurrentIndex(0)
+        self.filter_bar.event_combo.setCurrentIndex(0)
+        self.filter_bar.range_combo.setCurrentIndex(0)
+        self.filter_bar.text_edit.setText(f"#{item_id}")
+        self.filter_bar.blockSignals(False)
+        self._pending_select = item_id
+        self.model.set_filter(self.filter_bar.current_filter())
+
+    def _on_filter_bar_filter_changed(self, flt: QueueFilter) -> None:
+        self.model.set_filter(flt)
+
+    def _on_model_loading_changed(self, loading: bool) -> None:
+        if loading:
+            self.count_label.setText("Loading…")
+
+    def _on_model_ids_loaded(self, count: int) -> None:
+        flt = self.model.current_filter
+        noun = "item" if count == 1 else "items"
+        suffix = "" if flt.is_empty else " match the filter"
+        self.count_label.setText(f"{count:,} {noun}{suffix}" if count else "No items match the filter")
+        if not count and flt.is_empty:
+            self.count_label.setText("The queue is empty")
+        if self._pending_select is not None:
+            row = self.model.row_of(self._pending_select)
+            self._pending_select = None
+            if row is not None:
+                self.select_row(row)
+        self._update_actions()
+
+    def _on_model_load_failed(self, message: str) -> None:
+        self.count_label.setText("Loading failed")
+        self.message_posted.emit(f"Could not load the queue: {message}")
+
+    def _on_model_rowsInserted(self, parent: QModelIndex, first: int, last: int) -> None:
+        # Rows arriving at the top must not move what the user is reading further down.
+        if first == 0 and self.model.rowCount() > last + 1:
+            bar = self.table.verticalScrollBar()
+            if bar.value() > 0:
+                bar.setValue(bar.value() + (last - first + 1))
+
+    def on_engine_items_changed(self, changes: list[ItemChange]) -> None:
+        self.model.note_changes(changes)
+        current = self.current_id()
+        if current is not None and any(c.item_id == current for c in changes):
+            self._detail_timer.start(250)
+
+    # -- selection and detail ---------------------------------------------------------------------------
+    def select_row(self, row: int) -> None:
+        index = self.model.index(row, 0)
+        self.table.selectionModel().setCurrentIndex(
+            index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+        )
+        self.table.scrollTo(index)
+
+    def selected_ids(self) -> list[int]:
+        rows = self.table.selectionModel().selectedRows()
+        return sorted({int(i.data(ID_ROLE)) for i in rows})
+
+    def current_id(self) -> int | None:
+        index = self.table.currentIndex()
+        if not index.isValid() or not self.table.selectionModel().isRowSelected(index.row(), QModelIndex()):
+            return None
+        return int(index.data(ID_ROLE))
+
+    def _on_selection_changed(self, *_: object) -> None:
+        self._update_actions()
+        self._detail_timer.start(60)
+
+    def _load_detail(self) -> None:
+        item_id = self.current_id()
+        self._detail_generation += 1
+        generation = self._detail_generation
+        if item_id is None:
+            self.detail_pane.clear()
+            return
+        db = self.ctx.db
+
+        def load() -> ItemDetail | None:
+            with db.sessions() as s:
+                return browse.item_detail(s, item_id)
+
+        def done(detail: ItemDetail | None) -> None:
+            if generation != self._detail_generation:
+                return
+            if detail is None:
+                self.detail_pane.show_message(f"Item #{item_id} no longer exists.")
+            else:
+                self.detail_pane.show_detail(detail)
+            self._update_actions()
+
+        run_in_background(
+            load, done, lambda m: self.detail_pane.show_message(f"Could not load the item: {m}")
+        )
+
+    def _update_actions(self) -> None:
+        ids = self.selected_ids()
+        statuses = {self.model.cached_row(i).status for i in ids if self.model.cached_row(i) is not None}  # type: ignore[union-attr]
+        can_retry = bool(statuses & {"failed", "retrying", "cancelled"})
+        can_cancel = bool(statuses & {"queued", "retrying"})
+        for widget in (self.retry_button, self.retry_action):
+            widget.setEnabled(can_retry)
+        for widget in (self.cancel_button, self.cancel_action):
+            widget.setEnabled(can_cancel)
+        for widget in (self.resend_button, self.resend_action):
+            widget.setEnabled(bool(ids))
+        has_detail = self.detail_pane.detail is not None and len(ids) == 1
+        for widget in (self.curl_button, self.curl_action):
+            widget.setEnabled(has_detail)
+
+    # -- actions ----------------------------------------------------------------------------------------
+    def _run_on_items(self, ids: list[int], op: Callable[..., object], verb: str, requeues: bool) -> None:
+        db = self.ctx.db
+
+        def work() -> list[object]:
+            with db.session() as s:
+                return [op(s, item_id) for item_id in ids]
+
+        def done(results: list[object]) -> None:
+            changed = sum(1 for r in results if r)
+            self.model.refresh_ids(ids)
+            self._detail_timer.start(0)
+            self._update_actions()
+            skipped = len(ids) - changed
+            text = f"{verb} {changed} item{'s' if changed != 1 else ''}"
+            if skipped:
+                text += f" ({skipped} could not be {verb.lower()}: not in a suitable status)"
+            self.message_posted.emit(text)
+            if requeues and changed:
+                self.items_requeued.emit()
+
+        run_in_background(work, done, lambda m: self._show_error(f"{verb} failed", m))
+
+    def retry_selected(self) -> None:
+        ids = self.selected_ids()
+        if ids:
+            self._run_on_items(ids, queue.retry_item, "Retried", True)
+
+    def cancel_selected(self) -> None:
+        ids = self.selected_ids()
+        if ids:
+            self._run_on_items(ids, queue.cancel_item, "Cancelled", False)
+
+    def resend_selected(self) -> None:
+        ids = self.selected_ids()
+        if not ids:
+            return
+        db = self.ctx.db
+
+        def work() -> list[int]:
+            with db.session() as s:
+                return [n for n in (queue.resend_item(s, i) for i in ids) if n is not None]
+
+        def done(new_ids: list[int]) -> None:
+            self.model.note_new_items()
+            self.message_posted.emit(
+                f"Queued {len(new_ids)} new item{'s' if len(new_ids) != 1 else ''}: "
+                + ", ".join(f"#{i}" for i in new_ids[:10])
+            )
+            if new_ids:
+                self.items_requeued.emit()
+
+        run_in_background(work, done, lambda m: self._show_error("Resend failed", m))
+
+    def copy_as_curl(self) -> None:
+        detail = self.detail_pane.detail
+        if detail is None:
+            return
+        QGuiApplication.clipboard().setText(curl_command(detail))
+        self.message_posted.emit(f"Copied item #{detail.row.id} as a curl command (credentials masked)")
+
+    def retry_failed_in_filter(self, *, confirm: bool = True) -> None:
+        flt = self.model.current_filter
+        db = self.ctx.db
+
+        def find() -> list[int]:
+            with db.sessions() as s:
+                return browse.failed_ids(s, flt)
+
+        def found(ids: list[int]) -> None:
+            if not ids:
+                self.message_posted.emit("No failed items match the current filter")
+                return
+            if confirm:
+                answer = QMessageBox.question(
+                    self,
+                    "Retry failed items",
+                    f"Retry {len(ids):,} failed item{'s' if len(ids) != 1 else ''} that match the current filter?",
+                )
+                if answer != QMessageBox.StandardButton.Yes:
+                    return
+
+            def retry() -> int:
+                with db.session() as s:
+                    return queue.retry_failed(s, ids)
+
+            def done(n: int) -> None:
+                self.model.refresh_ids(ids)
+                self.message_posted.emit(f"Retrying {n:,} failed item{'s' if n != 1 else ''}")
+                if n:
+                    self.items_requeued.emit()
+
+            run_in_background(retry, done, lambda m: self._show_error("Retry failed", m))
+
+        run_in_background(find, found, lambda m: self._show_error("Retry failed", m))
+
+    def export_csv_interactive(self) -> None:
+        name, _ = QFileDialog.getSaveFileName(
+            self, "Export queue items", "queue-items.csv", "CSV files (*.csv)"
+        )
+        if name:
+            self.export_csv_to(Path(name))
+
+    def export_csv_to(self, path: Path) -> None:
+        flt = self.model.current_filter
+        db = self.ctx.db
+        dialog = QProgressDialog("Exporting queue items…", "Cancel", 0, 100, self)
+        dialog.setWindowTitle("Export CSV")
+        dialog.setMinimumDuration(300)
+        dialog.setAutoClose(False)
+        dialog.setAutoReset(False)
+
+        def progressed(done: int, total: int) -> None:
+            dialog.setMaximum(max(1, total))
+            dialog.setValue(done)
+            dialog.setLabelText(f"Exporting queue items… {done:,} of {total:,}")
+
+        def finished(n: int) -> None:
+            dialog.close()
+            if n < 0:
+                self.message_posted.emit("Export cancelled")
+            else:
+                self.message_posted.emit(f"Exported {n:,} items to {path}")
+
+        def failed(message: str) -> None:
+            dialog.close()
+            self._show_error("Export failed", message)
+
+        progress = run_in_background(
+            lambda p: export_csv(db, flt, path, p),
+            finished,
+            failed,
+            on_progress=progressed,
+            with_progress=True,
+        )
+        assert progress is not None
+        dialog.canceled.connect(lambda: setattr(progress, "cancelled", True))
+        self.export_progress = progress
+
+    def _show_error(self, title: str, message: str) -> None:
+        self.message_posted.emit(f"{title}: {message}")
+        QMessageBox.warning(self, title, message)
+
+    # -- layout memory ----------------------------------------------------------------------------------
+    def save_state(self, settings: QSettings) -> None:
+        settings.setValue("queue/header", self.table.horizontalHeader().saveState())
+        settings.setValue("queue/splitter", self.splitter.saveState())
+
+    def restore_state(self, settings: QSettings) -> None:
+        header = settings.value("queue/header")
+        if header is not None:
+            self.table.horizontalHeader().restoreState(header)
+        splitter = settings.value("queue/splitter")
+        if splitter is not None:
+            self.splitter.restoreState(splitter)
+        hh = self.table.horizontalHeader()
+        if hh.count() != len(COLUMNS):
+            hh.reset()
