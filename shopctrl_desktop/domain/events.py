@@ -11,6 +11,7 @@ without an explicit entry fall back to a generic rule (see :func:`_candidate_pat
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -300,7 +301,7 @@ FIELD_SOURCES: dict[str, tuple[str, ...]] = {
     "ProductSelectionProductId": ("ProductSelectionProduct.Id", "{entity}.ProductSelectionProductId"),
     "ProductGroupId": ("ProductGroup.Id", "{entity}.ProductGroupId"),
     "ProductGroupName": ("ProductGroup.Name", "ProductGroup.ProductGroupName", "{entity}.ProductGroupName"),
-    "ShopGroupId": ("Shop.ShopGroupId", "{entity}.ShopGroupId", "Product.ShopGroupId"),
+    "ShopGroupId": ("{entity}.ShopGroupId", "Product.ShopGroupId", "Shop.ShopGroupId"),
     "ShopId": ("Shop.Id", "{entity}.ShopId", "Order.ShopId"),
     "PurchaseOrderId": ("PurchaseOrder.Id", "{entity}.PurchaseOrderId"),
     "PurchaseOrderCode": (
@@ -360,7 +361,8 @@ def resolve_path(data: Any, path: str) -> Any:
 _SUFFIXES = ("Id", "Code", "Name")
 
 
-def _candidate_paths(field: str, entity_type: str) -> list[str]:
+@functools.lru_cache(maxsize=1024)
+def _candidate_paths(field: str, entity_type: str) -> tuple[str, ...]:
     """Explicit sources first, then: ``<Entity><Suffix>`` <- ``<Entity>.<Suffix>`` / ``<Entity>.<Entity><Suffix>``,
     the field on the primary entity, and the field at the top of ``data``."""
     paths = [p.replace("{entity}", entity_type) for p in FIELD_SOURCES.get(field, ())]
@@ -369,7 +371,7 @@ def _candidate_paths(field: str, entity_type: str) -> list[str]:
             prefix = field[: -len(suffix)]
             paths += [f"{prefix}.{suffix}", f"{prefix}.{field}"]
     paths += [f"{entity_type}.{field}", field]
-    return list(dict.fromkeys(paths))
+    return tuple(dict.fromkeys(paths))
 
 
 def _scalar(value: Any) -> Any:
