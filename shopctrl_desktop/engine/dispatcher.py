@@ -1,0 +1,149 @@
+"""Dispatcher: validated events -> one database transaction shared by all requests waiting (group commit).
+
+Every listener request hands its events to :meth:`Dispatcher.submit` and waits. A single worker thread
+owns the database work: while it commits one group, new requests pile up and go together into the next
+transaction — one fsync for many requests, every ``202`` answered only after its group committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from shopctrl_desktop.domain.model import IncomingEvent
+from shopctrl_desktop.store.db import Database
+from shopctrl_desktop.store.ingest import IngestResult, enqueue_batches
+from shopctrl_desktop.store.secrets import SecretBox
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class DispatcherClosed(RuntimeError):
+    """The dispatcher is stopping and takes no new events."""
+
+
+@dataclass
+class _Request:
+    events: Sequence[IncomingEvent]
+    future: asyncio.Future[IngestResult]
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        db: Database,
+        box: SecretBox,
+        *,
+        on_committed: Callable[[list[IngestResult]], None] | None = None,
+        max_group_events: int = 5000,
+    ) -> None:
+        self.db = db
+        self.box = box
+        self.on_committed = on_committed
+        self.max_group_events = max_group_events
+        self._executor: ThreadPoolExecutor | None = None
+        self._pending: asyncio.Queue[_Request | None] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._closed = True
+        self.groups_committed = 0
+        self.events_committed = 0
+
+    @property
+    def running(self) -> bool:
+        return not self._closed
+
+    async def start(self) -> None:
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="shopctrl-dispatch")
+        self._pending = asyncio.Queue()
+        self._closed = False
+        self._task = asyncio.create_task(self._run(), name="shopctrl-dispatcher")
+
+    async def submit(self, events: Sequence[IncomingEvent]) -> IngestResult:
+        """Store the events and queue their items; returns after the commit. Raises DispatcherClosed."""
+        if self._closed or self._pending is None:
+            raise DispatcherClosed("the engine is shutting down")
+        future: asyncio.Future[IngestResult] = asyncio.get_running_loop().create_future()
+        self._pending.put_nowait(_Request(events, future))
+        return await future
+
+    async def run_in_db_thread(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run other database work on the dispatcher's thread (e.g. counts for /health)."""
+        if self._executor is None:
+            raise DispatcherClosed("the dispatcher is not running")
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    async def stop(self) -> None:
+        """Take no new events, commit everything already submitted, stop the worker thread."""
+        if self._closed:
+            return
+        self._closed = True
+        assert self._pending is not None
+        self._pending.put_nowait(None)
+        if self._task is not None:
+            await self._task
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+
+    async def _run(self) -> None:
+        assert self._pending is not None
+        loop = asyncio.get_running_loop()
+        stopping = False
+        while not stopping:
+            first = await self._pending.get()
+            if first is None:
+                break
+            group = [first]
+            size = len(first.events)
+            while size < self.max_group_events and not self._pending.empty():
+                nxt = self._pending.get_nowait()
+                if nxt is None:
+                    stopping = True
+                    break
+                group.append(nxt)
+                size += len(nxt.events)
+            await self._commit_group(loop, group)
+
+    async def _commit_group(self, loop: asyncio.AbstractEventLoop, group: list[_Request]) -> None:
+        try:
+            results = await loop.run_in_executor(self._executor, self._commit, [r.events for r in group])
+        except Exception as exc:  # noqa: BLE001
+            if len(group) == 1:
+                log.exception("storing %d event(s) failed", len(group[0].events))
+                reason = getattr(exc, "orig", None) or exc
+                _fail(group[0], f"the database cannot store the events right now ({reason})")
+                return
+            # one bad request must not fail the others: retry each in its own transaction
+            log.warning("a group of %d requests failed to commit; retrying them one by one", len(group))
+            for request in group:
+                await self._commit_group(loop, [request])
+            return
+        for request, result in zip(group, results, strict=True):
+            if not request.future.done():
+                request.future.set_result(result)
+        self.groups_committed += 1
+        self.events_committed += sum(r.accepted for r in results)
+        if self.on_committed is not None:
+            try:
+                self.on_committed(results)
+            except Exception:  # noqa: BLE001 - an observer bug must not stop the intake
+                log.exception("on_committed callback failed")
+
+    def _commit(self, batches: list[Sequence[IncomingEvent]]) -> list[IngestResult]:
+        with self.db.session() as session:
+            return enqueue_batches(session, self.box, batches)
+
+
+def _fail(request: _Request, message: str) -> None:
+    if not request.future.done():
+        request.future.set_exception(StoreFailed(message))
+
+
+class StoreFailed(RuntimeError):
+    """The events of a request could not be committed; nothing of them was stored."""

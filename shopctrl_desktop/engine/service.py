@@ -1,0 +1,210 @@
+"""The engine without a screen: listener + dispatcher (+ delivery), on one asyncio loop.
+
+The GUI runs it in a QThread (gui/engine_thread.py), ``serve`` runs it with :func:`run_engine_blocking`.
+Progress goes out through an :class:`EngineObserver` with plain values only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from shopctrl_desktop.config import Settings
+from shopctrl_desktop.domain.model import IncomingEvent, ItemStatus
+from shopctrl_desktop.engine.dispatcher import Dispatcher
+from shopctrl_desktop.engine.listener import Listener, ListenerError
+from shopctrl_desktop.engine.progress import EngineObserver, ItemChange, NullObserver, QueueCounts
+from shopctrl_desktop.paths import AppPaths
+from shopctrl_desktop.store.db import Database
+from shopctrl_desktop.store.ingest import IngestResult
+from shopctrl_desktop.store.queue import queue_counts
+from shopctrl_desktop.store.secrets import SecretBox
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Engine", "ListenerError", "run_engine_blocking"]
+
+COUNTS_INTERVAL = 0.25  # seconds between two queue-count reports while events stream in
+
+
+class Engine:
+    def __init__(
+        self,
+        db: Database,
+        box: SecretBox,
+        settings: Settings,
+        paths: AppPaths,
+        observer: EngineObserver | None = None,
+        *,
+        listen: bool = True,
+        deliver: bool = True,
+    ) -> None:
+        self.db = db
+        self.box = box
+        self.settings = settings
+        self.paths = paths
+        self.observer: EngineObserver = observer or NullObserver()
+        self.dispatcher = Dispatcher(db, box, on_committed=self._on_committed)
+        self.listener: Listener | None = (
+            Listener(self.dispatcher, paths, settings, counts=self.queue_counts) if listen else None
+        )
+        # Delivery (helper B): a DeliveryEngine(db, box, settings, observer) with start()/stop()/wake().
+        # Every call below is guarded, so the engine runs intake-only until it is plugged in here.
+        self.deliver = deliver
+        self.delivery: Any = None
+        self._counts_cache: tuple[float, QueueCounts] | None = None
+        self._counts_dirty = False
+        self._counts_task: asyncio.Task[None] | None = None
+        self.running = False
+
+    @property
+    def listener_address(self) -> str:
+        return self.listener.address if self.listener is not None else ""
+
+    # --- lifecycle -----------------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Start on the current loop. Raises ListenerError (port taken, remote bind not allowed)."""
+        await self.dispatcher.start()
+        if self.delivery is not None:
+            self._state("delivery", "starting", "")
+            await self.delivery.start()
+            self._state("delivery", "running", "")
+        if self.listener is not None:
+            self._state("listener", "starting", f"{self.settings.listen_host}:{self.settings.listen_port}")
+            try:
+                await self.listener.start()
+            except Exception as exc:
+                self._state("listener", "error", str(exc))
+                if self.delivery is not None:
+                    await self.delivery.stop(0)
+                await self.dispatcher.stop()
+                raise
+            self._state("listener", "running", self.listener.address)
+        self.running = True
+        self._schedule_counts()
+
+    async def stop(self, drain_timeout: float = 10.0) -> None:
+        """Stop accepting, answer the requests in flight, commit, then stop delivery."""
+        if not self.running:
+            return
+        self.running = False
+        if self.listener is not None:
+            await self.listener.stop_accepting()
+            if not await self.listener.wait_idle(drain_timeout):
+                log.warning("requests still in flight after %.0f s; stopping anyway", drain_timeout)
+        await self.dispatcher.stop()  # commits everything already submitted
+        if self.listener is not None:
+            await self.listener.close()
+            self._state("listener", "stopped", "")
+        if self.delivery is not None:
+            await self.delivery.stop(drain_timeout)
+            self._state("delivery", "stopped", "")
+        if self._counts_task is not None:
+            self._counts_task.cancel()
+            try:
+                await self._counts_task
+            except asyncio.CancelledError:
+                pass
+
+    def wake(self) -> None:
+        """New items are due (called by the dispatcher after a commit, and by the GUI after Retry)."""
+        self._counts_cache = None
+        if self.delivery is not None:
+            self.delivery.wake()
+        self._schedule_counts()
+
+    async def ingest(self, events: Sequence[IncomingEvent]) -> IngestResult:
+        """In-process intake (demo, GUI): the same path as the listener, committed on return."""
+        return await self.dispatcher.submit(events)
+
+    # --- queue counts --------------------------------------------------------------------------------
+    async def queue_counts(self, max_age: float = 0.5) -> QueueCounts:
+        cached = self._counts_cache
+        if cached is not None and time.monotonic() - cached[0] < max_age:
+            return cached[1]
+        counts = await asyncio.get_running_loop().run_in_executor(None, self._read_counts)
+        self._counts_cache = (time.monotonic(), counts)
+        return counts
+
+    def _read_counts(self) -> QueueCounts:
+        with self.db.session() as session:
+            return queue_counts(session)
+
+    def _schedule_counts(self) -> None:
+        self._counts_dirty = True
+        if self._counts_task is None or self._counts_task.done():
+            self._counts_task = asyncio.get_running_loop().create_task(self._report_counts())
+
+    async def _report_counts(self) -> None:
+        while self._counts_dirty:
+            self._counts_dirty = False
+            try:
+                counts = await self.queue_counts(max_age=0)
+                self.observer.counts_changed(counts)
+            except Exception:  # noqa: BLE001
+                log.exception("queue counts unavailable")
+            await asyncio.sleep(COUNTS_INTERVAL)  # throttle: at most a few reports a second
+
+    # --- observer ------------------------------------------------------------------------------------
+    def _on_committed(self, results: list[IngestResult]) -> None:
+        changes: list[ItemChange] = []
+        for result in results:
+            changes.extend(ItemChange(i, ItemStatus.QUEUED.value, 0) for i in result.new_item_ids)
+            changes.extend(ItemChange(i, ItemStatus.QUEUED.value, 0) for i in result.updated_item_ids)
+            changes.extend(
+                ItemChange(i, ItemStatus.FAILED.value, 0, message="payload cannot be rendered")
+                for i in result.failed_item_ids
+            )
+            for alert_id in result.alert_ids:
+                self.observer.alert_raised(alert_id, "error", "A payload cannot be rendered")
+        if changes:
+            self._counts_cache = None  # /health answers with the counts after this commit
+            self.observer.items_changed(changes)
+            self.wake()
+
+    def _state(self, component: str, state: str, detail: str) -> None:
+        try:
+            self.observer.state_changed(component, state, detail)
+        except Exception:  # noqa: BLE001
+            log.exception("observer.state_changed failed")
+
+
+def run_engine_blocking(
+    db: Database,
+    box: SecretBox,
+    settings: Settings,
+    paths: AppPaths,
+    observer: EngineObserver | None = None,
+    *,
+    deliver: bool = True,
+    announce: bool = True,
+) -> int:
+    """``serve``: run until SIGINT/SIGTERM, then stop cleanly and return 0. Raises ListenerError."""
+
+    async def main() -> int:
+        engine = Engine(db, box, settings, paths, observer, deliver=deliver)
+        await engine.start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        if announce:
+            print(
+                f"ShopCtrl Desktop engine listening on http://{engine.listener_address} "
+                f"(database {db.display_url}); Ctrl+C stops it",
+                flush=True,
+            )
+        await stop.wait()
+        log.info("stopping: no new events, answering the requests in flight")
+        await engine.stop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        if announce:
+            print("stopped cleanly", flush=True)
+        return 0
+
+    return asyncio.run(main())
