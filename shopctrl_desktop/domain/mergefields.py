@@ -199,6 +199,8 @@ def _dynamic_node(
     kind = infer_type(value)
     if kind == "entity":
         sub_type = target or _lookup_entity(name)
+        if not description and sub_type and entity_type is None:
+            description = f"The {sub_type} in the event"
         children = _dynamic_children(value, path, sub_type, depth + 1, max_depth) if depth < max_depth else ()
         return MergeField(path, name, "entity", description, children, entity_type=sub_type or name)
     if kind == "collection":

@@ -245,3 +245,17 @@ def test_merge_field_is_frozen():
     with pytest.raises(AttributeError):
         field.name = "x"  # type: ignore[misc]
     assert field.is_leaf
+
+
+def test_catalogue_describes_every_field_of_the_sample_events():
+    import json
+    from pathlib import Path
+
+    events_dir = Path(__file__).resolve().parents[2] / "resources" / "events"
+    undocumented = set()
+    for path in events_dir.glob("*.json"):
+        for sample in json.loads(path.read_text(encoding="utf-8")):
+            for node in iter_fields(dynamic_tree(sample["data"])):
+                if not node.description:
+                    undocumented.add(node.path)
+    assert not undocumented
