@@ -22,6 +22,7 @@ from shopctrl_desktop.domain.mergefield_catalogue import ENTITY_FIELDS, EVENT_ME
 
 __all__ = [
     "ENTITY_FIELDS",
+    "condition_fields",
     "FIELD_TYPES",
     "MergeField",
     "dynamic_tree",
@@ -153,6 +154,26 @@ def fields_for_event(event_type: EventType | str, depth: int = 2) -> list[MergeF
     nodes = [_entity_root(roots[0], depth, f"The {roots[0]} the event is about")]
     nodes += [_entity_root(name, depth, f"The related {name}") for name in roots[1:]]
     return [*nodes, _event_group(event)]
+
+
+def condition_fields(event_type: EventType | str, depth: int = 2) -> dict[str, str]:
+    """{data path: type} of every value field of the event's entities, for the condition editor.
+
+    Unlike merge-field paths, these are paths from the top of ``data`` also through collections
+    (``Order.OrderRow.ProductCode``: any row), which is how conditions resolve them. The "Event" group
+    is left out: conditions look at ``data`` only."""
+    result: dict[str, str] = {}
+
+    def walk(fields: Iterable[MergeField], prefix: str) -> None:
+        for field in fields:
+            path = f"{prefix}.{field.name}" if prefix else field.name
+            if field.is_leaf:
+                result[path] = field.type
+            else:
+                walk(field.children, path)
+
+    walk((f for f in fields_for_event(event_type, depth) if f.type != "group"), "")
+    return result
 
 
 # --- dynamic tree from a snapshot ---------------------------------------------------------------------------

@@ -259,3 +259,18 @@ def test_catalogue_describes_every_field_of_the_sample_events():
                 if not node.description:
                     undocumented.add(node.path)
     assert not undocumented
+
+
+def test_condition_fields_are_data_paths_that_resolve():
+    from shopctrl_desktop.domain.conditions import condition_matches
+    from shopctrl_desktop.domain.mergefields import condition_fields
+
+    fields = condition_fields("OrderChanged")
+    assert fields["Order.OrderCode"] == "text"
+    assert fields["Order.OrderRow.ProductCode"] == "text"
+    assert fields["Order.Customer.Email"] == "text"
+    assert fields["Order.Date"] == "date"
+    assert "OrderRow.ProductCode" not in fields
+    assert not any(path.startswith(("Event", "Trigger", "entityData")) for path in fields)
+    rule = {"field": "Order.OrderRow.ProductCode", "operator": "equals", "value": "SKU-2"}
+    assert condition_matches({"match": "all", "rules": [rule]}, ORDER_DATA)
