@@ -1,0 +1,390 @@
+"""``shopctrl-desktop demo``: the app with demo triggers, a built-in sample receiver and a stream of events.
+
+Within seconds of the start the queue comes alive: items are delivered to the sample receiver on 127.0.0.1,
+one endpoint always answers 500 (retries with a short demo policy — 5 s, 10 s, 20 s — then ``failed`` and an
+Error alert), one answers 410 (an alert at once), one is flaky (visible retries that then succeed).
+
+Everything lives in a data directory of its own, ``<data dir>/demo``, so the demo never mixes with real
+data. ``--headless`` runs the same without a screen (the engine in this process), e.g. for tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import random
+import signal
+import socket
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from shopctrl_desktop.config import Settings, load_settings, save_settings
+from shopctrl_desktop.domain.retry import RetryPolicy
+from shopctrl_desktop.engine.demo_receiver import SampleReceiver
+from shopctrl_desktop.engine.demo_triggers import import_demo_triggers, load_demo_triggers
+from shopctrl_desktop.engine.token import load_or_create_token
+from shopctrl_desktop.paths import AppPaths, resolve_paths
+from shopctrl_desktop.resources import ResourceNotFound, events_dir
+from shopctrl_desktop.store.db import Database
+from shopctrl_desktop.store.secrets import SecretBox, load_secret_box
+
+log = logging.getLogger(__name__)
+
+DEMO_RETRY = RetryPolicy(kind="custom", delays=(5.0, 10.0, 20.0), max_retries=3)
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    interval: float = 1.5  # seconds between two posted events (randomised by +-40 %)
+    retry: RetryPolicy = DEMO_RETRY
+    receiver_delay: tuple[float, float] = (0.05, 0.6)
+    receiver_slow: tuple[float, float] = (1.0, 2.5)
+    listen_port: int = 0  # 0: a free port is picked
+    seed: int | None = None
+
+
+def demo_paths(data_dir: str | Path | None = None) -> AppPaths:
+    """``<data dir>/demo`` — a subfolder even when the real data dir is given, so nothing mixes."""
+    base = resolve_paths(data_dir).data_dir / "demo"
+    return AppPaths(data_dir=base, log_dir=base / "logs").ensure()
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def demo_settings(paths: AppPaths, options: DemoOptions) -> Settings:
+    """The demo's settings: loopback listener on a free port, its own SQLite file, the short retry policy."""
+    settings = load_settings(paths, environ={})
+    port = options.listen_port or free_port()
+    settings = replace(
+        settings,
+        listen_host="127.0.0.1",
+        listen_port=port,
+        allow_remote=False,
+        database_url=None,
+        retry=options.retry,
+    )
+    save_settings(paths, settings)
+    return settings
+
+
+# -- sample events -------------------------------------------------------------------------------------
+def load_sample_events(directory: Path | None = None) -> list[dict[str, Any]]:
+    """Every sample event of resources/events/*.json (a file holds one event, a list, or {"events": [...]})."""
+    folder = directory or events_dir()
+    events: list[dict[str, Any]] = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            data = json.loads(path.read_text("utf-8"))
+        except (OSError, ValueError) as exc:
+            log.warning("skipping sample event file %s: %s", path.name, exc)
+            continue
+        items = data.get("events", [data]) if isinstance(data, dict) else data
+        events.extend(e for e in items if isinstance(e, dict) and e.get("event"))
+    return events
+
+
+def _event_key(name: str) -> str:
+    return "".join(name.split()).lower()
+
+
+def event_pool(samples: list[dict[str, Any]], trigger_events: set[str]) -> list[dict[str, Any]]:
+    """The samples the demo triggers react to (all samples when none match), so the queue fills at once."""
+    wanted = {_event_key(e) for e in trigger_events}
+    matching = [s for s in samples if _event_key(str(s.get("event", ""))) in wanted]
+    return matching or samples
+
+
+def fresh_copy(sample: dict[str, Any], number: int) -> dict[str, Any]:
+    """A sample with a new idempotency id and occurredAt now, so every post is a new event."""
+    event = json.loads(json.dumps(sample))
+    event["id"] = f"demo-{number}-{uuid.uuid4().hex[:8]}"
+    event["occurredAt"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    return event
+
+
+@dataclass
+class StreamStats:
+    posted: int = 0
+    accepted: int = 0
+    queued: int = 0
+    errors: int = 0
+    last_error: str = ""
+
+
+class EventStream:
+    """Posts sample events to the real listener (``POST /events`` with the bearer token) every interval."""
+
+    def __init__(
+        self,
+        listener_address: str,
+        token: str,
+        pool: list[dict[str, Any]],
+        *,
+        interval: float,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.url = f"http://{listener_address}/events"
+        self._token = token
+        self._pool = pool
+        self._interval = interval
+        self._rng = rng or random.Random()
+        self.stats = StreamStats()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="demo-event-stream")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def post_one(self, client: httpx.AsyncClient) -> None:
+        event = fresh_copy(self._rng.choice(self._pool), self.stats.posted + 1)
+        self.stats.posted += 1
+        try:
+            answer = await client.post(
+                self.url, json=event, headers={"Authorization": f"Bearer {self._token}"}
+            )
+        except httpx.HTTPError as exc:  # the listener is not up yet, or shutting down
+            self.stats.errors += 1
+            self.stats.last_error = f"{type(exc).__name__}: {exc}"
+            return
+        if answer.status_code == 202:
+            body = answer.json()
+            self.stats.accepted += int(body.get("accepted", 0))
+            self.stats.queued += int(body.get("queued", 0))
+        else:
+            self.stats.errors += 1
+            self.stats.last_error = f"{answer.status_code}: {answer.text[:200]}"
+            log.warning("demo event %s was refused: %s", event.get("event"), self.stats.last_error)
+
+    async def _run(self) -> None:
+        if not self._pool:
+            log.warning("no sample events found; the demo stream posts nothing")
+            return
+        async with httpx.AsyncClient(timeout=10.0) as client:
+            while True:
+                await self.post_one(client)
+                # the demo's pace: a timer, not a wait for a result
+                await asyncio.sleep(self._interval * self._rng.uniform(0.6, 1.4))
+
+
+# -- one demo: receiver + triggers + stream (+ the engine when headless) --------------------------------
+@dataclass
+class DemoSession:
+    """Set up with :meth:`prepare` (sync), then ``await start()`` / ``await stop()`` on one asyncio loop."""
+
+    paths: AppPaths
+    options: DemoOptions = field(default_factory=DemoOptions)
+    settings: Settings | None = None
+    db: Database | None = None
+    box: SecretBox | None = None
+    receiver: SampleReceiver | None = None
+    stream: EventStream | None = None
+    engine: Any = None
+    trigger_events: set[str] = field(default_factory=set)
+
+    def prepare(self) -> None:
+        self.paths.ensure()
+        self.settings = demo_settings(self.paths, self.options)
+        self.db = Database(f"sqlite:///{self.paths.database_file.as_posix()}")
+        self.box = load_secret_box(self.paths.data_dir, use_keyring=False)
+        load_or_create_token(self.paths)
+
+    async def start_receiver(self) -> None:
+        assert self.db is not None and self.box is not None
+        rng = random.Random(self.options.seed)
+        self.receiver = SampleReceiver(
+            delay_range=self.options.receiver_delay, slow_range=self.options.receiver_slow, rng=rng
+        )
+        await self.receiver.start()
+        triggers = load_demo_triggers(self.receiver.base_url)
+        import_demo_triggers(self.db, self.box, triggers)
+        for trigger in triggers:
+            self.trigger_events.add(trigger.event)
+            for action in trigger.actions:
+                if action.hmac_secret:
+                    self.receiver.expect_signature(
+                        httpx.URL(action.url).path, action.signature_scheme, action.hmac_secret
+                    )
+        log.info(
+            "demo: %d triggers pointing at the sample receiver %s", len(triggers), self.receiver.base_url
+        )
+
+    async def start_engine(self, observer: Any = None) -> str:
+        """Headless only: the engine (listener + delivery) on this loop. Returns the listener address."""
+        from shopctrl_desktop.engine.service import Engine
+
+        self.engine = Engine(self.db, self.box, self.settings, self.paths, observer)
+        await self.engine.start()
+        return str(self.engine.listener_address)
+
+    async def start_stream(self, listener_address: str) -> None:
+        try:
+            samples = load_sample_events()
+        except ResourceNotFound as exc:
+            log.warning("demo: %s", exc)
+            samples = []
+        self.stream = EventStream(
+            listener_address,
+            load_or_create_token(self.paths),
+            event_pool(samples, self.trigger_events),
+            interval=self.options.interval,
+            rng=random.Random(self.options.seed),
+        )
+        self.stream.start()
+
+    async def stop(self) -> None:
+        if self.stream is not None:
+            await self.stream.stop()
+        if self.engine is not None:
+            await self.engine.stop(drain_timeout=5.0)
+            self.engine = None
+        if self.receiver is not None:
+            await self.receiver.stop()
+
+    def close(self) -> None:
+        if self.db is not None:
+            self.db.dispose()
+            self.db = None
+
+
+@contextlib.asynccontextmanager
+async def headless_demo(paths: AppPaths, options: DemoOptions | None = None, observer: Any = None):
+    """The whole demo on the running loop: receiver, triggers, engine, event stream. Yields the session."""
+    session = DemoSession(paths, options or DemoOptions())
+    await asyncio.to_thread(session.prepare)
+    try:
+        await session.start_receiver()
+        address = await session.start_engine(observer)
+        await session.start_stream(address)
+        yield session
+    finally:
+        await session.stop()
+        session.close()
+
+
+async def run_headless(paths: AppPaths, options: DemoOptions, duration: float | None) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    async with headless_demo(paths, options) as session:
+        assert session.engine is not None and session.receiver is not None
+        print(f"ShopCtrl Desktop demo (headless) — data in {paths.data_dir}")
+        print(f"  listener  http://{session.engine.listener_address}/events")
+        print(f"  receiver  {session.receiver.base_url}/   (GET it for a summary)")
+        print("  Ctrl+C stops the demo.", flush=True)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=duration)
+    return 0
+
+
+class _DemoThread(threading.Thread):
+    """GUI mode: the receiver and the event stream on their own loop, next to the GUI's engine thread."""
+
+    def __init__(self, session: DemoSession) -> None:
+        super().__init__(name="demo", daemon=True)
+        self.session = session
+        self.receiver_ready = threading.Event()
+        self.error: BaseException | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+
+    def run(self) -> None:
+        asyncio.run(self._main())
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        try:
+            await self.session.start_receiver()
+        except BaseException as exc:  # noqa: BLE001 - reported to the starting thread
+            self.error = exc
+            self.receiver_ready.set()
+            return
+        self.receiver_ready.set()
+        assert self.session.settings is not None
+        try:
+            await self.session.start_stream(self.session.settings.listen_address)
+            await self._stop.wait()
+        finally:
+            await self.session.stop()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self._loop is not None and self._stop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self.join(timeout)
+
+
+@contextlib.contextmanager
+def background_demo(paths: AppPaths, options: DemoOptions | None = None) -> Iterator[DemoSession]:
+    """GUI mode: receiver + triggers + stream in a thread; the caller runs the engine (the GUI does)."""
+    session = DemoSession(paths, options or DemoOptions())
+    session.prepare()
+    thread = _DemoThread(session)
+    thread.start()
+    thread.receiver_ready.wait(30)
+    if thread.error is not None:
+        raise thread.error
+    try:
+        yield session
+    finally:
+        thread.stop()
+        session.close()
+
+
+def run_gui(paths: AppPaths, options: DemoOptions, argv: list[str]) -> int:
+    from shopctrl_desktop.gui.app import main as gui_main
+    from shopctrl_desktop.gui.context import AppContext
+
+    with background_demo(paths, options) as session:
+        assert session.settings is not None and session.db is not None and session.box is not None
+        ctx = AppContext(paths=paths, settings=session.settings, db=session.db, box=session.box)
+        return int(gui_main(argv, ctx=ctx) or 0)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="shopctrl-desktop demo", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", help="the demo uses DATA_DIR/demo (default: the user data dir's demo/)")
+    parser.add_argument(
+        "--headless", action="store_true", help="run without a screen (engine in this process)"
+    )
+    parser.add_argument("--duration", type=float, default=None, help="headless: stop after this many seconds")
+    parser.add_argument("--interval", type=float, default=DemoOptions.interval, help="seconds between events")
+    parser.add_argument("--verbose", action="store_true", help="log debug messages")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from shopctrl_desktop.logging_setup import setup_logging
+
+    args, rest = build_parser().parse_known_args(argv)
+    paths = demo_paths(args.data_dir)
+    setup_logging(paths, verbose=args.verbose)
+    options = DemoOptions(interval=max(0.05, args.interval))
+    if args.headless:
+        return asyncio.run(run_headless(paths, options, args.duration))
+    return run_gui(paths, options, rest)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,46 @@
+"""The demo, headless: sample receiver + demo triggers + event stream through the real listener and engine.
+
+Within seconds items are delivered, one endpoint keeps failing (retrying, then failed) and alerts appear.
+"""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+
+from shopctrl_desktop.engine.demo import demo_paths
+from shopctrl_desktop.engine.demo_receiver import SampleReceiver
+from shopctrl_desktop.engine.demo_triggers import load_demo_triggers
+
+
+def test_demo_data_dir_is_separate(tmp_path):
+    paths = demo_paths(tmp_path / "real")
+    assert paths.data_dir == (tmp_path / "real" / "demo").resolve()
+    assert paths.log_dir.is_relative_to(paths.data_dir)
+
+
+def test_demo_triggers_point_at_the_receiver():
+    triggers = load_demo_triggers("127.0.0.1:4321")
+    urls = [a.url for t in triggers for a in t.actions]
+    assert urls and all(u.startswith("http://127.0.0.1:4321/") for u in urls)
+    assert "{receiver}" not in json.dumps(urls)
+    for kind in ("fail", "gone", "flaky", "slow"):
+        assert any(f"/{kind}" in u for u in urls), f"the demo needs a {kind} endpoint"
+
+
+async def test_sample_receiver_answers_by_path():
+    receiver = SampleReceiver(delay_range=(0, 0.01))
+    await receiver.start()
+    try:
+        async with httpx.AsyncClient(base_url=receiver.base_url) as client:
+            assert (await client.post("/ok/x", content=b"{}")).status_code == 200
+            assert (await client.post("/fail/x", content=b"{}")).status_code == 500
+            assert (await client.post("/gone/x", content=b"{}")).status_code == 410
+            receiver.expect_signature("/signed", "github", "s3")
+            assert (await client.post("/signed", content=b"{}")).status_code == 401
+            summary = (await client.get("/")).json()
+        assert summary["answers"] == {"200": 1, "500": 1, "410": 1, "401": 1}
+        assert summary["badSignatures"] == 1
+    finally:
+        await receiver.stop()
