@@ -1,0 +1,443 @@
+"""The trigger editor: title, event, scope, condition rules, the ordered action list; Save / Save and Close."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QMessageBox,
+    QPushButton,
+    QRadioButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+from sqlalchemy.exc import IntegrityError
+
+from shopctrl_desktop.domain.conditions import validate_condition
+from shopctrl_desktop.domain.model import Trigger, WebhookAction
+from shopctrl_desktop.gui.context import AppContext
+from shopctrl_desktop.gui.mergefields.catalogue import field_types_for_event
+from shopctrl_desktop.gui.triggers.conditions import ConditionEditor
+from shopctrl_desktop.gui.triggers.event_picker import EventPicker
+from shopctrl_desktop.gui.triggers.shops import load_shop_names
+from shopctrl_desktop.gui.webhook.editor import WebhookEditorDialog
+from shopctrl_desktop.gui.widgets.field_message import FieldMessage
+from shopctrl_desktop.gui.widgets.unsaved import Answer, ask_unsaved_changes
+from shopctrl_desktop.store import triggers as trigger_store
+
+log = logging.getLogger(__name__)
+
+
+def action_summary(action: WebhookAction) -> str:
+    extras = [action.priority.label + " priority"]
+    if action.hmac_secret:
+        extras.append(f"signed ({action.signature_scheme.value})")
+    if action.username:
+        extras.append("basic auth")
+    if action.client_certificate:
+        extras.append("client certificate")
+    return f"Call Webhook — {action.method} {action.url}   ({', '.join(extras)})"
+
+
+def _field_with_message(widget: QWidget, message: FieldMessage) -> QWidget:
+    box = QWidget()
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(2)
+    layout.addWidget(widget)
+    layout.addWidget(message)
+    return box
+
+
+class TriggerEditorDialog(QDialog):
+    """Edit one trigger (or a new one). Nothing is stored until Save; unsaved work is never lost silently."""
+
+    trigger_saved = Signal(int)  # trigger id
+
+    def __init__(
+        self, ctx: AppContext, trigger: Trigger | None = None, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self._trigger_id: int | None = trigger.id if trigger else None
+        self._actions: list[WebhookAction] = list(trigger.actions) if trigger else []
+        self.setWindowTitle(f"Trigger — {trigger.title}" if trigger else "New trigger")
+        self.setMinimumWidth(760)
+
+        # title
+        self.title_edit = QLineEdit(self)
+        self.title_edit.setPlaceholderText("e.g. ERP order sync")
+        self.title_message = FieldMessage(self)
+        # event
+        self.event_picker = EventPicker(self)
+        self.event_message = FieldMessage(self)
+        # scope
+        self.all_shops_radio = QRadioButton("All shops", self)
+        self.one_shop_radio = QRadioButton("Only shop", self)
+        self.scope_group = QButtonGroup(self)
+        self.scope_group.addButton(self.all_shops_radio)
+        self.scope_group.addButton(self.one_shop_radio)
+        self.shop_combo = QComboBox(self)
+        self.shop_combo.setEditable(True)
+        self.shop_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.shop_combo.lineEdit().setPlaceholderText("shop id")
+        self.shop_combo.setMinimumContentsLength(18)
+        for shop_id, name in sorted(load_shop_names(ctx).items()):
+            self.shop_combo.addItem(f"{shop_id} — {name}", shop_id)
+        scope_row = QWidget(self)
+        scope_layout = QHBoxLayout(scope_row)
+        scope_layout.setContentsMargins(0, 0, 0, 0)
+        scope_layout.addWidget(self.all_shops_radio)
+        scope_layout.addSpacing(12)
+        scope_layout.addWidget(self.one_shop_radio)
+        scope_layout.addWidget(self.shop_combo)
+        scope_layout.addStretch(1)
+        self.shop_message = FieldMessage(self)
+        self.enabled_check = QCheckBox("Enabled — events start this trigger", self)
+
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.addRow("&Title:", _field_with_message(self.title_edit, self.title_message))
+        form.addRow("&Event:", _field_with_message(self.event_picker, self.event_message))
+        form.addRow("Shop:", _field_with_message(scope_row, self.shop_message))
+        form.addRow("", self.enabled_check)
+
+        # conditions
+        self.condition_editor = ConditionEditor(self)
+        self.condition_message = FieldMessage(self)
+        conditions_box = QGroupBox("Conditions", self)
+        conditions_layout = QVBoxLayout(conditions_box)
+        conditions_layout.addWidget(self.condition_editor)
+        conditions_layout.addWidget(self.condition_message)
+
+        # actions
+        self.action_list = QListWidget(self)
+        self.action_list.setMinimumHeight(90)
+        self.action_list.itemDoubleClicked.connect(self._on_action_list_double_clicked)
+        self.action_list.currentRowChanged.connect(self._update_action_buttons)
+        self.add_action_button = QToolButton(self)
+        self.add_action_button.setText("Add action")
+        self.add_action_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        add_menu = QMenu(self.add_action_button)
+        self.add_webhook_action = add_menu.addAction("Call Webhook…")
+        self.add_webhook_action.triggered.connect(self._on_add_webhook_triggered)
+        self.add_action_button.setMenu(add_menu)
+        self.edit_action_button = QPushButton("Edit…", self)
+        self.remove_action_button = QPushButton("Remove", self)
+        self.up_button = QPushButton("Move up", self)
+        self.down_button = QPushButton("Move down", self)
+        self.edit_action_button.clicked.connect(self._on_edit_action_clicked)
+        self.remove_action_button.clicked.connect(self._on_remove_action_clicked)
+        self.up_button.clicked.connect(lambda: self._move_action(-1))
+        self.down_button.clicked.connect(lambda: self._move_action(+1))
+        action_buttons = QVBoxLayout()
+        for button in (
+            self.add_action_button,
+            self.edit_action_button,
+            self.remove_action_button,
+            self.up_button,
+            self.down_button,
+        ):
+            action_buttons.addWidget(button)
+        self.add_action_button.setMinimumWidth(self.edit_action_button.sizeHint().width())
+        action_buttons.addStretch(1)
+        self.actions_message = FieldMessage(self)
+        actions_box = QGroupBox("Actions (run in this order)", self)
+        actions_layout = QVBoxLayout(actions_box)
+        actions_row = QHBoxLayout()
+        actions_row.addWidget(self.action_list, 1)
+        actions_row.addLayout(action_buttons)
+        actions_layout.addLayout(actions_row)
+        actions_layout.addWidget(self.actions_message)
+
+        # buttons
+        self.form_message = FieldMessage(self)
+        self.save_button = QPushButton("&Save", self)
+        self.save_close_button = QPushButton("Save and &Close", self)
+        self.cancel_button = QPushButton("Cancel", self)
+        self.save_close_button.setDefault(True)
+        self.save_button.clicked.connect(self._on_save_clicked)
+        self.save_close_button.clicked.connect(self._on_save_close_clicked)
+        self.cancel_button.clicked.connect(self.reject)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.form_message, 1)
+        buttons.addStretch(0)
+        buttons.addWidget(self.save_button)
+        buttons.addWidget(self.save_close_button)
+        buttons.addWidget(self.cancel_button)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(conditions_box)
+        layout.addWidget(actions_box, 1)
+        layout.addLayout(buttons)
+
+        self._load(trigger)
+        self.title_edit.textChanged.connect(self._on_title_edit_text_changed)
+        self.event_picker.event_changed.connect(self._on_event_picker_event_changed)
+        self.all_shops_radio.toggled.connect(self._update_scope)
+        self.condition_editor.changed.connect(self.condition_message.clear_message)
+        self._saved_state = self._state()
+
+    # --- state ----------------------------------------------------------------------------------
+    def _load(self, trigger: Trigger | None) -> None:
+        self.title_edit.setText(trigger.title if trigger else "")
+        self.event_picker.set_event(trigger.event if trigger else None)
+        if trigger is None or trigger.shop_id is None:
+            self.all_shops_radio.setChecked(True)
+        else:
+            self.one_shop_radio.setChecked(True)
+            row = self.shop_combo.findData(trigger.shop_id)
+            if row >= 0:
+                self.shop_combo.setCurrentIndex(row)
+            else:
+                self.shop_combo.setEditText(str(trigger.shop_id))
+        self.enabled_check.setChecked(trigger.enabled if trigger else True)
+        self.condition_editor.set_fields(field_types_for_event(self.event_picker.event_type()))
+        self.condition_editor.set_condition(trigger.condition if trigger else None)
+        self._refresh_action_list()
+        self._update_scope()
+
+    def _state(self) -> tuple[Any, ...]:
+        return (
+            self.title_edit.text(),
+            self.event_picker.currentText(),
+            self.all_shops_radio.isChecked(),
+            self.shop_combo.currentText(),
+            self.enabled_check.isChecked(),
+            self.condition_editor.condition(),
+            tuple(self._actions),
+        )
+
+    def is_dirty(self) -> bool:
+        return self._state() != self._saved_state
+
+    @property
+    def trigger_id(self) -> int | None:
+        return self._trigger_id
+
+    def _shop_id(self) -> int | None:
+        if self.all_shops_radio.isChecked():
+            return None
+        row = self.shop_combo.currentIndex()
+        text = self.shop_combo.currentText().strip()
+        if row >= 0 and self.shop_combo.itemText(row) == text:
+            return int(self.shop_combo.itemData(row))
+        head = text.split("—")[0].strip()
+        if not head.isdigit():
+            raise ValueError("Enter the shop id as a number, e.g. 3.")
+        return int(head)
+
+    def current_trigger(self) -> Trigger:
+        """The trigger as the dialog shows it now (not validated; unparsable shop id -> all shops)."""
+        try:
+            shop_id = self._shop_id()
+        except ValueError:
+            shop_id = None
+        return Trigger(
+            id=self._trigger_id,
+            title=self.title_edit.text().strip(),
+            event=self.event_picker.system_name() or self.event_picker.currentText().strip(),
+            shop_id=shop_id,
+            enabled=self.enabled_check.isChecked(),
+            condition=self.condition_editor.condition(),
+            actions=tuple(self._actions),
+        )
+
+    # --- validation and saving ------------------------------------------------------------------
+    def validate(self) -> Trigger | None:
+        """Show every problem next to its field; return the trigger when all is well."""
+        ok = True
+        title = self.title_edit.text().strip()
+        if not title:
+            self.title_message.show_error("Give the trigger a title.")
+            ok = False
+        else:
+            with self.ctx.db.session() as session:
+                other = trigger_store.find_trigger_by_title(session, self.ctx.box, title)
+            if other is not None and other.id != self._trigger_id:
+                self.title_message.show_error(
+                    f"Another trigger is already called “{title}”. Titles must be unique."
+                )
+                ok = False
+            else:
+                self.title_message.clear_message()
+        if not self.event_picker.system_name():
+            text = self.event_picker.currentText().strip()
+            self.event_message.show_error(
+                f"“{text}” is not an event ShopCtrl sends; pick one from the list."
+                if text
+                else "Pick the event."
+            )
+            ok = False
+        else:
+            self.event_message.clear_message()
+        try:
+            self._shop_id()
+            self.shop_message.clear_message()
+        except ValueError as exc:
+            self.shop_message.show_error(str(exc))
+            ok = False
+        condition = self.condition_editor.condition()
+        try:
+            validate_condition(condition)
+            self.condition_message.clear_message()
+        except ValueError as exc:
+            self.condition_message.show_error(str(exc))
+            ok = False
+        if not self._actions:
+            self.actions_message.show_info(
+                "No actions yet: the trigger will not send anything. Add a Call Webhook action."
+            )
+        else:
+            self.actions_message.clear_message()
+        if not ok:
+            self.form_message.show_error("Fix the marked fields to save.")
+            return None
+        self.form_message.clear_message()
+        return self.current_trigger()
+
+    def save(self) -> bool:
+        trigger = self.validate()
+        if trigger is None:
+            return False
+        try:
+            with self.ctx.db.session() as session:
+                trigger_id = trigger_store.save_trigger(session, self.ctx.box, trigger)
+                stored = trigger_store.get_trigger(session, self.ctx.box, trigger_id)
+        except IntegrityError:
+            self.title_message.show_error(
+                f"Another trigger is already called “{trigger.title}”. Titles must be unique."
+            )
+            self.form_message.show_error("Fix the marked fields to save.")
+            return False
+        except Exception as exc:  # noqa: BLE001 - the user must know it was not stored
+            log.exception("saving trigger failed")
+            self.form_message.show_error(f"The trigger was not saved: {exc}")
+            return False
+        self._trigger_id = trigger_id
+        if stored is not None:
+            self._actions = list(stored.actions)  # now with their database ids
+            self._refresh_action_list()
+        self.setWindowTitle(f"Trigger — {trigger.title}")
+        self._saved_state = self._state()
+        self.form_message.show_ok("Saved.")
+        self.trigger_saved.emit(trigger_id)
+        return True
+
+    def _on_save_clicked(self) -> None:
+        self.save()
+
+    def _on_save_close_clicked(self) -> None:
+        if self.save():
+            self.accept()
+
+    def reject(self) -> None:  # Cancel, Esc and the window's close button all come here
+        if self.is_dirty():
+            answer = ask_unsaved_changes(
+                self, f"the trigger “{self.title_edit.text().strip() or 'New trigger'}”"
+            )
+            if answer == Answer.Cancel:
+                return
+            if answer == Answer.Save and not self.save():
+                return
+        super().reject()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        self.reject()
+        if self.isVisible():
+            event.ignore()
+        else:
+            event.accept()
+
+    # --- field handlers -------------------------------------------------------------------------
+    def _on_title_edit_text_changed(self, _text: str) -> None:
+        self.title_message.clear_message()
+        self.form_message.clear_message()
+
+    def _on_event_picker_event_changed(self, _name: str) -> None:
+        self.event_message.clear_message()
+        self.condition_editor.set_fields(field_types_for_event(self.event_picker.event_type()))
+
+    def _update_scope(self, *_args: object) -> None:
+        self.shop_combo.setEnabled(self.one_shop_radio.isChecked())
+        self.shop_message.clear_message()
+
+    # --- actions --------------------------------------------------------------------------------
+    def _refresh_action_list(self, select: int | None = None) -> None:
+        self.action_list.clear()
+        for action in self._actions:
+            item = QListWidgetItem(action_summary(action))
+            item.setToolTip(action.url)
+            self.action_list.addItem(item)
+        if self._actions:
+            self.action_list.setCurrentRow(select if select is not None else 0)
+        self._update_action_buttons()
+
+    def _update_action_buttons(self, *_args: object) -> None:
+        row = self.action_list.currentRow()
+        has = 0 <= row < len(self._actions)
+        self.edit_action_button.setEnabled(has)
+        self.remove_action_button.setEnabled(has)
+        self.up_button.setEnabled(has and row > 0)
+        self.down_button.setEnabled(has and row < len(self._actions) - 1)
+
+    def open_action_editor(self, action: WebhookAction | None) -> WebhookEditorDialog:
+        return WebhookEditorDialog(self.ctx, action, self.current_trigger(), self)
+
+    def _on_add_webhook_triggered(self) -> None:
+        dialog = self.open_action_editor(None)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self._actions.append(dialog.action())
+            self._refresh_action_list(select=len(self._actions) - 1)
+            self.actions_message.clear_message()
+
+    def _on_edit_action_clicked(self) -> None:
+        row = self.action_list.currentRow()
+        if not 0 <= row < len(self._actions):
+            return
+        dialog = self.open_action_editor(self._actions[row])
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self._actions[row] = replace(dialog.action(), id=self._actions[row].id)
+            self._refresh_action_list(select=row)
+
+    def _on_action_list_double_clicked(self, _item: QListWidgetItem) -> None:
+        self._on_edit_action_clicked()
+
+    def _on_remove_action_clicked(self) -> None:
+        row = self.action_list.currentRow()
+        if not 0 <= row < len(self._actions):
+            return
+        answer = QMessageBox.question(
+            self,
+            "Remove action",
+            f"Remove this action?\n\n{self._actions[row].method} {self._actions[row].url}",
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        del self._actions[row]
+        self._refresh_action_list(select=min(row, len(self._actions) - 1) if self._actions else None)
+
+    def _move_action(self, step: int) -> None:
+        row = self.action_list.currentRow()
+        target = row + step
+        if not (0 <= row < len(self._actions) and 0 <= target < len(self._actions)):
+            return
+        self._actions[row], self._actions[target] = self._actions[target], self._actions[row]
+        self._refresh_action_list(select=target)

@@ -1,0 +1,182 @@
+"""The Call Webhook editor: tabs General, Authentication, Payload, Headers (SPEC 3.1)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QScrollArea,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from shopctrl_desktop.domain.model import Trigger, WebhookAction
+from shopctrl_desktop.gui.context import AppContext
+from shopctrl_desktop.gui.mergefields.browser import MergeFieldBrowser
+from shopctrl_desktop.gui.webhook.auth_tab import AuthTab
+from shopctrl_desktop.gui.webhook.general_tab import GeneralTab
+from shopctrl_desktop.gui.webhook.headers_tab import HeadersTab
+from shopctrl_desktop.gui.webhook.payload_tab import PayloadTab
+from shopctrl_desktop.gui.webhook.preview import RequestPreviewDialog
+from shopctrl_desktop.gui.widgets.field_message import FieldMessage
+from shopctrl_desktop.gui.widgets.unsaved import Answer, ask_unsaved_changes
+
+TAB_GENERAL, TAB_AUTH, TAB_PAYLOAD, TAB_HEADERS = range(4)
+TAB_TITLES = ("General", "Authentication", "Payload", "Headers")
+
+
+class WebhookEditorDialog(QDialog):
+    """Edit one Call Webhook action. ``exec()`` returns Accepted with ``action()`` holding the result.
+
+    ``trigger`` is the (possibly unsaved) trigger the action belongs to: its event decides which merge
+    fields are offered and which stored events the preview can use.
+    """
+
+    def __init__(
+        self,
+        ctx: AppContext,
+        action: WebhookAction | None,
+        trigger: Trigger,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.trigger = trigger
+        self._original = action or WebhookAction(url="")
+        self._browser: MergeFieldBrowser | None = None
+        self.preview_dialog: RequestPreviewDialog | None = None
+        self.setWindowTitle("Call Webhook")
+        self.resize(820, 680)
+
+        self.general_tab = GeneralTab()
+        self.auth_tab = AuthTab()
+        self.payload_tab = PayloadTab()
+        self.headers_tab = HeadersTab()
+        general_scroll = QScrollArea(self)
+        general_scroll.setWidgetResizable(True)
+        general_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        general_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        general_scroll.setWidget(self.general_tab)
+        self.tabs = QTabWidget(self)
+        self.tabs.addTab(general_scroll, TAB_TITLES[TAB_GENERAL])
+        self.tabs.addTab(self.auth_tab, TAB_TITLES[TAB_AUTH])
+        self.tabs.addTab(self.payload_tab, TAB_TITLES[TAB_PAYLOAD])
+        self.tabs.addTab(self.headers_tab, TAB_TITLES[TAB_HEADERS])
+
+        self.summary = FieldMessage(self)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+        )
+        self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.summary, 1)
+        bottom.addWidget(self.buttons)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.tabs, 1)
+        layout.addLayout(bottom)
+
+        self.general_tab.load(self._original)
+        self.auth_tab.load(self._original)
+        self.payload_tab.load(self._original)
+        self.headers_tab.load(self._original)
+        self._saved = self.action()
+        for tab in (self.general_tab, self.auth_tab, self.payload_tab, self.headers_tab):
+            tab.changed.connect(self._on_tab_changed)
+        self.payload_tab.mergefields_requested.connect(self.show_merge_fields)
+        self.payload_tab.preview_requested.connect(self.show_preview)
+        self.payload_tab.send_test_requested.connect(self._on_payload_tab_send_test_requested)
+        self.general_tab.url_edit.setFocus()
+
+    # --- result ---------------------------------------------------------------------------------
+    def action(self) -> WebhookAction:
+        """The action as the tabs show it now (validation is separate: ``problems()``)."""
+        values: dict[str, object] = {}
+        for tab in (self.general_tab, self.auth_tab, self.payload_tab, self.headers_tab):
+            values.update(tab.values())
+        return WebhookAction(id=self._original.id, **values)  # type: ignore[arg-type]
+
+    def problems(self) -> dict[int, list[str]]:
+        """Validate every tab (messages appear next to the fields); {tab index: problems}."""
+        found = {
+            TAB_GENERAL: self.general_tab.problems(),
+            TAB_AUTH: self.auth_tab.problems(),
+            TAB_PAYLOAD: self.payload_tab.problems(),
+            TAB_HEADERS: self.headers_tab.problems(),
+        }
+        for index, title in enumerate(TAB_TITLES):
+            self.tabs.setTabText(index, f"{title} ⚠" if found[index] else title)
+        return {k: v for k, v in found.items() if v}
+
+    def is_dirty(self) -> bool:
+        return self.action() != self._saved
+
+    def accept(self) -> None:
+        problems = self.problems()
+        if problems:
+            parts = [f"{', '.join(p)} ({TAB_TITLES[i]})" for i, p in problems.items()]
+            self.summary.show_error("Fix before saving: " + "; ".join(parts) + ".")
+            self.tabs.setCurrentIndex(min(problems))
+            return
+        self.summary.clear_message()
+        self._saved = self.action()
+        super().accept()
+
+    def reject(self) -> None:
+        if self.is_dirty():
+            answer = ask_unsaved_changes(self, "this Call Webhook action")
+            if answer == Answer.Cancel:
+                return
+            if answer == Answer.Save:
+                self.accept()
+                return
+        super().reject()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        self.reject()
+        if self.isVisible():
+            event.ignore()
+        else:
+            event.accept()
+
+    # --- merge fields, preview, send test --------------------------------------------------------
+    def show_merge_fields(self) -> MergeFieldBrowser:
+        if self._browser is None:
+            self._browser = MergeFieldBrowser(self.ctx, self.trigger.event, self)
+            self._browser.field_chosen.connect(self.payload_tab.insert_merge_field)
+        self._browser.show()
+        self._browser.raise_()
+        self._browser.activateWindow()
+        return self._browser
+
+    def show_preview(self, *, send: bool = False) -> RequestPreviewDialog:
+        dialog = RequestPreviewDialog(self.ctx, self.trigger, self.action(), self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        if send:
+            dialog.send_when_rendered()
+        self.preview_dialog = dialog
+        dialog.show()
+        return dialog
+
+    def _on_payload_tab_send_test_requested(self) -> None:
+        problems = self.problems()
+        blocking = {i: p for i, p in problems.items() if i != TAB_PAYLOAD or p}
+        if (
+            TAB_GENERAL in blocking
+            or TAB_AUTH in blocking
+            or TAB_HEADERS in blocking
+            or TAB_PAYLOAD in blocking
+        ):
+            self.summary.show_error("Fix the marked fields before sending a test.")
+            return
+        self.show_preview(send=True)
+
+    def _on_tab_changed(self) -> None:
+        if self.summary.has_error():
+            self.problems()
+            self.summary.clear_message()

@@ -1,0 +1,138 @@
+"""Payload tab: MIME type, the template editor (highlighting, validation as you type), merge fields,
+Preview and Send test."""
+
+from __future__ import annotations
+
+import re
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from shopctrl_desktop.domain.model import MimeType, WebhookAction
+from shopctrl_desktop.gui.webhook.payload_editor import PayloadEditor
+from shopctrl_desktop.gui.widgets.field_message import FieldMessage
+
+VALIDATE_DELAY_MS = 350
+LINE_RE = re.compile(r"\bline (\d+)", re.IGNORECASE)
+MIME_LABELS = {
+    MimeType.JSON: "application/json",
+    MimeType.XML: "application/xml",
+    MimeType.TEXT: "text/plain",
+}
+DEFAULT_PAYLOAD_HINT = (
+    "Empty: the default JSON payload is sent —\n"
+    '{"Trigger": "<event>", "TriggerActionId": <action id>, "entityData": {…}}\n\n'
+    "Or write a template with merge fields, e.g.\n"
+    '{"order": "$$Order.OrderCode$$", "total": {{ Order.TotalDue | json }}}'
+)
+
+
+def error_line(exc: Exception) -> int | None:
+    line = getattr(exc, "line", None) or getattr(exc, "lineno", None)
+    if isinstance(line, int):
+        return line
+    found = LINE_RE.search(str(exc))
+    return int(found.group(1)) if found else None
+
+
+def check_template(body: str, mime: MimeType) -> tuple[str | None, int | None]:
+    """(message, line) when the template is broken, (None, None) when it is fine."""
+    from shopctrl_desktop.domain.templates import validate_template  # the Jinja2 sandbox loads on first use
+
+    try:
+        validate_template(body, mime)
+    except ValueError as exc:  # RenderError is a ValueError
+        return str(exc), error_line(exc)
+    return None, None
+
+
+class PayloadTab(QWidget):
+    changed = Signal()
+    validated = Signal(bool)  # True when the template is fine
+    mergefields_requested = Signal()
+    preview_requested = Signal()
+    send_test_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.mime_combo = QComboBox(self)
+        for mime, label in MIME_LABELS.items():
+            self.mime_combo.addItem(label, mime.value)
+        self.mergefields_button = QPushButton("Available mergefields…", self)
+        self.preview_button = QPushButton("Preview…", self)
+        self.preview_button.setToolTip("Render this payload against a stored event")
+        self.send_test_button = QPushButton("Send test…", self)
+        self.send_test_button.setToolTip("Render against a stored event and deliver it once, now")
+        self.editor = PayloadEditor(self)
+        self.editor.setPlaceholderText(DEFAULT_PAYLOAD_HINT)
+        self.message = FieldMessage(self)
+        top = QHBoxLayout()
+        top.addWidget(QLabel("MIME &type:", self))
+        top.itemAt(0).widget().setBuddy(self.mime_combo)  # type: ignore[union-attr]
+        top.addWidget(self.mime_combo)
+        top.addStretch(1)
+        top.addWidget(self.mergefields_button)
+        top.addWidget(self.preview_button)
+        top.addWidget(self.send_test_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.editor, 1)
+        layout.addWidget(self.message)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(VALIDATE_DELAY_MS)
+        self._timer.timeout.connect(self.validate_now)
+        self._problem: str | None = None
+        self.editor.textChanged.connect(self._on_editor_text_changed)
+        self.mime_combo.currentIndexChanged.connect(self._on_mime_combo_changed)
+        self.mergefields_button.clicked.connect(self.mergefields_requested)
+        self.preview_button.clicked.connect(self.preview_requested)
+        self.send_test_button.clicked.connect(self.send_test_requested)
+
+    def load(self, action: WebhookAction) -> None:
+        self.mime_combo.setCurrentIndex(self.mime_combo.findData(MimeType(action.payload_mime_type).value))
+        self.editor.setPlainText(action.payload_body or "")
+        self.editor.set_mime_type(self.mime_type())
+        self.validate_now()
+
+    def mime_type(self) -> MimeType:
+        return MimeType(self.mime_combo.currentData())
+
+    def values(self) -> dict[str, object]:
+        return {"payload_mime_type": self.mime_type(), "payload_body": self.editor.toPlainText()}
+
+    def problems(self) -> list[str]:
+        if self._timer.isActive():
+            self.validate_now()
+        return ["payload template"] if self._problem else []
+
+    def insert_merge_field(self, text: str) -> None:
+        self.editor.insert_at_cursor(text)
+
+    def validate_now(self) -> None:
+        self._timer.stop()
+        body = self.editor.toPlainText()
+        if not body.strip():
+            self._problem = None
+            self.editor.mark_error_line(None)
+            self.message.show_info("Empty body: the default JSON payload is sent.")
+            self.validated.emit(True)
+            return
+        problem, line = check_template(body, self.mime_type())
+        self._problem = problem
+        self.editor.mark_error_line(line)
+        if problem:
+            where = f"Line {line}: " if line and f"line {line}" not in problem.lower() else ""
+            self.message.show_error(where + problem[:1].upper() + problem[1:])
+        else:
+            self.message.show_ok(f"The template is valid {self.mime_combo.currentText()}.")
+        self.validated.emit(problem is None)
+
+    def _on_editor_text_changed(self) -> None:
+        self._timer.start()
+        self.changed.emit()
+
+    def _on_mime_combo_changed(self, _row: int) -> None:
+        self.editor.set_mime_type(self.mime_type())
+        self._timer.start()
+        self.changed.emit()

@@ -1,0 +1,254 @@
+"""Preview and Send test: render the action against a stored event; optionally deliver it once.
+
+Rendering and sending run off the GUI thread (``run_in_background``); sending uses its own short asyncio
+loop on that worker thread, so the window never waits on the network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from datetime import UTC, datetime
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QFontDatabase
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from shopctrl_desktop.domain.events import find_event
+from shopctrl_desktop.domain.model import RenderedRequest, StoredEvent, Trigger, WebhookAction
+from shopctrl_desktop.domain.outcome import AttemptResult
+from shopctrl_desktop.domain.payload import render_request
+from shopctrl_desktop.gui.context import AppContext
+from shopctrl_desktop.gui.widgets.background import run_in_background
+from shopctrl_desktop.gui.widgets.field_message import FieldMessage
+from shopctrl_desktop.store.events import recent_events
+
+SAMPLE_EVENT_ID = 0
+
+
+def sample_event(event_name: str) -> StoredEvent:
+    """An event with empty data, for trying an endpoint before any real event arrived."""
+    event_type = find_event(event_name)
+    return StoredEvent(
+        id=SAMPLE_EVENT_ID,
+        event=event_type.system_name if event_type else event_name,
+        shop_id=None,
+        occurred_at=datetime.now(UTC),
+        data={},
+        entity_data={name: None for name in (event_type.fields if event_type else ())},
+        entity_type=event_type.entity_type if event_type else "",
+        entity_id=None,
+        entity_code=None,
+    )
+
+
+def event_label(event: StoredEvent) -> str:
+    if event.id == SAMPLE_EVENT_ID:
+        return "Sample event with empty data (no stored event needed)"
+    entity = event.entity_code or event.entity_id or "?"
+    shop = f", shop {event.shop_id}" if event.shop_id is not None else ""
+    return f"#{event.id}  {event.occurred_at:%Y-%m-%d %H:%M:%S}  {event.entity_type} {entity}{shop}"
+
+
+def pretty_body(body: str, content_type: str) -> str:
+    if "json" in content_type:
+        try:
+            return json.dumps(json.loads(body), indent=2, ensure_ascii=False)
+        except ValueError:
+            return body
+    return body
+
+
+def format_request(request: RenderedRequest) -> str:
+    lines = [f"{request.method} {request.url}"]
+    lines += [f"{name}: {value}" for name, value in request.headers.items()]
+    lines += ["", pretty_body(request.body, request.headers.get("Content-Type", ""))]
+    return "\n".join(lines)
+
+
+def format_result(result: AttemptResult) -> str:
+    lines = [result.summary(limit=200), f"Duration: {result.duration_ms:.0f} ms", ""]
+    lines += [f"{name}: {value}" for name, value in result.response_headers.items()]
+    if result.response_body:
+        content_type = result.header("Content-Type") or ""
+        lines += ["", pretty_body(result.response_body, content_type)]
+    return "\n".join(lines)
+
+
+def deliver_once(ctx: AppContext, action: WebhookAction, request: RenderedRequest) -> AttemptResult:
+    """Runs on a worker thread: one delivery (nothing recorded) on its own short event loop."""
+    # Loaded only when used: the HTTP stack is not needed to edit triggers.
+    from shopctrl_desktop.engine.delivery import DeliveryEngine
+    from shopctrl_desktop.engine.senders import AiohttpSender
+
+    async def send() -> AttemptResult:
+        sender = AiohttpSender()
+        try:
+            engine = DeliveryEngine(ctx.db, ctx.box, ctx.settings, sender=sender)
+            return await engine.send_once(action, request, f"test-{uuid.uuid4().hex[:12]}")
+        finally:
+            await sender.close()
+
+    return asyncio.run(send())
+
+
+class RequestPreviewDialog(QDialog):
+    events_loaded = Signal(int)  # number of stored events offered
+    preview_rendered = Signal(object)  # RenderedRequest, or the exception
+    test_finished = Signal(object)  # AttemptResult, or the exception
+
+    def __init__(
+        self, ctx: AppContext, trigger: Trigger, action: WebhookAction, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.trigger = trigger
+        self.action = action
+        self.request: RenderedRequest | None = None
+        self._send_after_render = False
+        self.setWindowTitle("Preview and test")
+        self.resize(900, 640)
+        mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        self.event_combo = QComboBox(self)
+        self.event_combo.setMinimumContentsLength(40)
+        self.send_button = QPushButton("Send test", self)
+        self.send_button.setEnabled(False)
+        self.message = FieldMessage(self)
+        self.request_view = QPlainTextEdit(self)
+        self.request_view.setReadOnly(True)
+        self.request_view.setFont(mono)
+        self.response_view = QPlainTextEdit(self)
+        self.response_view.setReadOnly(True)
+        self.response_view.setFont(mono)
+        self.response_view.setPlaceholderText(
+            "Press “Send test” to deliver this request once and see the answer."
+        )
+        self.status_label = QLabel(self)
+        request_box = QGroupBox("Request (authentication and signature headers are added when sending)", self)
+        QVBoxLayout(request_box).addWidget(self.request_view)
+        response_box = QGroupBox("Response", self)
+        response_layout = QVBoxLayout(response_box)
+        response_layout.addWidget(self.status_label)
+        response_layout.addWidget(self.response_view)
+        splitter = QSplitter(self)
+        splitter.addWidget(request_box)
+        splitter.addWidget(response_box)
+        splitter.setChildrenCollapsible(False)
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Event:", self))
+        top.addWidget(self.event_combo, 1)
+        top.addWidget(self.send_button)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.message)
+        layout.addWidget(splitter, 1)
+        layout.addWidget(buttons)
+        self.event_combo.currentIndexChanged.connect(self._on_event_combo_changed)
+        self.send_button.clicked.connect(self.send_test)
+        self._load_events()
+
+    def send_when_rendered(self) -> None:
+        """Open in "Send test" mode: deliver as soon as the first preview is rendered."""
+        self._send_after_render = True
+
+    def _load_events(self) -> None:
+        self.message.show_info("Loading recent events…")
+        db, name = self.ctx.db, self.trigger.event
+
+        def load() -> list[StoredEvent]:
+            with db.session() as session:
+                return recent_events(session, event=name, limit=50)
+
+        run_in_background(load, self._on_events_loaded, self._on_events_failed, self)
+
+    def _on_events_loaded(self, events: list[StoredEvent]) -> None:
+        display = find_event(self.trigger.event)
+        name = display.display_name if display else self.trigger.event
+        if events:
+            self.message.clear_message()
+        else:
+            self.message.show_info(
+                f"No “{name}” event has been received yet, so the preview uses a sample event with empty "
+                "data. Post one to the listener (or run the demo) to preview against real data."
+            )
+        self.event_combo.blockSignals(True)
+        for event in [*events, sample_event(self.trigger.event)]:
+            self.event_combo.addItem(event_label(event), event)
+        self.event_combo.blockSignals(False)
+        self.events_loaded.emit(len(events))
+        self.event_combo.setCurrentIndex(0)
+        self._on_event_combo_changed(0)
+
+    def _on_events_failed(self, exc: Exception) -> None:
+        self.message.show_error(f"The stored events could not be read: {exc}")
+        self.events_loaded.emit(0)
+
+    def _on_event_combo_changed(self, _row: int) -> None:
+        event = self.event_combo.currentData()
+        if event is None:
+            return
+        self.send_button.setEnabled(False)
+        self.request = None
+        trigger, action = self.trigger, self.action
+        run_in_background(
+            lambda: render_request(trigger, action, event), self._on_rendered, self._on_render_failed, self
+        )
+
+    def _on_rendered(self, request: RenderedRequest) -> None:
+        self.request = request
+        self.request_view.setPlainText(format_request(request))
+        self.send_button.setEnabled(True)
+        self.preview_rendered.emit(request)
+        if self._send_after_render:
+            self._send_after_render = False
+            self.send_test()
+
+    def _on_render_failed(self, exc: Exception) -> None:
+        self.request_view.setPlainText("")
+        self.message.show_error(f"The payload cannot be rendered for this event: {exc}")
+        self.preview_rendered.emit(exc)
+
+    def send_test(self) -> None:
+        if self.request is None:
+            return
+        self.send_button.setEnabled(False)
+        self.status_label.setText(f"Sending to {self.request.url} …")
+        self.response_view.clear()
+        action, request = self.action, self.request
+        ctx = self.ctx
+        run_in_background(
+            lambda: deliver_once(ctx, action, request), self._on_sent, self._on_send_failed, self
+        )
+
+    def _on_sent(self, result: AttemptResult) -> None:
+        self.send_button.setEnabled(True)
+        verdict = "Delivered" if result.ok else "Not delivered"
+        self.status_label.setText(f"<b>{verdict}</b> — {result.summary(limit=120)}")
+        self.status_label.setStyleSheet("color: #1e7b34;" if result.ok else "color: #b3261e;")
+        self.response_view.setPlainText(format_result(result))
+        self.test_finished.emit(result)
+
+    def _on_send_failed(self, exc: Exception) -> None:
+        self.send_button.setEnabled(True)
+        self.status_label.setText("<b>Not sent</b>")
+        self.status_label.setStyleSheet("color: #b3261e;")
+        self.response_view.setPlainText(str(exc) or type(exc).__name__)
+        self.test_finished.emit(exc)
+
+
+__all__ = ["RequestPreviewDialog", "deliver_once", "sample_event"]

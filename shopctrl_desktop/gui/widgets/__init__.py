@@ -1,0 +1,1 @@
+"""Small widgets shared by the editor dialogs: masked secret fields, field messages, background work."""

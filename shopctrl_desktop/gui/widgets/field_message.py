@@ -1,0 +1,44 @@
+"""A validation message that sits right under (or next to) the field it is about."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QLabel, QWidget
+
+ERROR_STYLE = "color: #b3261e;"
+INFO_STYLE = "color: #5f6368;"
+OK_STYLE = "color: #1e7b34;"
+
+
+class FieldMessage(QLabel):
+    """Hidden while empty; red for errors, grey for hints, green for good news."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWordWrap(True)
+        self.hide()
+
+    def show_error(self, text: str) -> None:
+        self._show(text, "error", ERROR_STYLE)
+
+    def show_info(self, text: str) -> None:
+        self._show(text, "info", INFO_STYLE)
+
+    def show_ok(self, text: str) -> None:
+        self._show(text, "ok", OK_STYLE)
+
+    def clear_message(self) -> None:
+        self.setProperty("severity", None)
+        self.setText("")
+        self.hide()
+
+    def has_error(self) -> bool:
+        return self.property("severity") == "error" and bool(self.text())
+
+    def _show(self, text: str, severity: str, style: str) -> None:
+        if not text:
+            self.clear_message()
+            return
+        self.setProperty("severity", severity)
+        self.setStyleSheet(style)
+        self.setText(text)
+        self.show()

@@ -1,0 +1,23 @@
+"""The "unsaved changes" question asked before an editor throws work away."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+Answer = QMessageBox.StandardButton
+
+
+def ask_unsaved_changes(parent: QWidget, what: str) -> QMessageBox.StandardButton:
+    """Save, Discard or Cancel. ``what`` names the thing, e.g. "the trigger “ERP order sync”"."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle("Unsaved changes")
+    box.setText(f"You have unsaved changes to {what}.")
+    box.setInformativeText("Do you want to save them before closing?")
+    box.setStandardButtons(Answer.Save | Answer.Discard | Answer.Cancel)
+    box.setDefaultButton(Answer.Save)
+    result = box.exec()
+    try:
+        return Answer(result)
+    except ValueError:
+        return Answer.Cancel
