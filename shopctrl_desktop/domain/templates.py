@@ -1,0 +1,239 @@
+"""Payload templates (SPEC §4): Jinja2 in an immutable sandbox, ShopCtrl's ``$$…$$`` syntax, escaping by MIME
+type, a compiled-template cache, bounded render time and output size, and a well-formedness check.
+
+Public API (contract):
+
+- ``render_template(body, mime, data, *, extra=None) -> str`` — ``data`` is the event's ``data``
+  (``{{ Order.OrderCode }}`` / ``$$Order.OrderCode$$`` read ``data["Order"]["OrderCode"]``); ``extra`` adds
+  names such as ``Trigger``, ``TriggerActionId``, ``entityData`` (an ``extra`` name wins over a ``data`` key
+  of the same name). The whole ``data`` object is also ``_sc_root``. Raises :class:`RenderError`.
+- ``validate_template(body, mime, sample_data=None)`` — for the editor: syntax errors with line numbers
+  without data; with ``sample_data`` also renders and checks the result is well formed.
+
+A :class:`RenderError` carries ``lineno``/``column`` (1-based, ``None`` when unknown) and ``where``:
+``"template"`` (the line in the template body) or ``"output"`` (the line in the rendered payload).
+
+Lookups are case-insensitive; a missing field renders as empty text (``null`` through ``|json``). See
+template_env.py for the escaping rules (and what happens to characters XML cannot carry), formats.py for
+``#`` patterns and shopctrl_syntax.py for loops and conditions.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import traceback
+from functools import lru_cache
+from typing import Any
+from xml.parsers import expat
+
+from jinja2 import Template, TemplateSyntaxError
+from jinja2.exceptions import TemplateError, UndefinedError
+from jinja2.sandbox import SecurityError
+
+from shopctrl_desktop.domain import template_env as _tenv
+from shopctrl_desktop.domain.model import MimeType
+from shopctrl_desktop.domain.payload import RenderError
+from shopctrl_desktop.domain.shopctrl_syntax import SyntaxTranslationError, translate
+
+__all__ = [
+    "render_template",
+    "validate_template",
+    "compile_template",
+    "RenderError",
+    "cache_info",
+    "clear_cache",
+]
+
+_TEMPLATE_NAME = "<template>"
+_CDATA_RE = re.compile(r"<!\[CDATA\[((?:\{\{.*?\}\}|.)*?)\]\]>", re.DOTALL)
+_OUTPUT_EXPR_RE = re.compile(r"\{\{([-+]?)(.*?)(-?)\}\}", re.DOTALL)
+
+_ENVIRONMENTS = {mime: _tenv.make_environment(mime) for mime in MimeType}
+
+
+def _error(
+    message: str, *, lineno: int | None = None, column: int | None = None, where: str = "template"
+) -> RenderError:
+    err = RenderError(message)
+    err.lineno = lineno  # type: ignore[attr-defined]
+    err.column = column  # type: ignore[attr-defined]
+    err.where = where  # type: ignore[attr-defined]
+    return err
+
+
+def _mark_cdata(source: str) -> str:
+    """Inside CDATA sections, route ``{{ … }}`` through the CDATA-safe filter instead of entity escaping."""
+
+    def fix_section(m: re.Match[str]) -> str:
+        inner = _OUTPUT_EXPR_RE.sub(
+            lambda e: "{{" + e.group(1) + " (" + e.group(2) + ")|_sc_cdata " + e.group(3) + "}}", m.group(1)
+        )
+        return "<![CDATA[" + inner + "]]>"
+
+    return _CDATA_RE.sub(fix_section, source) if "<![CDATA[" in source else source
+
+
+@lru_cache(maxsize=512)
+def compile_template(body: str, mime: MimeType) -> Template:
+    """The compiled template for ``(body, mime)`` (LRU-cached); raises RenderError with the line."""
+    mime = MimeType(mime)
+    try:
+        source = translate(body)
+    except SyntaxTranslationError as exc:
+        raise _error(f"template syntax error on {exc}", lineno=exc.lineno) from None
+    if mime is MimeType.XML:
+        source = _mark_cdata(source)
+    try:
+        return _ENVIRONMENTS[mime].from_string(source)
+    except TemplateSyntaxError as exc:
+        raise _error(
+            f"template syntax error on line {exc.lineno}: {exc.message}", lineno=exc.lineno
+        ) from None
+    except (SecurityError, _tenv.LimitExceeded) as exc:  # constant folding at compile time
+        raise _error(f"the template is not allowed: {exc}") from None
+    except RecursionError:
+        raise _error("the template is nested too deeply to compile") from None
+
+
+def cache_info() -> Any:
+    return compile_template.cache_info()
+
+
+def clear_cache() -> None:
+    compile_template.cache_clear()
+
+
+def _template_line(exc: BaseException) -> int | None:
+    lineno = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename == _TEMPLATE_NAME:
+            lineno = frame.lineno
+    return lineno
+
+
+def _runtime_error(exc: BaseException) -> RenderError:
+    lineno = _template_line(exc)
+    at = f" on line {lineno}" if lineno else ""
+    if isinstance(exc, _tenv.LimitExceeded):
+        return _error(f"{exc}{at}", lineno=lineno)
+    if isinstance(exc, SecurityError):
+        return _error(f"the template was stopped{at}: {exc}", lineno=lineno)
+    if isinstance(exc, RecursionError):
+        return _error(f"the template recurses too deeply{at}", lineno=lineno)
+    if isinstance(exc, MemoryError):
+        return _error(f"the template needs too much memory{at}", lineno=lineno)
+    if isinstance(exc, UndefinedError):
+        return _error(f"the template uses a missing value in a calculation{at}: {exc}", lineno=lineno)
+    if isinstance(exc, TemplateError):
+        return _error(f"the template failed{at}: {exc}", lineno=lineno)
+    return _error(f"the template failed{at}: {type(exc).__name__}: {exc}", lineno=lineno)
+
+
+def _snippet(text: str, lineno: int, column: int) -> str:
+    lines = text.splitlines() or [""]
+    line = lines[min(max(lineno, 1), len(lines)) - 1]
+    start = max(column - 31, 0)
+    piece = line[start : start + 60]
+    return ("…" if start else "") + piece + ("…" if start + 60 < len(line) else "")
+
+
+def _check_json(output: str) -> None:
+    try:
+        json.loads(output)
+    except json.JSONDecodeError as exc:
+        snippet = _snippet(output, exc.lineno, exc.colno)
+        raise _error(
+            f"the rendered payload is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno} "
+            f"of the output, near {snippet!r}",
+            lineno=exc.lineno,
+            column=exc.colno,
+            where="output",
+        ) from None
+    except RecursionError:
+        raise _error("the rendered JSON is nested too deeply", where="output") from None
+
+
+def _check_xml(output: str) -> None:
+    parser = expat.ParserCreate(encoding="utf-8")
+    try:
+        parser.Parse(output.encode("utf-8", "surrogatepass"), True)
+    except expat.ExpatError as exc:
+        column = (exc.offset or 0) + 1
+        snippet = _snippet(output, exc.lineno, column)
+        message = expat.ErrorString(exc.code) if exc.code else str(exc)
+        raise _error(
+            f"the rendered payload is not well-formed XML: {message} at line {exc.lineno}, column {column} "
+            f"of the output, near {snippet!r}",
+            lineno=exc.lineno,
+            column=column,
+            where="output",
+        ) from None
+
+
+def _context_vars(data: Any, extra: dict | None) -> dict[str, Any]:
+    data = data if isinstance(data, dict) else {}
+    variables: dict[str, Any] = {k: v for k, v in data.items() if isinstance(k, str)}
+    if "data" not in variables:
+        variables["data"] = data
+    if extra:
+        variables.update({k: v for k, v in extra.items() if isinstance(k, str)})
+    variables["_sc_root"] = data
+    return variables
+
+
+def _render(template: Template, variables: dict[str, Any], seconds: float, max_chars: int) -> str:
+    _tenv.begin_render(seconds, max_chars)
+    deadline = time.monotonic() + seconds
+    chunks: list[str] = []
+    size = 0
+    gen = template.generate(variables)
+    try:
+        for i, chunk in enumerate(gen):
+            size += len(chunk)
+            if size > max_chars:
+                raise _tenv.size_error()
+            if not i & 255 and time.monotonic() > deadline:
+                raise _tenv.timeout_error()
+            chunks.append(chunk)
+    except RenderError:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - everything a template can do becomes a RenderError
+        if isinstance(exc, KeyboardInterrupt | SystemExit | GeneratorExit):
+            raise
+        raise _runtime_error(exc) from None
+    finally:
+        gen.close()
+        _tenv.begin_render(_tenv.MAX_RENDER_SECONDS, _tenv.MAX_OUTPUT_CHARS)
+    if time.monotonic() > deadline:
+        raise _error(str(_tenv.timeout_error()))
+    return "".join(chunks)
+
+
+def render_template(
+    body: str,
+    mime: MimeType,
+    data: dict,
+    *,
+    extra: dict | None = None,
+    check: bool = True,
+) -> str:
+    """Render ``body`` for ``data``; the result is well formed for ``mime`` or RenderError says where."""
+    mime = MimeType(mime)
+    template = compile_template(body, mime)
+    output = _render(template, _context_vars(data, extra), _tenv.MAX_RENDER_SECONDS, _tenv.MAX_OUTPUT_CHARS)
+    if check:
+        if mime is MimeType.JSON:
+            _check_json(output)
+        elif mime is MimeType.XML:
+            _check_xml(output)
+    return output
+
+
+def validate_template(body: str, mime: MimeType, sample_data: dict | None = None) -> None:
+    """Raise RenderError (with ``lineno``) if ``body`` cannot compile, or — given sample data — if it cannot
+    render to a well-formed payload for that data."""
+    compile_template(body, MimeType(mime))
+    if sample_data is not None:
+        render_template(body, mime, sample_data)
