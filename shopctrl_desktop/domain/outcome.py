@@ -1,0 +1,115 @@
+"""One delivery attempt's result and what it means for the queue item (SPEC 5.2).
+
+2xx delivered; 3xx fails with its Location in the message (redirects are never followed); 410 stops at
+once; 429/503 with Retry-After wait at least that long (capped at 1 hour); anything else retries per the
+RetryPolicy until it gives up.
+"""
+
+from __future__ import annotations
+
+import email.utils
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http import HTTPStatus
+
+from shopctrl_desktop.domain.model import ItemStatus
+from shopctrl_desktop.domain.retry import RETRY_AFTER_CAP_SECONDS, RetryPolicy
+
+#: How much of a response body is kept in the attempt log.
+BODY_LIMIT = 64 * 1024
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    started_at: datetime
+    duration_ms: float
+    status_code: int | None = None
+    response_headers: dict[str, str] = field(default_factory=dict)
+    response_body: str | None = None
+    error: str | None = None  # in words, when no HTTP answer arrived
+    #: the request could not be made at all and retrying cannot help (invalid configuration)
+    permanent: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+    def header(self, name: str) -> str | None:
+        lower = name.lower()
+        for key, value in self.response_headers.items():
+            if key.lower() == lower:
+                return value
+        return None
+
+    @property
+    def retry_after(self) -> float | None:
+        if self.status_code not in (429, 503):
+            return None
+        return parse_retry_after(self.header("Retry-After"), now=self.started_at)
+
+    def summary(self, limit: int = 300) -> str:
+        """One line for the queue table and alerts: "HTTP 500 Internal Server Error: <body start>"."""
+        if self.status_code is None:
+            return self.error or "no answer"
+        text = f"HTTP {self.status_code}"
+        try:
+            text += f" {HTTPStatus(self.status_code).phrase}"
+        except ValueError:
+            pass
+        if 300 <= self.status_code < 400:
+            location = self.header("Location")
+            target = f" to {location}" if location else " (no Location header)"
+            return f"{text}: redirected{target}; redirects are not followed, update the URL"
+        body = " ".join((self.response_body or "").split())
+        if body:
+            text += ": " + (body if len(body) <= limit else body[: limit - 1] + "…")
+        return text
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date), capped at one hour."""
+    if not value:
+        return None
+    value = value.strip()
+    seconds: float | None
+    if value.isdigit():
+        seconds = float(value)
+    else:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when is None:
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    return max(0.0, min(seconds, RETRY_AFTER_CAP_SECONDS))
+
+
+@dataclass(frozen=True)
+class Decision:
+    status: ItemStatus  # delivered, retrying or failed
+    delay_seconds: float | None  # when retrying
+    message: str  # response message for the item
+    alert_reason: str | None = None  # set when the item failed for good
+
+
+def decide(result: AttemptResult, attempts_made: int, policy: RetryPolicy) -> Decision:
+    """The item's fate after its ``attempts_made``-th attempt (the first attempt is 1)."""
+    message = result.summary()
+    if result.ok:
+        return Decision(ItemStatus.DELIVERED, None, message)
+    if result.permanent:
+        return Decision(ItemStatus.FAILED, None, message, "the webhook action's configuration is invalid")
+    if result.status_code == 410:
+        return Decision(
+            ItemStatus.FAILED, None, message, "the receiver answered 410 Gone, so no more retries are made"
+        )
+    delay = policy.next_delay(attempts_made, result.retry_after)
+    if delay is None:
+        retries = max(0, attempts_made - 1)
+        reason = f"gave up after {attempts_made} attempt{'s' if attempts_made != 1 else ''}"
+        reason += f" ({retries} retr{'ies' if retries != 1 else 'y'})"
+        return Decision(ItemStatus.FAILED, None, message, reason)
+    return Decision(ItemStatus.RETRYING, delay, message)

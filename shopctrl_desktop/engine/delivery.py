@@ -1,0 +1,465 @@
+"""The delivery engine: claim due items, sign and send them, record the outcomes (SPEC 5.2-5.4).
+
+Flow on one asyncio loop:
+
+* the **claim loop** takes due items from the database in batches (highest priority first, then oldest)
+  whenever there is room, on ``wake()`` (new items), when a retry comes due (a timer) and on a periodic
+  poll (items made due by another process, expired leases of a killed engine);
+* one task per claimed item waits for its **host's slot** (``per_host_concurrency``) and then a **global
+  slot** (``concurrency``) — in that order, so items of a hanging host never hold global slots while
+  they wait — then builds the request (auth, signature over the exact body bytes, client certificate)
+  and sends it without following redirects;
+* the **record loop** writes finished attempts in groups (one transaction for everything that finished
+  while the previous group was being written) and reports them through the EngineObserver;
+* a **heartbeat** extends the leases of every item in hand, so a lease only runs out when the process is
+  gone.
+
+Database work runs on one dedicated thread (a Session never crosses threads).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import os
+import socket
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from shopctrl_desktop import __version__
+from shopctrl_desktop.config import Settings
+from shopctrl_desktop.domain.model import RenderedRequest, WebhookAction
+from shopctrl_desktop.domain.outcome import AttemptResult
+from shopctrl_desktop.domain.signing import sign
+from shopctrl_desktop.domain.tls import CertificateError
+from shopctrl_desktop.engine.progress import EngineObserver, ItemChange, NullObserver
+from shopctrl_desktop.engine.senders import AiohttpSender, OutgoingRequest, Sender
+from shopctrl_desktop.engine.tlsconfig import TLSContextCache
+from shopctrl_desktop.store import claim as claims
+from shopctrl_desktop.store.db import Database
+from shopctrl_desktop.store.models import utcnow
+from shopctrl_desktop.store.secrets import SecretBox
+
+__all__ = ["USER_AGENT", "AttemptResult", "DeliveryEngine", "build_request"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+USER_AGENT = f"ShopCtrl-Desktop/{__version__}"
+
+
+def _put(headers: dict[str, str], name: str, value: str) -> None:
+    """Set a header, replacing any spelling of the same name."""
+    for key in [k for k in headers if k.lower() == name.lower()]:
+        del headers[key]
+    headers[name] = value
+
+
+def build_request(
+    action: WebhookAction,
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    body: str,
+    delivery_id: str,
+    attempt: int,
+    tls: TLSContextCache,
+    *,
+    timestamp: int | None = None,
+) -> OutgoingRequest:
+    """The request as sent: stored headers (Content-Type, X-ShopCtrl-Trigger, custom) plus User-Agent,
+    X-ShopCtrl-Delivery/-Attempt, basic auth and the signature over the exact body bytes.
+
+    Raises ValueError / CertificateError (a subclass) when the action's configuration cannot be used.
+    """
+    raw = body.encode("utf-8")
+    out = dict(headers)
+    if not any(k.lower() == "user-agent" for k in out):
+        out["User-Agent"] = USER_AGENT
+    _put(out, "X-ShopCtrl-Delivery", delivery_id)
+    _put(out, "X-ShopCtrl-Attempt", str(attempt))
+    if action.username:
+        token = base64.b64encode(f"{action.username}:{action.password or ''}".encode()).decode("ascii")
+        _put(out, "Authorization", f"Basic {token}")
+    if action.hmac_secret:
+        ts = int(time.time()) if timestamp is None else timestamp
+        for name, value in sign(action.signature_scheme, action.hmac_secret, raw, delivery_id, ts).items():
+            _put(out, name, value)
+    context = tls.context_for(action) if url.lower().startswith("https:") else None
+    return OutgoingRequest(method.upper(), url, out, raw, float(action.timeout_seconds), context)
+
+
+def _config_failure(message: str) -> AttemptResult:
+    return AttemptResult(started_at=utcnow(), duration_ms=0.0, error=message, permanent=True)
+
+
+class DeliveryEngine:
+    def __init__(
+        self,
+        db: Database,
+        box: SecretBox,
+        settings: Settings,
+        observer: EngineObserver | None = None,
+        *,
+        sender: Sender | None = None,
+        owner: str | None = None,
+        poll_interval: float = 2.0,
+        counts_interval: float = 0.5,
+    ) -> None:
+        self._db = db
+        self._box = box
+        self._settings = settings
+        self._observer: EngineObserver = observer or NullObserver()
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._sender: Sender = sender or AiohttpSender()
+        self._tls = TLSContextCache()
+        self._poll_interval = poll_interval
+        self._counts_interval = counts_interval
+        self._concurrency = max(1, int(settings.concurrency))
+        self._per_host = max(1, int(settings.per_host_concurrency))
+        # Items in hand may wait for a slot: up to twice the limits, so the pipe never runs dry.
+        self._max_active = 2 * self._concurrency
+        self._host_cap = 2 * self._per_host
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._running = False
+        self._sending_allowed = False
+        self._more_due = True
+        self._lease_seconds = 40.0
+        self._in_hand: dict[int, claims.ClaimedItem] = {}  # claimed, not yet recorded
+        self._active: set[int] = set()  # claimed, not yet sent
+        self._host_active: Counter[str] = Counter()
+        self._host_sems: dict[str, asyncio.Semaphore] = {}
+        self._global_sem: asyncio.Semaphore | None = None
+        self._records: list[tuple[claims.ClaimedItem, AttemptResult]] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._loops: list[asyncio.Task[None]] = []
+        self._wake_event: asyncio.Event | None = None
+        self._record_event: asyncio.Event | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = float("inf")
+        self._counts_dirty = True
+        self.delivered = 0
+        self.attempted = 0
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        if self._running:
+            return
+        self._observer.state_changed("delivery", "starting", "")
+        self._loop = asyncio.get_running_loop()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="delivery-db")
+        self._global_sem = asyncio.Semaphore(self._concurrency)
+        self._wake_event = asyncio.Event()
+        self._record_event = asyncio.Event()
+        recovered = await self._db_call(self._recover)
+        if recovered:
+            log.info("%d item(s) left in 'sending' by a stopped engine are due again", recovered)
+        self._running = self._sending_allowed = True
+        self._more_due = True
+        self._loops = [
+            asyncio.create_task(self._claim_loop(), name="delivery-claim"),
+            asyncio.create_task(self._record_loop(), name="delivery-record"),
+            asyncio.create_task(self._heartbeat_loop(), name="delivery-heartbeat"),
+            asyncio.create_task(self._counts_loop(), name="delivery-counts"),
+        ]
+        self._observer.state_changed("delivery", "running", f"concurrency {self._concurrency}")
+
+    async def stop(self, drain_timeout: float = 10.0) -> None:
+        """Stop claiming, let sends in flight finish for up to ``drain_timeout`` seconds, record them, and
+        give every other item in hand back to the queue (due at once; a cancelled send may already have
+        reached the receiver, which is why delivery is at-least-once)."""
+        if not self._running:
+            await self._sender.close()
+            return
+        self._running = False
+        self._sending_allowed = False
+        assert self._wake_event is not None and self._record_event is not None
+        self._wake_event.set()
+        if self._timer is not None:
+            self._timer.cancel()
+        claim_loop, record_loop, heartbeat, counts = self._loops
+        await asyncio.gather(claim_loop, return_exceptions=True)
+        if self._tasks:
+            _, pending = await asyncio.wait(set(self._tasks), timeout=max(0.0, drain_timeout))
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        self._record_event.set()
+        await asyncio.gather(record_loop, return_exceptions=True)
+        heartbeat.cancel()
+        counts.cancel()
+        await asyncio.gather(heartbeat, counts, return_exceptions=True)
+        leftover = list(self._in_hand)
+        if leftover:
+            try:
+                await self._db_call(self._release, leftover)
+            except Exception:  # noqa: BLE001 - lease recovery will bring them back
+                log.exception("could not give %d item(s) back; lease recovery will", len(leftover))
+            self._in_hand.clear()
+        try:
+            counts_now = await self._db_call(self._counts)
+            self._observer.counts_changed(counts_now)
+        except Exception:  # noqa: BLE001
+            log.debug("final counts failed", exc_info=True)
+        await self._sender.close()
+        assert self._executor is not None
+        self._executor.shutdown(wait=True)
+        self._observer.state_changed("delivery", "stopped", "")
+
+    def wake(self) -> None:
+        """New items are due (the dispatcher calls this after a commit). Safe from any thread."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._on_wake()
+        else:
+            loop.call_soon_threadsafe(self._on_wake)
+
+    @property
+    def in_hand(self) -> int:
+        return len(self._in_hand)
+
+    async def send_once(
+        self, action: WebhookAction, request: RenderedRequest, delivery_id: str
+    ) -> AttemptResult:
+        """One attempt outside the queue (the GUI's "Send test"); nothing is recorded."""
+        try:
+            outgoing = build_request(
+                action, request.method, request.url, request.headers, request.body, delivery_id, 1, self._tls
+            )
+        except (CertificateError, ValueError) as exc:
+            return _config_failure(f"invalid configuration: {exc}")
+        return await self._sender.send(outgoing)
+
+    # ------------------------------------------------------------------ database (one thread)
+    async def _db_call(self, fn: Callable[..., T], *args: Any) -> T:
+        assert self._loop is not None and self._executor is not None
+        return await self._loop.run_in_executor(self._executor, fn, *args)
+
+    def _recover(self) -> int:
+        with self._db.session() as session:
+            return claims.recover_expired_leases(session, utcnow())
+
+    def _claim(
+        self, limit: int, host_active: dict[str, int]
+    ) -> tuple[list[claims.ClaimedItem], dict[int, WebhookAction]]:
+        with self._db.session() as session:
+            self._lease_seconds = claims.lease_seconds_for(session)
+            items = claims.claim_due(
+                session,
+                self.owner,
+                limit,
+                utcnow(),
+                self._lease_seconds,
+                per_host=self._host_cap,
+                host_in_hand=host_active,
+            )
+            actions = claims.load_actions(session, self._box, (it.action_id for it in items))
+        return items, actions
+
+    def _record(self, batch: list[tuple[claims.ClaimedItem, AttemptResult]]) -> claims.RecordResult:
+        with self._db.session() as session:
+            return claims.record_outcomes(session, self.owner, batch, self._settings.retry)
+
+    def _release(self, ids: list[int]) -> int:
+        with self._db.session() as session:
+            return claims.release_items(session, self.owner, ids)
+
+    def _extend(self, ids: list[int]) -> int:
+        with self._db.session() as session:
+            return claims.extend_leases(
+                session, self.owner, ids, utcnow() + timedelta(seconds=self._lease_seconds)
+            )
+
+    def _counts(self):  # type: ignore[no-untyped-def]
+        from shopctrl_desktop.store.queue import queue_counts
+
+        with self._db.session() as session:
+            return queue_counts(session)
+
+    # ------------------------------------------------------------------ loops
+    def _on_wake(self) -> None:
+        self._more_due = True
+        if self._wake_event is not None:
+            self._wake_event.set()
+
+    def _wake_in(self, seconds: float) -> None:
+        assert self._loop is not None
+        when = self._loop.time() + max(0.0, seconds)
+        if self._timer is not None and self._timer_at <= when and not self._timer.cancelled():
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_at = when
+        self._timer = self._loop.call_at(when, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._timer_at = float("inf")
+        self._on_wake()
+
+    def _room(self) -> int:
+        return self._max_active - len(self._active)
+
+    async def _claim_loop(self) -> None:
+        assert self._wake_event is not None
+        threshold = max(1, self._max_active // 4)
+        while self._running:
+            self._wake_event.clear()
+            room = self._room()
+            if self._more_due and room > 0 and (room >= threshold or not self._active):
+                try:
+                    items, actions = await self._db_call(self._claim, room, dict(self._host_active))
+                except Exception:  # noqa: BLE001 - database busy or gone: try again on the next poll
+                    log.exception("claiming due items failed")
+                    items, actions = [], {}
+                    self._more_due = False
+                if not self._running:
+                    for item in items:  # stop() came while claiming: give them back via _in_hand
+                        self._in_hand[item.id] = item
+                    break
+                if len(items) < room:
+                    self._more_due = False
+                if items:
+                    self._start_items(items, actions)
+                continue
+            try:
+                await asyncio.wait_for(self._wake_event.wait(), self._poll_interval)
+            except TimeoutError:
+                self._more_due = True
+
+    def _start_items(self, items: list[claims.ClaimedItem], actions: dict[int, WebhookAction]) -> None:
+        changes = []
+        for item in items:
+            self._in_hand[item.id] = item
+            self._active.add(item.id)
+            self._host_active[item.host] += 1
+            action = actions.get(item.action_id) if item.action_id is not None else None
+            task = asyncio.create_task(self._deliver(item, action))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            changes.append(ItemChange(item.id, "sending", item.attempts))
+        self._counts_dirty = True
+        self._observer.items_changed(changes)
+
+    def _host_sem(self, host: str) -> asyncio.Semaphore:
+        sem = self._host_sems.get(host)
+        if sem is None:
+            sem = self._host_sems[host] = asyncio.Semaphore(self._per_host)
+        return sem
+
+    async def _deliver(self, item: claims.ClaimedItem, action: WebhookAction | None) -> None:
+        assert self._global_sem is not None and self._record_event is not None
+        result: AttemptResult | None = None
+        try:
+            async with self._host_sem(item.host), self._global_sem:
+                if not self._sending_allowed:
+                    return  # stopping: stop() gives the item back
+                result = await self._attempt(item, action)
+        finally:
+            self._active.discard(item.id)
+            self._host_active[item.host] -= 1
+            if self._host_active[item.host] <= 0:
+                del self._host_active[item.host]
+            if result is not None:
+                self._records.append((item, result))
+                self._record_event.set()
+            if (
+                self._more_due
+                and self._wake_event is not None
+                and self._room() >= max(1, self._max_active // 4)
+            ):
+                self._wake_event.set()
+
+    async def _attempt(self, item: claims.ClaimedItem, action: WebhookAction | None) -> AttemptResult:
+        self.attempted += 1
+        if action is None:
+            return _config_failure(
+                "the webhook action of this item no longer exists (its trigger was deleted)"
+            )
+        try:
+            outgoing = build_request(
+                action,
+                item.method,
+                item.url,
+                item.headers,
+                item.body,
+                str(item.id),
+                item.attempts + 1,
+                self._tls,
+            )
+        except (CertificateError, ValueError) as exc:
+            return _config_failure(f"invalid configuration: {exc}")
+        return await self._sender.send(outgoing)
+
+    async def _record_loop(self) -> None:
+        assert self._record_event is not None
+        while True:
+            await self._record_event.wait()
+            self._record_event.clear()
+            if not self._records:
+                if not self._running and not self._tasks:
+                    return
+                continue
+            batch, self._records = self._records, []
+            try:
+                result = await self._db_call(self._record, batch)
+            except Exception:  # noqa: BLE001 - keep the outcomes and try again shortly
+                log.exception("recording %d attempt(s) failed; retrying", len(batch))
+                self._records[:0] = batch
+                await asyncio.sleep(0.5)
+                self._record_event.set()
+                continue
+            self._after_record(batch, result)
+            if not self._running and not self._tasks and not self._records:
+                return
+
+    def _after_record(
+        self, batch: list[tuple[claims.ClaimedItem, AttemptResult]], result: claims.RecordResult
+    ) -> None:
+        for item, _ in batch:
+            self._in_hand.pop(item.id, None)
+        self.delivered += sum(1 for change in result.changes if change.status == "delivered")
+        if result.retry_delays and self._running:
+            self._wake_in(min(result.retry_delays.values()))
+        self._counts_dirty = True
+        if result.changes:
+            self._observer.items_changed(result.changes)
+        for alert_id, severity, title in result.alerts:
+            self._observer.alert_raised(alert_id, severity, title)
+        if result.lost:
+            log.warning(
+                "%d item(s) were taken over by another engine after their lease ran out", len(result.lost)
+            )
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(max(1.0, self._lease_seconds / 3))
+            ids = list(self._in_hand)
+            if ids:
+                try:
+                    await self._db_call(self._extend, ids)
+                except Exception:  # noqa: BLE001
+                    log.exception("extending leases failed")
+
+    async def _counts_loop(self) -> None:
+        while True:
+            if self._counts_dirty:
+                self._counts_dirty = False
+                try:
+                    self._observer.counts_changed(await self._db_call(self._counts))
+                except Exception:  # noqa: BLE001
+                    log.debug("counting queue items failed", exc_info=True)
+            await asyncio.sleep(self._counts_interval)

@@ -1,0 +1,115 @@
+"""Rows for delivery tests, inserted directly (no listener, no dispatcher needed)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import datetime
+
+from sqlalchemy import insert
+
+from shopctrl_desktop.domain.model import Trigger, WebhookAction
+from shopctrl_desktop.store.db import Database
+from shopctrl_desktop.store.models import EventRow, QueueItemRow, utcnow
+from shopctrl_desktop.store.secrets import SecretBox
+from shopctrl_desktop.store.triggers import get_trigger, save_trigger
+
+
+def make_action(
+    db: Database, box: SecretBox, url: str, *, title: str | None = None, **fields
+) -> WebhookAction:
+    """Store a trigger with one Call Webhook action; returns the action with its id."""
+    action = WebhookAction(url=url, **fields)
+    with db.session() as s:
+        trigger_id = save_trigger(
+            s,
+            box,
+            Trigger(
+                title=title or f"Trigger for {url} #{id(action)}", event="OrderChanged", actions=(action,)
+            ),
+        )
+        stored = get_trigger(s, box, trigger_id)
+    assert stored is not None
+    return stored.actions[0]
+
+
+def add_items(
+    db: Database,
+    action: WebhookAction,
+    count: int = 1,
+    *,
+    priority: int | None = None,
+    body: str | None = None,
+    next_attempt_at: datetime | None = None,
+    headers: dict[str, str] | None = None,
+    url: str | None = None,
+) -> list[int]:
+    """Queue ``count`` items for ``action`` (one event row per call); returns their ids in order."""
+    from shopctrl_desktop.store.queue import host_of
+
+    now = utcnow()
+    target = url or action.url
+    with db.session() as s:
+        trigger_id, title = _trigger_of(s, action.id)
+        event = EventRow(
+            event="OrderChanged",
+            occurred_at=now,
+            entity_type="Order",
+            entity_id="1001",
+            entity_data_json="{}",
+            data_json="{}",
+        )
+        s.add(event)
+        s.flush()
+        rows = [
+            {
+                "trigger_id": trigger_id,
+                "action_id": action.id,
+                "event_id": event.id,
+                "trigger_title": title,
+                "event_name": "OrderChanged",
+                "entity_type": "Order",
+                "entity_id": str(1000 + n),
+                "priority": int(action.priority if priority is None else priority),
+                "status": "queued",
+                "method": action.method,
+                "url": target,
+                "host": host_of(target),
+                "headers_json": json.dumps(
+                    headers
+                    if headers is not None
+                    else {
+                        "Content-Type": f"{action.payload_mime_type}; charset=utf-8",
+                        "X-ShopCtrl-Trigger": "OrderChanged",
+                    }
+                ),
+                "body": body if body is not None else json.dumps({"Trigger": "OrderChanged", "n": n}),
+                "attempts": 0,
+                "created_at": now,
+                "next_attempt_at": next_attempt_at or now,
+            }
+            for n in range(count)
+        ]
+        result = s.execute(
+            insert(QueueItemRow).returning(QueueItemRow.id, sort_by_parameter_order=True), rows
+        )
+        return [r[0] for r in result]
+
+
+def _trigger_of(session, action_id: int | None) -> tuple[int | None, str]:  # type: ignore[no-untyped-def]
+    from shopctrl_desktop.store.models import WebhookActionRow
+
+    row = session.get(WebhookActionRow, action_id) if action_id is not None else None
+    return (row.trigger_id, row.trigger.title) if row else (None, "")
+
+
+def item_row(db: Database, item_id: int) -> QueueItemRow:
+    with db.session() as s:
+        row = s.get(QueueItemRow, item_id)
+        assert row is not None
+        s.expunge(row)
+        return row
+
+
+def with_fields(action: WebhookAction, **fields) -> WebhookAction:
+    return replace(action, **fields)
