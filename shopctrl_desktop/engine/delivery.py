@@ -92,7 +92,9 @@ def build_request(
         for name, value in sign(action.signature_scheme, action.hmac_secret, raw, delivery_id, ts).items():
             _put(out, name, value)
     context = tls.context_for(action) if url.lower().startswith("https:") else None
-    return OutgoingRequest(method.upper(), url, out, raw, float(action.timeout_seconds), context)
+    return OutgoingRequest(
+        method.upper(), url, out, raw, float(action.timeout_seconds), context, bool(action.client_certificate)
+    )
 
 
 def _config_failure(message: str) -> AttemptResult:

@@ -38,6 +38,7 @@ class OutgoingRequest:
     body: bytes = field(repr=False)
     timeout: float = 30.0
     ssl_context: ssl.SSLContext | None = field(default=None, repr=False)
+    has_client_certificate: bool = False
 
 
 class Sender(Protocol):
@@ -80,7 +81,9 @@ def describe_error(exc: BaseException, request: OutgoingRequest) -> str:
         ssl_error = exc.__cause__
     if isinstance(ssl_error, ssl.SSLError) or isinstance(exc, aiohttp.ClientSSLError):
         reason = _ssl_reason(ssl_error or exc)
-        if "CERTIFICATE_REQUIRED" in reason or "HANDSHAKE_FAILURE" in reason and request.ssl_context is None:
+        if "CERTIFICATE_REQUIRED" in reason or (
+            "HANDSHAKE_FAILURE" in reason and not request.has_client_certificate
+        ):
             return f"the server requires a client certificate ({host})"
         if "UNKNOWN_CA" in reason or "BAD_CERTIFICATE" in reason or "CERTIFICATE_UNKNOWN" in reason:
             return f"the server rejected the client certificate ({host})"
@@ -94,9 +97,13 @@ def describe_error(exc: BaseException, request: OutgoingRequest) -> str:
             or getattr(os_error, "errno", None) == errno.ECONNREFUSED
         ):
             return f"connection refused by {host}:{exc.port}"
+        if isinstance(os_error, ConnectionResetError | BrokenPipeError):
+            return RESET
         if getattr(os_error, "errno", None) in (errno.ENETUNREACH, errno.EHOSTUNREACH):
             return f"network unreachable: cannot reach {host}"
-        return f"cannot connect to {host}:{exc.port}: {os_error.strerror or os_error}"
+        return (
+            f"cannot connect to {host}:{exc.port}: {os_error.strerror or os_error or type(os_error).__name__}"
+        )
     if (
         isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError | ConnectionResetError)
         or isinstance(exc, aiohttp.ClientOSError)
@@ -108,6 +115,41 @@ def describe_error(exc: BaseException, request: OutgoingRequest) -> str:
     if isinstance(exc, aiohttp.ClientError):
         return f"request failed: {type(exc).__name__}: {exc}"
     return f"request failed: {type(exc).__name__}: {exc}"
+
+
+_HANDSHAKE = 22
+_CERTIFICATE_REQUEST = 13
+RESET = "connection reset by the server"
+
+
+def server_requests_client_certificate(url: str, timeout: float) -> bool | None:
+    """Blocking probe: does the server ask for a client certificate during a TLS handshake?
+
+    With TLS 1.3 a server that requires a certificate checks it only after the handshake, so a client
+    without one just sees the connection reset. This handshake (nothing is sent, the server certificate
+    is not needed for the question) looks for the server's CertificateRequest message. None when the
+    question cannot be answered.
+    """
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname:
+        return None
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    seen: list[bool] = []
+
+    def on_message(_conn, direction, _version, content_type, msg_type, _data):  # type: ignore[no-untyped-def]
+        if direction == "read" and content_type == _HANDSHAKE and msg_type == _CERTIFICATE_REQUEST:
+            seen.append(True)
+
+    try:
+        context._msg_callback = on_message  # type: ignore[attr-defined]  # CPython's debug hook
+        with socket.create_connection((parts.hostname, parts.port or 443), timeout=timeout) as raw:
+            with context.wrap_socket(raw, server_hostname=parts.hostname):
+                pass
+    except (OSError, AttributeError, ValueError):
+        return bool(seen) or None
+    return bool(seen)
 
 
 async def _read_limited(response: aiohttp.ClientResponse, limit: int) -> tuple[bytes, bool]:
@@ -172,11 +214,24 @@ class AiohttpSender:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - every failure becomes an attempt record in words
-            return AttemptResult(
-                started_at=started,
-                duration_ms=(time.perf_counter() - t0) * 1000.0,
-                error=describe_error(exc, request),
-            )
+            error = describe_error(exc, request)
+            duration = (time.perf_counter() - t0) * 1000.0
+            if (error == RESET or error.startswith("TLS handshake")) and request.url.lower().startswith(
+                "https:"
+            ):
+                error = await self._explain_reset(request) or error
+            return AttemptResult(started_at=started, duration_ms=duration, error=error)
+
+    async def _explain_reset(self, request: OutgoingRequest) -> str | None:
+        asked = await asyncio.to_thread(
+            server_requests_client_certificate, request.url, min(request.timeout, 5.0)
+        )
+        if not asked:
+            return None
+        host = _host(request.url)
+        if request.has_client_certificate:
+            return f"the server closed the connection after the TLS handshake; it did not accept the client certificate ({host})"
+        return f"the server requires a client certificate ({host})"
 
     async def close(self) -> None:
         if self._session is not None and not self._session.closed:

@@ -114,9 +114,11 @@ class TLSMaterial:
         return self.ca.cert_pem.bytes().decode()
 
 
-def tls_server(*, require_client_cert: bool = False) -> TLSMaterial:
+def tls_server(*, require_client_cert: bool = False, tls12_only: bool = False) -> TLSMaterial:
     ca = trustme.CA()
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    if tls12_only:
+        context.maximum_version = ssl.TLSVersion.TLSv1_2
     ca.issue_cert("localhost", "127.0.0.1").configure_cert(context)
     material = TLSMaterial(ca=ca, server_context=context)
     if require_client_cert:
