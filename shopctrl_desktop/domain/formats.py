@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 __all__ = [
@@ -109,6 +111,7 @@ def parse_datetime(value: Any) -> datetime | date | None:
         return None
 
 
+@lru_cache(maxsize=256)
 def looks_like_date_pattern(pattern: str) -> bool:
     if pattern in _STANDARD_DATE or pattern in ("o", "O", "u", "r", "R"):
         return True
@@ -142,7 +145,7 @@ def format_date(value: datetime | date, pattern: str) -> str:
     if len(pattern) == 2 and pattern[0] == "%":
         pattern = pattern[1]
     out: list[str] = []
-    for tok in _DATE_TOKEN_RE.findall(pattern):
+    for tok in _date_tokens(pattern):
         c = tok[0]
         n = len(tok)
         if c == "y" and tok == "y" * n:
@@ -280,7 +283,8 @@ def _format_standard(d: Decimal, spec: str, prec_text: str) -> str | None:
     return None  # pragma: no cover
 
 
-def _split_sections(pattern: str) -> list[str]:
+@lru_cache(maxsize=256)
+def _split_sections(pattern: str) -> tuple[str, ...]:
     sections: list[str] = []
     cur: list[str] = []
     quote: str | None = None
@@ -304,7 +308,7 @@ def _split_sections(pattern: str) -> list[str]:
             cur.append(ch)
         i += 1
     sections.append("".join(cur))
-    return sections
+    return tuple(sections)
 
 
 _TOKEN_RE = re.compile(r"'[^']*'?|\"[^\"]*\"?|\\.|[0#.,%‰]|[^0#.,%‰'\"\\]+")
@@ -318,14 +322,40 @@ def _literal(tok: str) -> str:
     return tok
 
 
-def _format_custom(d: Decimal, section: str, add_minus: bool) -> str:
+@dataclass(frozen=True)
+class _Section:
+    """A custom numeric pattern section, analysed once (see :func:`_plan`)."""
+
+    literal_only: str | None  # no digit placeholder at all: the section's literal text
+    int_tokens: tuple[str, ...]
+    frac_tokens: tuple[str, ...]
+    n_int_ph: int
+    min_int: int
+    max_frac: int
+    min_frac: int
+    grouping: bool
+    factor: Decimal
+    # contiguous placeholders: literal text around the integer digits and after the fraction digits
+    contiguous: bool
+    int_prefix: str
+    int_suffix: str
+    frac_suffix: str
+
+
+def _lit(t: str) -> str:
+    return t if t in "%‰" else _literal(t)
+
+
+@lru_cache(maxsize=256)
+def _plan(section: str) -> _Section:
     tokens = _TOKEN_RE.findall(section)
     placeholder_idx = [i for i, t in enumerate(tokens) if t in ("0", "#")]
     if not placeholder_idx:
-        return ("-" if add_minus else "") + "".join(_literal(t) if t not in "%‰" else t for t in tokens)
+        return _Section(
+            "".join(_lit(t) for t in tokens), (), (), 0, 0, 0, 0, False, Decimal(1), False, "", "", ""
+        )
     point = next((i for i, t in enumerate(tokens) if t == "."), None)
     int_end = point if point is not None else len(tokens)
-    # scaling and grouping commas
     last_int_ph = max((i for i in placeholder_idx if i < int_end), default=None)
     first_int_ph = min((i for i in placeholder_idx if i < int_end), default=None)
     grouping = False
@@ -337,53 +367,96 @@ def _format_custom(d: Decimal, section: str, add_minus: bool) -> str:
             grouping = True
         elif last_int_ph is not None and i > last_int_ph:
             scale += 1
-    d = d / (Decimal(1000) ** scale) if scale else d
-    d = d * 100 ** tokens.count("%") * 1000 ** tokens.count("‰")
-    frac_tokens = tokens[int_end + 1 :] if point is not None else []
+    factor = Decimal(100) ** tokens.count("%") * Decimal(1000) ** tokens.count("‰") / Decimal(1000) ** scale
+    frac_tokens = tuple(t for t in (tokens[int_end + 1 :] if point is not None else []) if t not in ".,")
     frac_ph = [t for t in frac_tokens if t in ("0", "#")]
-    max_frac = len(frac_ph)
-    min_frac = max((i + 1 for i, t in enumerate(frac_ph) if t == "0"), default=0)
-    ip, fp = _fixed(d, max_frac)
-    fp = fp.rstrip("0").ljust(min_frac, "0") if max_frac else ""
-    int_tokens = [t for t in tokens[:int_end] if t != ","]
+    int_tokens = tuple(t for t in tokens[:int_end] if t != ",")
     int_ph = [t for t in int_tokens if t in ("0", "#")]
     min_int = len(int_ph) - next((i for i, t in enumerate(int_ph) if t == "0"), len(int_ph))
-    digits = ip.zfill(min_int) if len(ip) < min_int else ip
-    if grouping and digits:
+    min_frac = max((i + 1 for i, t in enumerate(frac_ph) if t == "0"), default=0)
+
+    def contiguous(toks: tuple[str, ...]) -> tuple[bool, int, int]:
+        idx = [i for i, t in enumerate(toks) if t in ("0", "#")]
+        if not idx:
+            return True, len(toks), len(toks)
+        return idx == list(range(idx[0], idx[-1] + 1)), idx[0], idx[-1] + 1
+
+    ci, ia, ib = contiguous(int_tokens)
+    cf, fa, fb = contiguous(frac_tokens)
+    ok = ci and cf and fa == 0
+    return _Section(
+        None,
+        int_tokens,
+        frac_tokens,
+        len(int_ph),
+        min_int,
+        len(frac_ph),
+        min_frac,
+        grouping,
+        factor,
+        ok,
+        "".join(_lit(t) for t in int_tokens[:ia]) if ok else "",
+        "".join(_lit(t) for t in int_tokens[ib:]) if ok else "",
+        "".join(_lit(t) for t in frac_tokens[fb:]) if ok else "",
+    )
+
+
+def _format_custom(d: Decimal, section: str, add_minus: bool) -> str:
+    plan = _plan(section)
+    if plan.literal_only is not None:
+        return ("-" if add_minus else "") + plan.literal_only
+    if plan.factor != 1:
+        d = d * plan.factor
+    ip, fp = _fixed(d, plan.max_frac)
+    fp = fp.rstrip("0").ljust(plan.min_frac, "0") if plan.max_frac else ""
+    digits = ip.zfill(plan.min_int) if len(ip) < plan.min_int else ip
+    if plan.grouping and digits:
         digits = _group(digits)
-    # fill integer placeholders right to left; the leftmost one takes all remaining digits
-    out_int: list[str] = []
-    remaining = digits
-    ph_seen = 0
-    for t in reversed(int_tokens):
-        if t in ("0", "#"):
-            ph_seen += 1
-            if ph_seen == len(int_ph):
-                out_int.append(remaining)
-                remaining = ""
-            elif grouping:
-                continue  # with grouping, the digits go out in one piece at the leftmost placeholder
+    if plan.contiguous:
+        int_text = plan.int_prefix + (digits if plan.n_int_ph else "") + plan.int_suffix
+        frac_text = fp + plan.frac_suffix
+    else:
+        # fill integer placeholders right to left; the leftmost one takes all remaining digits
+        out_int: list[str] = []
+        remaining = digits
+        ph_seen = 0
+        for t in reversed(plan.int_tokens):
+            if t in ("0", "#"):
+                ph_seen += 1
+                if ph_seen == plan.n_int_ph:
+                    out_int.append(remaining)
+                    remaining = ""
+                elif plan.grouping:
+                    continue  # with grouping, the digits go out in one piece at the leftmost placeholder
+                else:
+                    out_int.append(remaining[-1:])
+                    remaining = remaining[:-1]
             else:
-                out_int.append(remaining[-1:])
-                remaining = remaining[:-1]
-        else:
-            out_int.append(t if t in "%‰" else _literal(t))
-    int_text = "".join(reversed(out_int))
-    out_frac: list[str] = []
-    fi = 0
-    for t in frac_tokens:
-        if t in ("0", "#"):
-            if fi < len(fp):
-                out_frac.append(fp[fi])
-            fi += 1
-        elif t in ".,":
-            continue
-        else:
-            out_frac.append(t if t in "%‰" else _literal(t))
-    frac_text = "".join(out_frac)
-    has_digits = any(ch.isdigit() for ch in int_text + frac_text)
-    minus = add_minus and has_digits and any(ch not in "0" for ch in (ip + fp))
+                out_int.append(_lit(t))
+        int_text = "".join(reversed(out_int))
+        out_frac: list[str] = []
+        fi = 0
+        for t in plan.frac_tokens:
+            if t in ("0", "#"):
+                if fi < len(fp):
+                    out_frac.append(fp[fi])
+                fi += 1
+            else:
+                out_frac.append(_lit(t))
+        frac_text = "".join(out_frac)
+    minus = add_minus and (ip.strip("0") != "" or fp.strip("0") != "")
     return ("-" if minus else "") + int_text + ("." if fp else "") + frac_text
+
+
+@lru_cache(maxsize=256)
+def _standard_number(pattern: str) -> tuple[str, str] | None:
+    m = _STD_NUMBER_RE.match(pattern)
+    return (m.group(1), m.group(2)) if m else None
+
+
+@lru_cache(maxsize=256)
+def _date_tokens(pattern: str) -> tuple[str, ...]:
+    return tuple(_DATE_TOKEN_RE.findall(pattern))
 
 
 def format_number(value: Any, pattern: str) -> str | None:
@@ -391,9 +464,9 @@ def format_number(value: Any, pattern: str) -> str | None:
     d = _to_decimal(value)
     if d is None:
         return None
-    std = _STD_NUMBER_RE.match(pattern)
+    std = _standard_number(pattern)
     if std:
-        return _format_standard(d, std.group(1), std.group(2))
+        return _format_standard(d, std[0], std[1])
     sections = _split_sections(pattern)
     if len(sections) == 1:
         return _format_custom(d, sections[0], d < 0)

@@ -67,12 +67,20 @@ def begin_render(seconds: float, max_chars: int) -> None:
     _state.max_chars = max_chars
 
 
+def end_render() -> float:
+    """Forget the render's bounds; returns its deadline."""
+    deadline = getattr(_state, "deadline", math.inf)
+    _state.deadline = math.inf
+    _state.max_chars = MAX_OUTPUT_CHARS
+    return deadline
+
+
 def _deadline() -> float:
     return getattr(_state, "deadline", math.inf)
 
 
-def timeout_error() -> LimitExceeded:
-    seconds = getattr(_state, "seconds", MAX_RENDER_SECONDS)
+def timeout_error(seconds: float | None = None) -> LimitExceeded:
+    seconds = seconds if seconds is not None else getattr(_state, "seconds", MAX_RENDER_SECONDS)
     return LimitExceeded(f"the template took longer than {seconds:g} s to render (a runaway loop?)")
 
 
@@ -105,9 +113,12 @@ def _surrogate_escape(m: re.Match[str]) -> str:
     return f"\\u{ord(m.group(0)):04x}"
 
 
+_encode_json_string = json.encoder.encode_basestring  # the C implementation when available
+
+
 def json_escape(text: str) -> str:
-    escaped = json.dumps(text, ensure_ascii=False)[1:-1]
-    if _SURROGATE_RE.search(escaped):
+    escaped = _encode_json_string(text)[1:-1]
+    if not escaped.isascii() and _SURROGATE_RE.search(escaped):
         escaped = _SURROGATE_RE.sub(_surrogate_escape, escaped)
     return escaped
 
@@ -135,16 +146,25 @@ def _value_text(value: Any) -> str:
 
 
 def _finalize_json(value: Any) -> str:
-    if type(value) is str:
-        return json_escape(value)
+    kind = type(value)
+    if kind is str:
+        escaped = _encode_json_string(value)[1:-1]
+        if not escaped.isascii() and _SURROGATE_RE.search(escaped):
+            escaped = _SURROGATE_RE.sub(_surrogate_escape, escaped)
+        return escaped
+    if kind is int:
+        return str(value)
     if isinstance(value, JsonLiteral | Markup):
         return value
     return json_escape(_value_text(value))
 
 
 def _finalize_xml(value: Any) -> str:
-    if type(value) is str:
-        return xml_escape(value)
+    kind = type(value)
+    if kind is str:
+        return value if not _XML_SPECIAL_RE.search(value) else value.translate(_XML_TABLE)
+    if kind is int:
+        return str(value)
     if isinstance(value, CdataText | Markup):
         return value
     return xml_escape(_value_text(value))
@@ -356,6 +376,11 @@ class ShopCtrlEnvironment(ImmutableSandboxedEnvironment):
     _WIDTH_METHODS = frozenset({"ljust", "rjust", "center", "zfill", "expandtabs"})
 
     def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict:
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass
         if isinstance(obj, dict):
             value = ci_get(obj, attribute)
             if value is not missing:
@@ -388,6 +413,8 @@ class ShopCtrlEnvironment(ImmutableSandboxedEnvironment):
         return super().call_binop(context, operator, left, right)
 
     def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+        if time.monotonic() > _deadline():  # macros calling macros: no loop involved, still bounded
+            raise timeout_error()
         owner = getattr(__obj, "__self__", None)
         if isinstance(owner, str):
             name = getattr(__obj, "__name__", "")

@@ -185,29 +185,28 @@ def _context_vars(data: Any, extra: dict | None) -> dict[str, Any]:
 
 def _render(template: Template, variables: dict[str, Any], seconds: float, max_chars: int) -> str:
     _tenv.begin_render(seconds, max_chars)
-    deadline = time.monotonic() + seconds
     chunks: list[str] = []
+    append = chunks.append
     size = 0
-    gen = template.generate(variables)
+    gen = template.root_render_func(template.new_context(variables))
     try:
-        for i, chunk in enumerate(gen):
-            size += len(chunk)
-            if size > max_chars:
-                raise _tenv.size_error()
-            if not i & 255 and time.monotonic() > deadline:
-                raise _tenv.timeout_error()
-            chunks.append(chunk)
-    except RenderError:
+        try:
+            for chunk in gen:
+                size += len(chunk)
+                if size > max_chars:
+                    raise _tenv.size_error()
+                append(chunk)
+        except Exception:
+            template.environment.handle_exception()  # re-raises with the template's line numbers
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
         raise
     except BaseException as exc:  # noqa: BLE001 - everything a template can do becomes a RenderError
-        if isinstance(exc, KeyboardInterrupt | SystemExit | GeneratorExit):
-            raise
         raise _runtime_error(exc) from None
     finally:
         gen.close()
-        _tenv.begin_render(_tenv.MAX_RENDER_SECONDS, _tenv.MAX_OUTPUT_CHARS)
+        deadline = _tenv.end_render()
     if time.monotonic() > deadline:
-        raise _error(str(_tenv.timeout_error()))
+        raise _error(str(_tenv.timeout_error(seconds)))
     return "".join(chunks)
 
 
