@@ -11,10 +11,10 @@ import logging
 import signal
 import time
 from collections.abc import Sequence
-from typing import Any
 
 from shopctrl_desktop.config import Settings
 from shopctrl_desktop.domain.model import IncomingEvent, ItemStatus
+from shopctrl_desktop.engine.delivery import DeliveryEngine
 from shopctrl_desktop.engine.dispatcher import Dispatcher
 from shopctrl_desktop.engine.listener import Listener, ListenerError
 from shopctrl_desktop.engine.progress import EngineObserver, ItemChange, NullObserver, QueueCounts
@@ -52,10 +52,11 @@ class Engine:
         self.listener: Listener | None = (
             Listener(self.dispatcher, paths, settings, counts=self.queue_counts) if listen else None
         )
-        # Delivery (helper B): a DeliveryEngine(db, box, settings, observer) with start()/stop()/wake().
-        # Every call below is guarded, so the engine runs intake-only until it is plugged in here.
+        # Delivery: claims due items, sends, records; wake() after each intake commit.
         self.deliver = deliver
-        self.delivery: Any = None
+        self.delivery: DeliveryEngine | None = (
+            DeliveryEngine(db, box, settings, self.observer) if deliver else None
+        )
         self._counts_cache: tuple[float, QueueCounts] | None = None
         self._counts_dirty = False
         self._counts_task: asyncio.Task[None] | None = None
