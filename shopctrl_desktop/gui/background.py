@@ -104,10 +104,17 @@ def run_in_background(
     *,
     on_progress: Callable[[int, int], None] | None = None,
     with_progress: bool = False,
+    owner: QObject | None = None,
 ) -> Progress | None:
-    """Start ``fn`` on the pool; callbacks run on the GUI thread. Returns the Progress (to cancel) if asked."""
+    """Start ``fn`` on the pool; callbacks run on the GUI thread. Returns the Progress (to cancel) if asked.
+
+    ``owner`` (the widget the callbacks touch): when it is deleted first, the callbacks are dropped.
+    """
     task = _Task(fn, with_progress or on_progress is not None)
     relay = _Relay(task, on_success, on_failure, on_progress)
+    if owner is not None:
+        relay.setParent(owner)
+        relay.destroyed.connect(lambda *_: _LIVE.pop(task, None))
     task.signals.succeeded.connect(relay.on_succeeded)
     task.signals.failed.connect(relay.on_failed)
     task.signals.progressed.connect(relay.on_progressed)

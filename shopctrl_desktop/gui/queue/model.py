@@ -262,7 +262,7 @@ class QueueTableModel(QAbstractTableModel):
             if len(ids) < FIRST_PAGE:
                 self._finish_load()
             else:
-                run_in_background(full_list, on_full, self._on_load_failed)
+                run_in_background(full_list, on_full, self._on_load_failed, owner=self)
 
         def on_full(ids: array[int]) -> None:
             if generation != self._generation:
@@ -270,7 +270,7 @@ class QueueTableModel(QAbstractTableModel):
             self._merge_ids(ids)
             self._finish_load()
 
-        run_in_background(first_page, on_first, self._on_load_failed)
+        run_in_background(first_page, on_first, self._on_load_failed, owner=self)
 
     def reload(self) -> None:
         self.set_filter(self._filter)
@@ -416,7 +416,7 @@ class QueueTableModel(QAbstractTableModel):
             self._new_query_running = False
             log.warning("looking for new queue items failed: %s", message)
 
-        run_in_background(query, done, failed)
+        run_in_background(query, done, failed, owner=self)
 
 
 def _runs(positions: list[int]) -> list[tuple[int, int]]:

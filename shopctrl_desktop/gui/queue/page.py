@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -74,6 +74,13 @@ class QueuePage(QWidget):
         hh.setStretchLastSection(True)
         for col, width in enumerate(COLUMN_WIDTHS):
             self.table.setColumnWidth(col, width)
+        self.empty_label = QLabel(self.table.viewport())
+        self.empty_label.setObjectName("queue_empty")
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setWordWrap(True)
+        self.empty_label.setStyleSheet("color: #666; font-size: 11pt;")
+        self.empty_label.hide()
+        self.table.viewport().installEventFilter(self)
         self.detail_pane = ItemDetailPane()
 
         self.count_label = QLabel()
@@ -166,7 +173,7 @@ class QueuePage(QWidget):
             with db.sessions() as s:
                 return browse.filter_choices(s)
 
-        run_in_background(choices, lambda r: self.filter_bar.set_choices(*r))
+        run_in_background(choices, lambda r: self.filter_bar.set_choices(*r), owner=self)
 
     def refresh(self) -> None:
         self.model.set_filter(self.filter_bar.current_filter())
@@ -198,15 +205,31 @@ class QueuePage(QWidget):
         flt = self.model.current_filter
         noun = "item" if count == 1 else "items"
         suffix = "" if flt.is_empty else " match the filter"
-        self.count_label.setText(f"{count:,} {noun}{suffix}" if count else "No items match the filter")
-        if not count and flt.is_empty:
-            self.count_label.setText("The queue is empty")
+        self.count_label.setText(f"{count:,} {noun}{suffix}" if count else "")
+        if count:
+            self.empty_label.hide()
+        else:
+            self.empty_label.setText(
+                "No webhook calls yet.\nWhen an event matches an enabled trigger, its delivery appears here."
+                if flt.is_empty
+                else "No queue items match the filter."
+            )
+            self._place_empty_label()
+            self.empty_label.show()
         if self._pending_select is not None:
             row = self.model.row_of(self._pending_select)
             self._pending_select = None
             if row is not None:
                 self.select_row(row)
         self._update_actions()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
+            self._place_empty_label()
+        return super().eventFilter(watched, event)
+
+    def _place_empty_label(self) -> None:
+        self.empty_label.setGeometry(self.table.viewport().rect().adjusted(20, 20, -20, -20))
 
     def _on_model_load_failed(self, message: str) -> None:
         self.count_label.setText("Loading failed")
@@ -270,7 +293,7 @@ class QueuePage(QWidget):
             self._update_actions()
 
         run_in_background(
-            load, done, lambda m: self.detail_pane.show_message(f"Could not load the item: {m}")
+            load, done, lambda m: self.detail_pane.show_message(f"Could not load the item: {m}"), owner=self
         )
 
     def _update_actions(self) -> None:
@@ -309,7 +332,7 @@ class QueuePage(QWidget):
             if requeues and changed:
                 self.items_requeued.emit()
 
-        run_in_background(work, done, lambda m: self._show_error(f"{verb} failed", m))
+        run_in_background(work, done, lambda m: self._show_error(f"{verb} failed", m), owner=self)
 
     def retry_selected(self) -> None:
         ids = self.selected_ids()
@@ -340,7 +363,7 @@ class QueuePage(QWidget):
             if new_ids:
                 self.items_requeued.emit()
 
-        run_in_background(work, done, lambda m: self._show_error("Resend failed", m))
+        run_in_background(work, done, lambda m: self._show_error("Resend failed", m), owner=self)
 
     def copy_as_curl(self) -> None:
         detail = self.detail_pane.detail
@@ -380,9 +403,9 @@ class QueuePage(QWidget):
                 if n:
                     self.items_requeued.emit()
 
-            run_in_background(retry, done, lambda m: self._show_error("Retry failed", m))
+            run_in_background(retry, done, lambda m: self._show_error("Retry failed", m), owner=self)
 
-        run_in_background(find, found, lambda m: self._show_error("Retry failed", m))
+        run_in_background(find, found, lambda m: self._show_error("Retry failed", m), owner=self)
 
     def export_csv_interactive(self) -> None:
         name, _ = QFileDialog.getSaveFileName(
@@ -422,6 +445,7 @@ class QueuePage(QWidget):
             failed,
             on_progress=progressed,
             with_progress=True,
+            owner=self,
         )
         assert progress is not None
         dialog.canceled.connect(lambda: setattr(progress, "cancelled", True))

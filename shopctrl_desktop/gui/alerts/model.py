@@ -1,0 +1,100 @@
+"""The alerts table model: a plain list of frozen Alert values (the newest 1,000), unread in bold."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtGui import QFont, QIcon
+from PySide6.QtWidgets import QApplication, QStyle
+
+from shopctrl_desktop.store.alerts import Alert
+
+COLUMNS = ("Severity", "Time", "Title", "Queue item", "Message")
+ALERT_ID_ROLE = Qt.ItemDataRole.UserRole + 1
+ITEM_ID_ROLE = Qt.ItemDataRole.UserRole + 2
+_ICONS = {
+    "error": QStyle.StandardPixmap.SP_MessageBoxCritical,
+    "warning": QStyle.StandardPixmap.SP_MessageBoxWarning,
+    "information": QStyle.StandardPixmap.SP_MessageBoxInformation,
+}
+
+
+def severity_icon(severity: str) -> QIcon:
+    return QApplication.style().standardIcon(
+        _ICONS.get(severity, QStyle.StandardPixmap.SP_MessageBoxInformation)
+    )
+
+
+class AlertsModel(QAbstractTableModel):
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._alerts: list[Alert] = []
+        self._icons: dict[str, QIcon] = {}
+        self._bold = QFont()
+        self._bold.setBold(True)
+
+    def set_alerts(self, alerts: list[Alert]) -> None:
+        self.beginResetModel()
+        self._alerts = list(alerts)
+        self.endResetModel()
+
+    def alert_at(self, row: int) -> Alert:
+        return self._alerts[row]
+
+    def row_of(self, alert_id: int) -> int | None:
+        for row, alert in enumerate(self._alerts):
+            if alert.id == alert_id:
+                return row
+        return None
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._alerts)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            if 0 <= section < len(COLUMNS):
+                return COLUMNS[section]
+        return None
+
+    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    def data(
+        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._alerts):
+            return None
+        alert = self._alerts[index.row()]
+        col = index.column()
+        if role == ALERT_ID_ROLE:
+            return alert.id
+        if role == ITEM_ID_ROLE:
+            return alert.item_id
+        if role == Qt.ItemDataRole.DisplayRole:
+            if col == 0:
+                return alert.severity.capitalize()
+            if col == 1:
+                return alert.created_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+            if col == 2:
+                return alert.title
+            if col == 3:
+                return f"#{alert.item_id}" if alert.item_id is not None else ""
+            if col == 4:
+                return alert.message.replace("\n", " ")[:300]
+        if role == Qt.ItemDataRole.DecorationRole and col == 0:
+            if alert.severity not in self._icons:
+                self._icons[alert.severity] = severity_icon(alert.severity)
+            return self._icons[alert.severity]
+        if role == Qt.ItemDataRole.FontRole and not alert.read:
+            return self._bold
+        if role == Qt.ItemDataRole.ToolTipRole and col in (2, 4):
+            return alert.message or None
+        return None

@@ -1,0 +1,131 @@
+"""The desktop application: QApplication on a qasync loop, the engine thread and the main window.
+
+``shopctrl-desktop`` without a subcommand calls :func:`main` with the parsed global options
+(``data_dir``, ``database_url``, ``listen``) as a namespace or as keyword arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from shopctrl_desktop.config import ConfigError, database_url_for, load_settings
+from shopctrl_desktop.paths import resolve_paths
+from shopctrl_desktop.store.db import Database, DatabaseError
+from shopctrl_desktop.store.secrets import SecretKeyError, load_secret_box
+
+log = logging.getLogger(__name__)
+
+
+class StartupError(RuntimeError):
+    """The application cannot start; the message is for a person (shown in a dialog)."""
+
+
+def build_context(
+    data_dir: str | None = None, database_url: str | None = None, listen: str | None = None
+) -> Any:
+    """Paths, settings, database (migrated) and secret box; StartupError with plain words on failure."""
+    from shopctrl_desktop.gui.context import AppContext
+
+    try:
+        paths = resolve_paths(data_dir).ensure()
+    except OSError as exc:
+        raise StartupError(f"The data folder cannot be created: {exc}") from exc
+    try:
+        settings = load_settings(paths, database_url=database_url, listen=listen)
+    except ConfigError as exc:
+        raise StartupError(f"The settings cannot be used: {exc}") from exc
+    try:
+        db = Database(database_url_for(paths, settings))
+    except DatabaseError as exc:
+        raise StartupError(str(exc)) from exc
+    except Exception as exc:  # noqa: BLE001 - driver missing, permissions, disk full …
+        raise StartupError(f"The database cannot be opened: {exc}") from exc
+    try:
+        box = load_secret_box(paths.data_dir)
+    except (SecretKeyError, OSError) as exc:
+        db.dispose()
+        raise StartupError(f"The secret key cannot be loaded: {exc}") from exc
+    return AppContext(paths=paths, settings=settings, db=db, box=box)
+
+
+def _options(argv: Sequence[str] | None, options: object | None, overrides: dict[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = {"data_dir": None, "database_url": None, "listen": None}
+    if options is not None:
+        for key in values:
+            values[key] = getattr(options, key, None)
+    elif argv:
+        parser = argparse.ArgumentParser(prog="shopctrl-desktop", add_help=False)
+        parser.add_argument("--data-dir", dest="data_dir")
+        parser.add_argument("--database-url", dest="database_url")
+        parser.add_argument("--listen", dest="listen")
+        known, _rest = parser.parse_known_args(list(argv))
+        values.update(vars(known))
+    values.update({k: v for k, v in overrides.items() if k in values and v is not None})
+    return values
+
+
+def main(argv: Sequence[str] | None = None, options: object | None = None, **kwargs: Any) -> int:
+    """Run the desktop application until the window closes; returns the exit code."""
+    from PySide6.QtWidgets import QApplication, QMessageBox
+    from qasync import QEventLoop
+
+    from shopctrl_desktop.gui.help import APP_TITLE, app_icon
+
+    values = _options(argv if argv is not None else sys.argv[1:], options, kwargs)
+    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "shopctrl-desktop"])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("ShopCtrl Desktop")
+    app.setOrganizationName("ShopCtrl")
+    app.setWindowIcon(app_icon())
+    app.setQuitOnLastWindowClosed(True)
+
+    try:
+        ctx = build_context(values["data_dir"], values["database_url"], values["listen"])
+    except StartupError as exc:
+        log.error("cannot start: %s", exc)
+        QMessageBox.critical(None, f"{APP_TITLE} cannot start", str(exc))
+        return 2
+    try:
+        from shopctrl_desktop.logging_setup import setup_logging
+
+        setup_logging(ctx.paths, stderr=True)
+    except Exception:  # noqa: BLE001 - logging trouble must not stop the app
+        log.warning("log file unavailable", exc_info=True)
+
+    loop = QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    try:
+        return run_application(app, loop, ctx)
+    finally:
+        ctx.db.dispose()
+
+
+def run_application(app: Any, loop: Any, ctx: Any, *, listen: bool = True, deliver: bool = True) -> int:
+    from shopctrl_desktop.gui.background import wait_for_background
+    from shopctrl_desktop.gui.engine_thread import EngineThread
+    from shopctrl_desktop.gui.main_window import MainWindow
+
+    engine = EngineThread(ctx, listen=listen, deliver=deliver)
+    window = MainWindow(ctx, engine)
+    closed = asyncio.Event()
+    app.aboutToQuit.connect(closed.set)
+    window.show()
+    window.start()
+    engine.start()
+    try:
+        with loop:
+            loop.run_until_complete(closed.wait())
+    finally:
+        if not engine.stop(60_000):
+            log.error("the engine did not stop within 60 s")
+        wait_for_background(30_000)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,276 @@
+"""The Settings dialog: listener address and token, retry policy, concurrency, data folder, database URL.
+
+Saved with ``config.save_settings`` to settings.json in the data folder. The token lives in its own file
+(engine/token.py); a running listener picks up a regenerated token within a second. Listener, database and
+delivery settings apply when the application is restarted — the dialog says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from shopctrl_desktop.config import ConfigError, Settings, save_settings
+from shopctrl_desktop.domain.retry import RetryPolicy
+from shopctrl_desktop.engine.token import load_or_create_token, rotate_token
+from shopctrl_desktop.gui.context import AppContext
+
+RETRY_KINDS = (
+    ("linear", "Linear (90 s, 180 s, 270 s …)"),
+    ("exponential", "Exponential"),
+    ("custom", "Custom list"),
+)
+RESTART_NOTE = (
+    "Changes to the listener, the database and delivery take effect when ShopCtrl Desktop is restarted. "
+    "A regenerated token is used by the running listener within a second."
+)
+
+
+def _error_label() -> QLabel:
+    label = QLabel()
+    label.setStyleSheet("color: #a61b1b;")
+    label.setWordWrap(True)
+    label.setVisible(False)
+    return label
+
+
+class SettingsDialog(QDialog):
+    settings_saved = Signal(object)  # Settings
+    token_regenerated = Signal()
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("settings_dialog")
+        self.setWindowTitle("Settings")
+        self.ctx = ctx
+        s = ctx.settings
+
+        # listener
+        self.host_edit = QLineEdit(s.listen_host)
+        self.port_spin = QSpinBox()
+        self.port_spin.setRange(1, 65535)
+        self.port_spin.setValue(s.listen_port or 8765)
+        address = QHBoxLayout()
+        address.addWidget(self.host_edit, 1)
+        address.addWidget(QLabel("Port"))
+        address.addWidget(self.port_spin)
+        self.listener_error = _error_label()
+        self.token_edit = QLineEdit(load_or_create_token(ctx.paths))
+        self.token_edit.setObjectName("token_edit")
+        self.token_edit.setReadOnly(True)
+        self.token_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.show_token_button = QPushButton("Show")
+        self.show_token_button.setCheckable(True)
+        self.copy_token_button = QPushButton("Copy")
+        self.regenerate_button = QPushButton("Regenerate…")
+        token_row = QHBoxLayout()
+        token_row.addWidget(self.token_edit, 1)
+        for b in (self.show_token_button, self.copy_token_button, self.regenerate_button):
+            token_row.addWidget(b)
+        listener_box = QGroupBox("Event listener")
+        lf = QFormLayout(listener_box)
+        lf.addRow("Address", address)
+        lf.addRow("", self.listener_error)
+        lf.addRow("Token", token_row)
+        hint = QLabel(
+            "Senders post to <code>http://ADDRESS/events</code> with <code>Authorization: Bearer TOKEN</code>."
+        )
+        hint.setStyleSheet("color: #555;")
+        hint.setWordWrap(True)
+        lf.addRow("", hint)
+
+        # delivery
+        self.retry_kind = QComboBox()
+        self.retry_kind.setObjectName("retry_kind")
+        for value, label in RETRY_KINDS:
+            self.retry_kind.addItem(label, value)
+        self.retry_kind.setCurrentIndex(max(0, self.retry_kind.findData(s.retry.kind)))
+        self.base_spin = QDoubleSpinBox()
+        self.base_spin.setRange(1, 86400)
+        self.base_spin.setDecimals(0)
+        self.base_spin.setSuffix(" s")
+        self.base_spin.setValue(s.retry.base_seconds)
+        self.delays_edit = QLineEdit(", ".join(f"{d:g}" for d in s.retry.delays))
+        self.delays_edit.setObjectName("delays_edit")
+        self.delays_edit.setPlaceholderText("seconds, e.g. 30, 60, 300, 900 (the last repeats)")
+        self.delays_error = _error_label()
+        self.max_retries_spin = QSpinBox()
+        self.max_retries_spin.setObjectName("max_retries")
+        self.max_retries_spin.setRange(0, 100)
+        self.max_retries_spin.setValue(s.retry.max_retries)
+        self.concurrency_spin = QSpinBox()
+        self.concurrency_spin.setObjectName("concurrency")
+        self.concurrency_spin.setRange(1, 256)
+        self.concurrency_spin.setValue(s.concurrency)
+        self.per_host_spin = QSpinBox()
+        self.per_host_spin.setRange(1, 256)
+        self.per_host_spin.setValue(s.per_host_concurrency)
+        delivery_box = QGroupBox("Delivery")
+        df = QFormLayout(delivery_box)
+        df.addRow("Retry policy", self.retry_kind)
+        df.addRow("First wait", self.base_spin)
+        df.addRow("Waits", self.delays_edit)
+        df.addRow("", self.delays_error)
+        df.addRow("Retries after the first attempt", self.max_retries_spin)
+        df.addRow("Concurrent deliveries", self.concurrency_spin)
+        df.addRow("Concurrent deliveries per host", self.per_host_spin)
+        self._delivery_form = df
+
+        # storage
+        self.data_dir_edit = QLineEdit(str(ctx.paths.data_dir))
+        self.data_dir_edit.setReadOnly(True)
+        data_note = QLabel("Chosen at start with --data-dir or SHOPCTRL_DATA_DIR.")
+        data_note.setStyleSheet("color: #555;")
+        self.database_edit = QLineEdit(s.database_url or "")
+        self.database_edit.setObjectName("database_edit")
+        self.database_edit.setPlaceholderText(
+            "empty = SQLite in the data folder; e.g. postgresql+psycopg://user@host/db"
+        )
+        storage_box = QGroupBox("Storage")
+        sf = QFormLayout(storage_box)
+        sf.addRow("Data folder", self.data_dir_edit)
+        sf.addRow("", data_note)
+        sf.addRow("Database URL", self.database_edit)
+
+        note = QLabel(RESTART_NOTE)
+        note.setObjectName("restart_note")
+        note.setWordWrap(True)
+        note.setStyleSheet("background: #fff6d6; border: 1px solid #e8d48a; padding: 6px;")
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
+
+        lay = QVBoxLayout(self)
+        lay.addWidget(listener_box)
+        lay.addWidget(delivery_box)
+        lay.addWidget(storage_box)
+        lay.addWidget(note)
+        lay.addWidget(self.buttons)
+        for form in (lf, df, sf):
+            form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+            form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        self.setMinimumWidth(620)
+
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        self.retry_kind.currentIndexChanged.connect(self._update_retry_fields)
+        self.show_token_button.toggled.connect(self._on_show_token_button_toggled)
+        self.copy_token_button.clicked.connect(self._on_copy_token_button_clicked)
+        self.regenerate_button.clicked.connect(self._on_regenerate_button_clicked)
+        self._update_retry_fields()
+
+    # -- token ------------------------------------------------------------------------------------------
+    def _on_show_token_button_toggled(self, shown: bool) -> None:
+        self.token_edit.setEchoMode(QLineEdit.EchoMode.Normal if shown else QLineEdit.EchoMode.Password)
+        self.show_token_button.setText("Hide" if shown else "Show")
+
+    def _on_copy_token_button_clicked(self) -> None:
+        QGuiApplication.clipboard().setText(self.token_edit.text())
+
+    def _on_regenerate_button_clicked(self) -> None:
+        answer = QMessageBox.question(
+            self,
+            "Regenerate token",
+            "Senders using the current token will be refused until they use the new one. Regenerate?",
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self.regenerate_token()
+
+    def regenerate_token(self) -> str:
+        token = rotate_token(self.ctx.paths)
+        self.token_edit.setText(token)
+        self.token_regenerated.emit()
+        return token
+
+    # -- retry fields -----------------------------------------------------------------------------------
+    def _update_retry_fields(self) -> None:
+        kind = self.retry_kind.currentData()
+        self._delivery_form.setRowVisible(self.base_spin, kind != "custom")
+        self._delivery_form.setRowVisible(self.delays_edit, kind == "custom")
+        if kind != "custom":
+            self.delays_error.setVisible(False)
+
+    # -- saving -----------------------------------------------------------------------------------------
+    def collect(self) -> Settings:
+        """The settings as entered; raises ConfigError naming the field."""
+        self.listener_error.setVisible(False)
+        self.delays_error.setVisible(False)
+        host = self.host_edit.text().strip()
+        if not host:
+            self._field_error(self.listener_error, "Enter the address to listen on, e.g. 127.0.0.1")
+        kind = str(self.retry_kind.currentData())
+        delays: tuple[float, ...] = ()
+        if kind == "custom":
+            try:
+                delays = tuple(
+                    float(x) for x in self.delays_edit.text().replace(";", ",").split(",") if x.strip()
+                )
+            except ValueError:
+                self._field_error(self.delays_error, "Waits must be numbers of seconds separated by commas")
+            if not delays or any(d < 0 for d in delays):
+                self._field_error(self.delays_error, "Enter at least one wait in seconds, e.g. 30, 60, 300")
+        old = self.ctx.settings.retry
+        retry = RetryPolicy(
+            kind=kind,
+            base_seconds=float(self.base_spin.value()),
+            max_retries=int(self.max_retries_spin.value()),
+            delays=delays or (old.delays if kind == "custom" else ()),
+            jitter=old.jitter,
+            cap_seconds=old.cap_seconds,
+        )
+        loopback = host in ("127.0.0.1", "localhost", "::1")
+        return replace(
+            self.ctx.settings,
+            listen_host=host,
+            listen_port=int(self.port_spin.value()),
+            allow_remote=self.ctx.settings.allow_remote or not loopback,
+            database_url=self.database_edit.text().strip() or None,
+            concurrency=int(self.concurrency_spin.value()),
+            per_host_concurrency=int(self.per_host_spin.value()),
+            retry=retry,
+        )
+
+    @staticmethod
+    def _field_error(label: QLabel, text: str) -> None:
+        label.setText(text)
+        label.setVisible(True)
+        raise ConfigError(text)
+
+    def accept(self) -> None:
+        try:
+            settings = self.collect()
+        except ConfigError:
+            return
+        if not settings.allow_remote or settings.listen_host in ("127.0.0.1", "localhost", "::1"):
+            pass
+        elif not self.ctx.settings.allow_remote:
+            answer = QMessageBox.warning(
+                self,
+                "Listen on the network?",
+                f"Listening on {settings.listen_host} lets other computers post events (with the token). Continue?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        save_settings(self.ctx.paths, settings)
+        self.ctx.settings = settings
+        self.settings_saved.emit(settings)
+        super().accept()
