@@ -113,7 +113,7 @@ def extend_leases(session: Session, owner: str, ids: Iterable[int], until: datet
     return total
 
 
-def lease_seconds_for(session: Session, margin: float = 10.0) -> float:
+def lease_seconds_for(session: Session, margin: float = 5.0) -> float:
     """A lease longer than any action's timeout (items in hand are also kept alive by heartbeats)."""
     longest = session.scalar(select(func.max(WebhookActionRow.timeout_seconds)))
     return float(longest or 30.0) + margin
