@@ -76,6 +76,7 @@ def main(argv: Sequence[str] | None = None, options: object | None = None, **kwa
 
     from shopctrl_desktop.gui.help import APP_TITLE, app_icon
 
+    given_ctx = kwargs.pop("ctx", None)  # an AppContext already built (the CLI, the demo)
     values = _options(argv if argv is not None else sys.argv[1:], options, kwargs)
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "shopctrl-desktop"])
     assert isinstance(app, QApplication)
@@ -83,9 +84,12 @@ def main(argv: Sequence[str] | None = None, options: object | None = None, **kwa
     app.setOrganizationName("ShopCtrl")
     app.setWindowIcon(app_icon())
     app.setQuitOnLastWindowClosed(True)
+    from shopctrl_desktop.gui.quit_signals import quit_on_signals
+
+    quit_on_signals(app)  # SIGINT/SIGTERM close the windows and stop the engine cleanly
 
     try:
-        ctx = build_context(values["data_dir"], values["database_url"], values["listen"])
+        ctx = given_ctx or build_context(values["data_dir"], values["database_url"], values["listen"])
     except StartupError as exc:
         log.error("cannot start: %s", exc)
         QMessageBox.critical(None, f"{APP_TITLE} cannot start", str(exc))
@@ -115,6 +119,10 @@ def run_application(app: Any, loop: Any, ctx: Any, *, listen: bool = True, deliv
     closed = asyncio.Event()
     app.aboutToQuit.connect(closed.set)
     window.show()
+    from shopctrl_desktop.logging_setup import log_ready
+
+    # logs "main window shown; ready" once the loop runs; the bundle smoke test waits for that line
+    loop.call_soon(log_ready, str(ctx.paths.data_dir))
     window.start()
     engine.start()
     try:
