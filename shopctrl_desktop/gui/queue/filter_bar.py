@@ -41,17 +41,19 @@ class QueueFilterBar(QWidget):
         self.status_combo.setObjectName("status_filter")
         for label, _ in STATUS_CHOICES:
             self.status_combo.addItem(label)
+        self.status_combo.setMinimumContentsLength(10)
+        self.status_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.trigger_combo = QComboBox()
         self.trigger_combo.setObjectName("trigger_filter")
         self.trigger_combo.addItem(ALL_TRIGGERS)
-        self.trigger_combo.setMinimumContentsLength(14)
+        self.trigger_combo.setMinimumContentsLength(10)
         self.trigger_combo.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
         self.event_combo = QComboBox()
         self.event_combo.setObjectName("event_filter")
         self.event_combo.addItem(ALL_EVENTS)
-        self.event_combo.setMinimumContentsLength(14)
+        self.event_combo.setMinimumContentsLength(10)
         self.event_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.range_combo = QComboBox()
         self.range_combo.setObjectName("range_filter")
@@ -70,7 +72,7 @@ class QueueFilterBar(QWidget):
         self.text_edit.setObjectName("text_filter")
         self.text_edit.setClearButtonEnabled(True)
         self.text_edit.setPlaceholderText("Search trigger, URL, entity, response…  (#123 for an item id)")
-        self.text_edit.setMinimumWidth(260)
+        self.text_edit.setMinimumWidth(150)
 
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)

@@ -16,9 +16,9 @@ from PySide6.QtWidgets import (
     QLabel,
     QMessageBox,
     QProgressDialog,
-    QPushButton,
     QSplitter,
     QTableView,
+    QToolBar,
     QVBoxLayout,
     QWidget,
 )
@@ -85,27 +85,11 @@ class QueuePage(QWidget):
 
         self.count_label = QLabel()
         self.count_label.setObjectName("count_label")
-        self.retry_button = QPushButton("Retry now")
-        self.cancel_button = QPushButton("Cancel")
-        self.resend_button = QPushButton("Resend")
-        self.curl_button = QPushButton("Copy as curl")
-        self.export_button = QPushButton("Export CSV…")
-        self.retry_failed_button = QPushButton("Retry failed in filter")
-        self.refresh_button = QPushButton("Refresh")
-        self.retry_button.setToolTip("Send the selected failed, retrying or cancelled items again now")
-        self.cancel_button.setToolTip("Stop the selected waiting items from being sent")
-        self.resend_button.setToolTip("Queue a new copy of the selected items' requests")
-        self.curl_button.setToolTip("Copy the request as a curl command (credentials and signatures masked)")
-        self.retry_failed_button.setToolTip("Retry every failed item that matches the current filter")
-        self.refresh_button.setToolTip("Run the filter again (F5)")
-
+        self.toolbar = QToolBar("Queue actions")
+        self.toolbar.setObjectName("queue_toolbar")
+        self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         buttons = QHBoxLayout()
-        for b in (self.retry_button, self.cancel_button, self.resend_button, self.curl_button):
-            buttons.addWidget(b)
-        buttons.addSpacing(12)
-        for b in (self.export_button, self.retry_failed_button, self.refresh_button):
-            buttons.addWidget(b)
-        buttons.addStretch(1)
+        buttons.addWidget(self.toolbar, 1)
         buttons.addWidget(self.count_label)
 
         self.splitter = QSplitter(Qt.Orientation.Vertical)
@@ -130,13 +114,24 @@ class QueuePage(QWidget):
         self.refresh_action = self._action("Refresh", self.refresh, QKeySequence.StandardKey.Refresh)
         for action in (self.retry_action, self.cancel_action, self.resend_action, self.curl_action):
             self.table.addAction(action)
-        self.retry_button.clicked.connect(self.retry_selected)
-        self.cancel_button.clicked.connect(self.cancel_selected)
-        self.resend_button.clicked.connect(self.resend_selected)
-        self.curl_button.clicked.connect(self.copy_as_curl)
-        self.export_button.clicked.connect(self.export_csv_interactive)
-        self.retry_failed_button.clicked.connect(self.retry_failed_in_filter)
-        self.refresh_button.clicked.connect(self.refresh)
+            self.toolbar.addAction(action)
+        self.toolbar.addSeparator()
+        for action in (self.export_action, self.retry_failed_action, self.refresh_action):
+            self.toolbar.addAction(action)
+        self.retry_action.setToolTip("Send the selected failed, retrying or cancelled items again now")
+        self.cancel_action.setToolTip("Stop the selected waiting items from being sent")
+        self.resend_action.setToolTip("Queue a new copy of the selected items' requests")
+        self.curl_action.setToolTip("Copy the request as a curl command (credentials and signatures masked)")
+        self.retry_failed_action.setToolTip("Retry every failed item that matches the current filter")
+        self.refresh_action.setToolTip("Run the filter again (F5)")
+        # the toolbar's buttons, by name (tests click them like a person would)
+        self.retry_button = self.toolbar.widgetForAction(self.retry_action)
+        self.cancel_button = self.toolbar.widgetForAction(self.cancel_action)
+        self.resend_button = self.toolbar.widgetForAction(self.resend_action)
+        self.curl_button = self.toolbar.widgetForAction(self.curl_action)
+        self.export_button = self.toolbar.widgetForAction(self.export_action)
+        self.retry_failed_button = self.toolbar.widgetForAction(self.retry_failed_action)
+        self.refresh_button = self.toolbar.widgetForAction(self.refresh_action)
 
         self._detail_timer = QTimer(self)
         self._detail_timer.setSingleShot(True)
@@ -301,15 +296,10 @@ class QueuePage(QWidget):
         statuses = {self.model.cached_row(i).status for i in ids if self.model.cached_row(i) is not None}  # type: ignore[union-attr]
         can_retry = bool(statuses & {"failed", "retrying", "cancelled"})
         can_cancel = bool(statuses & {"queued", "retrying"})
-        for widget in (self.retry_button, self.retry_action):
-            widget.setEnabled(can_retry)
-        for widget in (self.cancel_button, self.cancel_action):
-            widget.setEnabled(can_cancel)
-        for widget in (self.resend_button, self.resend_action):
-            widget.setEnabled(bool(ids))
-        has_detail = self.detail_pane.detail is not None and len(ids) == 1
-        for widget in (self.curl_button, self.curl_action):
-            widget.setEnabled(has_detail)
+        self.retry_action.setEnabled(can_retry)
+        self.cancel_action.setEnabled(can_cancel)
+        self.resend_action.setEnabled(bool(ids))
+        self.curl_action.setEnabled(self.detail_pane.detail is not None and len(ids) == 1)
 
     # -- actions ----------------------------------------------------------------------------------------
     def _run_on_items(self, ids: list[int], op: Callable[..., object], verb: str, requeues: bool) -> None:

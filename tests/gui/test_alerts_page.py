@@ -1,0 +1,91 @@
+"""The Alerts page: severity icons, mark read / mark all read, the link to the queue item."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+
+from shopctrl_desktop.gui.alerts.model import AlertsModel
+from shopctrl_desktop.gui.alerts.page import AlertsPage
+from shopctrl_desktop.gui.background import wait_for_background
+from shopctrl_desktop.store import alerts as alert_store
+from tests.gui.queue_support import OFFSCREEN_NOTE, add_alert, add_queue_items, make_context
+
+pytestmark = OFFSCREEN_NOTE
+
+
+@pytest.fixture
+def ctx(app_paths, db, box):
+    context = make_context(app_paths, db, box)
+    yield context
+    assert wait_for_background(10_000)
+
+
+@pytest.fixture
+def page(qtbot, ctx):
+    widget = AlertsPage(ctx)
+    qtbot.addWidget(widget)
+    widget.resize(1000, 600)
+    widget.show()
+    return widget
+
+
+def unread(ctx) -> int:
+    with ctx.db.sessions() as s:
+        return alert_store.unread_count(s)
+
+
+def test_model_passes_qtmodeltester(qtbot, qtmodeltester, ctx):
+    ids = add_queue_items(ctx.db, 3)
+    add_alert(ctx.db, ids[0])
+    add_alert(ctx.db, None, severity="warning", title="Listener on the network")
+    with ctx.db.sessions() as s:
+        alerts = alert_store.list_alerts(s)
+    model = AlertsModel()
+    model.set_alerts(alerts)
+    qtmodeltester.check(model)
+    assert not model.index(0, 0).data(Qt.ItemDataRole.DecorationRole).isNull()
+
+
+def test_mark_read_and_mark_all_read(qtbot, page, ctx):
+    ids = add_queue_items(ctx.db, 3)
+    for i in ids:
+        add_alert(ctx.db, i)
+    with qtbot.waitSignal(page.unread_changed, timeout=5_000) as blocker:
+        page.reload()
+    assert blocker.args == [3]
+    assert page.model.rowCount() == 3 and page.summary.text() == "3 unread"
+    assert page.model.index(0, 2).data(Qt.ItemDataRole.FontRole).bold()
+
+    page.table.selectRow(0)
+    with qtbot.waitSignal(page.unread_changed, timeout=5_000) as blocker:
+        qtbot.mouseClick(page.mark_read_button, Qt.MouseButton.LeftButton)
+    assert blocker.args == [2] and unread(ctx) == 2
+    assert page.model.index(0, 2).data(Qt.ItemDataRole.FontRole) is None
+
+    with qtbot.waitSignal(page.unread_changed, timeout=5_000) as blocker:
+        qtbot.mouseClick(page.mark_all_button, Qt.MouseButton.LeftButton)
+    assert blocker.args == [0] and unread(ctx) == 0
+    assert not page.mark_all_button.isEnabled()
+
+
+def test_double_click_opens_the_queue_item(qtbot, page, ctx):
+    ids = add_queue_items(ctx.db, 2)
+    add_alert(ctx.db, ids[1])
+    with qtbot.waitSignal(page.unread_changed, timeout=5_000):
+        page.reload()
+    index = page.model.index(0, 2)
+    rect = page.table.visualRect(index)
+    # a real double click is press, release, double-click (QTest.mouseDClick alone sends no press)
+    qtbot.mouseClick(page.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    with qtbot.waitSignal(page.item_requested, timeout=5_000) as blocker:
+        qtbot.mouseDClick(page.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert blocker.args == [ids[1]]
+    qtbot.waitUntil(lambda: unread(ctx) == 0, timeout=5_000)
+
+
+def test_empty_state_is_explained(qtbot, page):
+    with qtbot.waitSignal(page.unread_changed, timeout=5_000):
+        page.reload()
+    assert page.empty_label.isVisible()
+    assert "No alerts" in page.empty_label.text()

@@ -1,0 +1,103 @@
+"""The main window: settings and layout survive a restart, alerts link to the queue, status bar counts."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+
+from shopctrl_desktop.config import load_settings
+from shopctrl_desktop.engine.progress import QueueCounts
+from shopctrl_desktop.engine.token import read_token
+from shopctrl_desktop.gui.background import wait_for_background
+from shopctrl_desktop.gui.context import AppContext
+from shopctrl_desktop.gui.main_window import PAGE_ALERTS, PAGE_QUEUE, MainWindow
+from tests.gui.queue_support import OFFSCREEN_NOTE, add_alert, add_queue_items, make_context
+
+pytestmark = OFFSCREEN_NOTE
+
+
+@pytest.fixture
+def ctx(app_paths, db, box):
+    context = make_context(app_paths, db, box)
+    yield context
+    assert wait_for_background(10_000)
+
+
+def open_window(qtbot, ctx: AppContext) -> MainWindow:
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    window.show()
+    window.start()
+    qtbot.waitUntil(lambda: window.queue_page.model.is_complete, timeout=10_000)
+    return window
+
+
+def test_settings_survive_a_restart(qtbot, ctx, app_paths, db, box):
+    window = open_window(qtbot, ctx)
+    dialog = window.open_settings()
+    assert "restarted" in dialog.findChild(type(dialog.listener_error), "restart_note").text()
+    old_token = dialog.token_edit.text()
+    dialog.port_spin.setValue(9876)
+    dialog.retry_kind.setCurrentIndex(dialog.retry_kind.findData("custom"))
+    assert dialog.delays_edit.isVisibleTo(dialog) and not dialog.base_spin.isVisibleTo(dialog)
+    dialog.delays_edit.setText("abc")
+    qtbot.mouseClick(dialog.buttons.button(dialog.buttons.StandardButton.Save), Qt.MouseButton.LeftButton)
+    assert dialog.isVisible() and dialog.delays_error.isVisibleTo(dialog)  # the field says what is wrong
+    dialog.delays_edit.setText("5, 10, 60")
+    dialog.max_retries_spin.setValue(3)
+    dialog.concurrency_spin.setValue(4)
+    dialog.database_edit.setText("sqlite:////tmp/elsewhere.sqlite3")
+    new_token = dialog.regenerate_token()
+    assert new_token != old_token and read_token(app_paths) == new_token
+    with qtbot.waitSignal(window.settings_saved, timeout=5_000):
+        qtbot.mouseClick(dialog.buttons.button(dialog.buttons.StandardButton.Save), Qt.MouseButton.LeftButton)
+    assert "restart" in window.statusBar().currentMessage()
+    window.close()
+
+    # a new process: settings from disk, a new window, the values are there
+    restarted = AppContext(paths=app_paths, settings=load_settings(app_paths, environ={}), db=db, box=box)
+    second = open_window(qtbot, restarted)
+    again = second.open_settings()
+    assert again.port_spin.value() == 9876
+    assert again.retry_kind.currentData() == "custom"
+    assert again.delays_edit.text() == "5, 10, 60"
+    assert again.max_retries_spin.value() == 3
+    assert again.concurrency_spin.value() == 4
+    assert again.database_edit.text() == "sqlite:////tmp/elsewhere.sqlite3"
+    assert again.token_edit.text() == new_token
+    again.reject()
+
+
+def test_window_layout_is_remembered(qtbot, ctx):
+    window = open_window(qtbot, ctx)
+    window.resize(window.minimumSizeHint().width(), 640)
+    qtbot.waitUntil(lambda: window.height() == 640)
+    window.queue_page.table.setColumnWidth(4, 333)
+    window.nav.setCurrentRow(PAGE_ALERTS)
+    window.close()
+    assert (ctx.paths.data_dir / "window.ini").exists()
+
+    second = open_window(qtbot, ctx)
+    # the offscreen screen is 800 px wide, so the width is clamped there; the height (default 820) is not
+    assert abs(second.height() - 640) <= 5
+    assert second.queue_page.table.columnWidth(4) == 333
+    assert second.nav.currentRow() == PAGE_ALERTS
+
+
+def test_alert_link_opens_the_queue_item_and_status_bar_counts(qtbot, ctx):
+    ids = add_queue_items(ctx.db, 12)
+    add_alert(ctx.db, ids[3])
+    window = open_window(qtbot, ctx)
+    qtbot.waitUntil(lambda: window.alerts_label.text() == "Alerts: 1 unread", timeout=5_000)
+    assert window.nav.item(PAGE_ALERTS).text() == "Alerts (1)"
+    qtbot.waitUntil(lambda: "Failed 2" in window.counts_label.text(), timeout=5_000)
+
+    window.alerts_page.table.selectRow(0)
+    window.alerts_page.open_selected_item()
+    assert window.nav.currentRow() == PAGE_QUEUE
+    qtbot.waitUntil(lambda: window.queue_page.current_id() == ids[3], timeout=5_000)
+    qtbot.waitUntil(lambda: window.queue_page.detail_pane.detail is not None, timeout=5_000)
+    qtbot.waitUntil(lambda: window.alerts_label.text() == "No unread alerts", timeout=5_000)
+
+    window.show_counts(QueueCounts(queued=5, sending=1, retrying=2, failed=3))
+    assert window.counts_label.text() == "Queued 6 · Retrying 2 · Failed 3"
