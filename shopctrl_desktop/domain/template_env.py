@@ -346,6 +346,13 @@ def _bounded_replace(s: Any, old: str, new: str, count: int | None = None) -> st
     return text.replace(str(old), str(new), -1 if count is None else count)
 
 
+def _bounded_format(value: str, *args: Any, **kwargs: Any) -> str:
+    from jinja2.filters import do_format
+
+    _check_format_string(value)
+    return do_format(value, *args, **kwargs)
+
+
 def _bounded_slice(value: Iterable, slices: int, fill_with: Any = None) -> Any:
     from jinja2.filters import do_slice
 
@@ -385,6 +392,8 @@ class ShopCtrlEnvironment(ImmutableSandboxedEnvironment):
             value = ci_get(obj, attribute)
             if value is not missing:
                 return value
+        elif isinstance(obj, str) and attribute in ("format", "format_map"):
+            _check_format_string(obj)
         return super().getattr(obj, attribute)
 
     def getitem(self, obj: Any, argument: Any) -> Any:
@@ -459,6 +468,7 @@ def make_environment(mime: MimeType) -> ShopCtrlEnvironment:
             "indent": _bounded_indent,
             "replace": _bounded_replace,
             "slice": _bounded_slice,
+            "format": _bounded_format,
         }
     )
     return env
