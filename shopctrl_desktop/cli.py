@@ -332,6 +332,12 @@ def cmd_send_event(ctx: Context) -> int:
     return EXIT_OK if status == 202 else EXIT_FAILED
 
 
+def cmd_render(ctx: Context) -> int:
+    from shopctrl_desktop.cli_render import run_render
+
+    return run_render(ctx)
+
+
 # --- gui, demo ---------------------------------------------------------------------------------------
 def cmd_gui(ctx: Context) -> int:
     try:
@@ -468,6 +474,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", metavar="FILE", help="one event object or an array ('-' reads standard input)")
     p.add_argument("--url", help="listener URL (default from --listen / settings)")
     p.add_argument("--timeout", type=float, default=60.0)
+    p = add("render", cmd_render, "print the request a trigger would send for an event, without sending it")
+    p.add_argument("--trigger", required=True, metavar="TITLE", help="the trigger's title")
+    p.add_argument("--event", required=True, metavar="FILE", help="an event (or array) as for POST /events")
     return parser
 
 

@@ -408,6 +408,30 @@ def _format_custom(d: Decimal, section: str, add_minus: bool) -> str:
     if plan.factor != 1:
         d = d * plan.factor
     ip, fp = _fixed(d, plan.max_frac)
+    return _assemble(plan, ip, fp, add_minus)
+
+
+def _fast_custom(value: int | float, pattern: str) -> str | None:
+    """The common case without Decimal: one section, no scaling, a value with no more decimals than the
+    pattern shows (so no rounding is needed). ``None`` = take the general path."""
+    plan = _plan(pattern)
+    if plan.literal_only is not None or plan.factor != 1 or ";" in pattern:
+        return None
+    text = repr(value) if type(value) is float else str(value)
+    if "e" in text or "n" in text:  # exponent, nan, inf
+        return None
+    neg = text[0] == "-"
+    ip, _, fp = text.lstrip("-").partition(".")
+    if fp == "0":
+        fp = ""
+    if len(fp) > plan.max_frac:
+        return None
+    fp = fp.ljust(plan.min_frac, "0")
+    return _assemble(plan, ip.lstrip("0"), fp, neg)
+
+
+def _assemble(plan: _Section, ip: str, fp: str, add_minus: bool) -> str:
+    """Pattern output from the integer digits (no leading zeros) and the fraction digits (rounded)."""
     fp = fp.rstrip("0").ljust(plan.min_frac, "0") if plan.max_frac else ""
     digits = ip.zfill(plan.min_int) if len(ip) < plan.min_int else ip
     if plan.grouping and digits:
@@ -461,6 +485,10 @@ def _date_tokens(pattern: str) -> tuple[str, ...]:
 
 def format_number(value: Any, pattern: str) -> str | None:
     """``value`` formatted with a .NET numeric pattern, or ``None`` if it is not a number."""
+    if type(value) is float or type(value) is int:
+        fast = _fast_custom(value, pattern) if not _standard_number(pattern) else None
+        if fast is not None:
+            return fast
     d = _to_decimal(value)
     if d is None:
         return None
