@@ -136,6 +136,7 @@ class EventStream:
         *,
         interval: float,
         rng: random.Random | None = None,
+        rare_events: set[str] | frozenset[str] = frozenset(),
     ) -> None:
         self.url = f"http://{listener_address}/events"
         self._token = token
@@ -143,6 +144,9 @@ class EventStream:
         self._interval = interval
         self._rng = rng or random.Random()
         self.stats = StreamStats()
+        self._order: list[dict[str, Any]] = []
+        self._passes = 0
+        self._rare = {_event_key(e) for e in rare_events}
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -155,8 +159,23 @@ class EventStream:
                 await self._task
             self._task = None
 
+    def _next_sample(self) -> dict[str, Any]:
+        """Round robin over a shuffled pool: every demo trigger fires within one pass.
+
+        Events whose triggers fail on purpose (``rare``) come in the first pass and then every 4th, so the
+        alerts stay countable instead of flooding the Alerts page.
+        """
+        while not self._order:
+            self._passes += 1
+            keep_rare = self._passes == 1 or self._passes % 4 == 0
+            self._order = [
+                s for s in self._pool if keep_rare or _event_key(str(s.get("event"))) not in self._rare
+            ]
+            self._rng.shuffle(self._order)
+        return self._order.pop()
+
     async def post_one(self, client: httpx.AsyncClient) -> None:
-        event = fresh_copy(self._rng.choice(self._pool), self.stats.posted + 1)
+        event = fresh_copy(self._next_sample(), self.stats.posted + 1)
         self.stats.posted += 1
         try:
             answer = await client.post(
@@ -182,8 +201,10 @@ class EventStream:
         async with httpx.AsyncClient(timeout=10.0) as client:
             while True:
                 await self.post_one(client)
-                # the demo's pace: a timer, not a wait for a result
-                await asyncio.sleep(self._interval * self._rng.uniform(0.6, 1.4))
+                # The demo's pace (a timer, not a wait for a result): the first pass goes three times as
+                # fast, so every endpoint — the failing ones too — has its first item within seconds.
+                pace = self._interval / 3 if self.stats.posted <= len(self._pool) else self._interval
+                await asyncio.sleep(pace * self._rng.uniform(0.6, 1.4))
 
 
 # -- one demo: receiver + triggers + stream (+ the engine when headless) --------------------------------
@@ -200,6 +221,7 @@ class DemoSession:
     stream: EventStream | None = None
     engine: Any = None
     trigger_events: set[str] = field(default_factory=set)
+    failing_events: set[str] = field(default_factory=set)  # events of the endpoints that fail on purpose
 
     def prepare(self) -> None:
         self.paths.ensure()
@@ -220,6 +242,8 @@ class DemoSession:
         for trigger in triggers:
             self.trigger_events.add(trigger.event)
             for action in trigger.actions:
+                if any(f"/{kind}" in action.url for kind in ("fail", "gone")):
+                    self.failing_events.add(trigger.event)
                 if action.hmac_secret:
                     self.receiver.expect_signature(
                         httpx.URL(action.url).path, action.signature_scheme, action.hmac_secret
@@ -248,6 +272,7 @@ class DemoSession:
             event_pool(samples, self.trigger_events),
             interval=self.options.interval,
             rng=random.Random(self.options.seed),
+            rare_events=self.failing_events,
         )
         self.stream.start()
 
@@ -307,14 +332,14 @@ class _DemoThread(threading.Thread):
         self.receiver_ready = threading.Event()
         self.error: BaseException | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
+        self._stop_event: asyncio.Event | None = None
 
     def run(self) -> None:
         asyncio.run(self._main())
 
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
+        self._stop_event = asyncio.Event()
         try:
             await self.session.start_receiver()
         except BaseException as exc:  # noqa: BLE001 - reported to the starting thread
@@ -325,13 +350,13 @@ class _DemoThread(threading.Thread):
         assert self.session.settings is not None
         try:
             await self.session.start_stream(self.session.settings.listen_address)
-            await self._stop.wait()
+            await self._stop_event.wait()
         finally:
             await self.session.stop()
 
     def stop(self, timeout: float = 10.0) -> None:
-        if self._loop is not None and self._stop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._stop.set)
+        if self._loop is not None and self._stop_event is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._stop_event.set)
         self.join(timeout)
 
 

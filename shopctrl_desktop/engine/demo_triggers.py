@@ -62,9 +62,9 @@ BUILTIN_DEMO_TRIGGERS: dict[str, Any] = {
             "actions": [{"type": "callWebhook", "url": "{receiver}/fail/accounting", "priority": "low"}],
         },
         {
-            "title": "Demo: retired CRM hook (410 Gone)",
-            "event": "NewCustomerAdded",
-            "actions": [{"type": "callWebhook", "url": "{receiver}/gone/crm"}],
+            "title": "Demo: retired returns portal (410 Gone)",
+            "event": "ReturnCreated",
+            "actions": [{"type": "callWebhook", "url": "{receiver}/gone/returns"}],
         },
     ],
 }

@@ -1,4 +1,4 @@
-"""The demo, headless: sample receiver + demo triggers + event stream through the real listener and engine.
+"""Demo building blocks: its own data dir, demo triggers pointing at the sample receiver, the receiver answers.
 
 Within seconds items are delivered, one endpoint keeps failing (retrying, then failed) and alerts appear.
 """
