@@ -1,6 +1,6 @@
 """Demo building blocks: its own data dir, demo triggers pointing at the sample receiver, the receiver answers.
 
-Within seconds items are delivered, one endpoint keeps failing (retrying, then failed) and alerts appear.
+The end-to-end run is tests/e2e/test_demo_headless.py.
 """
 
 from __future__ import annotations
