@@ -1,8 +1,9 @@
 """Event intake in one transaction: store events idempotently, match triggers, render, enqueue.
 
 Written for throughput: the dispatcher hands over the events of many listener requests at once
-(group commit), and this module does the work per *batch* — one duplicate lookup, one trigger lookup
-per event name, one multi-row insert for events and one for queue items — instead of per event.
+(group commit), and this module does the work per *group* — one duplicate lookup, one trigger lookup,
+one multi-row insert for events and one for queue items — instead of per event. The statements
+themselves live in store/ingest_sql.py.
 """
 
 from __future__ import annotations
@@ -15,30 +16,29 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from shopctrl_desktop.domain.conditions import condition_matches
 from shopctrl_desktop.domain.model import (
-    WAITING_STATUSES,
     AlertSeverity,
     IncomingEvent,
     ItemStatus,
+    MimeType,
+    Priority,
+    SignatureScheme,
     StoredEvent,
     Trigger,
     WebhookAction,
 )
 from shopctrl_desktop.domain.payload import RenderError, render_body, request_headers
 from shopctrl_desktop.store.alerts import create_alert
-from shopctrl_desktop.store.models import EventRow, QueueItemRow, Shop, TriggerRow, utcnow
+from shopctrl_desktop.store.ingest_sql import EVENTS, ITEMS, IntakeSql
+from shopctrl_desktop.store.models import utcnow
 from shopctrl_desktop.store.secrets import SecretBox
-from shopctrl_desktop.store.triggers import trigger_from_row
 
 log = logging.getLogger(__name__)
 
-_CHUNK = 500  # values per IN (...) list, well below every backend's parameter limit
-_EVENTS = EventRow.__table__
-_ITEMS = QueueItemRow.__table__
+_dumps = json.JSONEncoder(ensure_ascii=False).encode
 
 
 @dataclass
@@ -64,12 +64,8 @@ class IngestResult:
 
 
 def begin_write(session: Session) -> None:
-    """Start the transaction as a writer. On SQLite (WAL) a deferred transaction that reads first and
-    writes later fails with SQLITE_BUSY when another connection committed in between; BEGIN IMMEDIATE
-    takes the write lock up front (and waits busy_timeout for it) instead."""
-    conn = session.connection()
-    if conn.dialect.name == "sqlite" and not conn.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    """Start the transaction as a writer (BEGIN IMMEDIATE on SQLite); see IntakeSql.begin_write."""
+    IntakeSql(session).begin_write()
 
 
 def host_of(url: str) -> str:
@@ -96,13 +92,14 @@ def enqueue_batches(
     session: Session, box: SecretBox, batches: Sequence[Sequence[IncomingEvent]]
 ) -> list[IngestResult]:
     """Several requests' events in one transaction (the caller commits); one IngestResult per request."""
-    begin_write(session)
+    sql = IntakeSql(session)
+    sql.begin_write()
     now = utcnow()
     results = [IngestResult() for _ in batches]
     flat = [(b, ev) for b, batch in enumerate(batches) for ev in batch]
 
     # 1. idempotency: ids already stored, and repeats inside this very transaction
-    known = _existing_external_ids(session, {ev.external_id for _, ev in flat if ev.external_id is not None})
+    known = sql.existing_external_ids({ev.external_id for _, ev in flat if ev.external_id is not None})
     new_rows: list[dict[str, Any]] = []
     new_events: list[tuple[int, IncomingEvent]] = []
     # per flat position: index into new_rows, or ("dup", external id)
@@ -128,11 +125,11 @@ def enqueue_batches(
                 "entity_type": ev.entity_type,
                 "entity_id": ev.entity_id,
                 "entity_code": ev.entity_code,
-                "entity_data_json": json.dumps(ev.entity_data, ensure_ascii=False),
-                "data_json": json.dumps(ev.data, ensure_ascii=False),
+                "entity_data_json": _dumps(ev.entity_data),
+                "data_json": _dumps(ev.data),
             }
         )
-    new_ids = _insert_returning_ids(session, _EVENTS, new_rows)
+    new_ids = sql.insert(EVENTS, new_rows)
     for b, index, ext in slots:
         if index is not None:
             results[b].accepted += 1
@@ -144,13 +141,13 @@ def enqueue_batches(
         return results
 
     # 2. shops are learned from events
-    _ensure_shops(session, {ev.shop_id for _, ev in new_events if ev.shop_id is not None}, now)
+    sql.ensure_shops({ev.shop_id for _, ev in new_events if ev.shop_id is not None}, now)
 
     # 3. triggers -> one item per Call Webhook action
-    triggers = _enabled_triggers(session, box, {ev.event for _, ev in new_events})
+    triggers = _enabled_triggers(sql, {ev.event for _, ev in new_events})
     planned = _plan_items(new_events, new_ids, triggers)
     if planned:
-        _store_items(session, planned, results, now)
+        _store_items(session, sql, planned, results, now)
     return results
 
 
@@ -214,9 +211,9 @@ class _Target:
 
 
 def _store_items(
-    session: Session, planned: list[_Planned], results: list[IngestResult], now: datetime
+    session: Session, sql: IntakeSql, planned: list[_Planned], results: list[IngestResult], now: datetime
 ) -> None:
-    waiting = _waiting_items(session, {p.key for p in planned if p.key is not None})
+    waiting = sql.waiting_items({p.key for p in planned if p.key is not None})
     by_key: dict[str, _Target] = {}
     new_targets: list[_Target] = []
     for plan in planned:
@@ -245,18 +242,7 @@ def _store_items(
             continue
         row, error = _item_row(target.plan, target.skipped, now, headers_cache)
         if error is None:
-            done = session.execute(
-                update(_ITEMS)
-                .where(_ITEMS.c.id == target.existing_id, _ITEMS.c.status.in_(WAITING_STATUSES))
-                .values(
-                    event_id=target.plan.event.id,
-                    entity_code=target.plan.event.entity_code,
-                    headers_json=row["headers_json"],
-                    body=row["body"],
-                    skipped_count=_ITEMS.c.skipped_count + target.skipped,
-                )
-            )
-            if done.rowcount:  # type: ignore[attr-defined]
+            if sql.update_waiting_item(target.existing_id, row, target.skipped):
                 results[target.first_batch].updated_item_ids.append(target.existing_id)
                 continue
             # picked up by a delivery engine meanwhile (shared database): queue a new item instead
@@ -266,7 +252,7 @@ def _store_items(
         rows.append(row)
         owners.append((target, error))
 
-    ids = _insert_returning_ids(session, _ITEMS, rows)
+    ids = sql.insert(ITEMS, rows)
     for item_id, (target, error) in zip(ids, owners, strict=True):
         result = results[target.first_batch]
         if error is None:
@@ -288,6 +274,15 @@ def _store_items(
         )
 
 
+_ITEM_DEFAULTS: dict[str, Any] = {
+    "last_attempt_at": None,
+    "lease_expires_at": None,
+    "lease_owner": None,
+    "response_status": None,
+    "duration_ms": None,
+}
+
+
 def _item_row(
     plan: _Planned, skipped: int, now: datetime, headers_cache: dict[tuple[int | None, str], str]
 ) -> tuple[dict[str, Any], str | None]:
@@ -295,13 +290,14 @@ def _item_row(
     cache_key = (action.id, ev.event)
     headers = headers_cache.get(cache_key)
     if headers is None:
-        headers = headers_cache[cache_key] = json.dumps(request_headers(action, ev.event))
+        headers = headers_cache[cache_key] = _dumps(request_headers(action, ev.event))
     error: str | None = None
     try:
         body = render_body(plan.trigger, action, ev)
     except RenderError as exc:
         body, error = "", str(exc)
     row = {
+        **_ITEM_DEFAULTS,
         "trigger_id": plan.trigger.id,
         "action_id": action.id,
         "event_id": ev.id,
@@ -328,58 +324,49 @@ def _item_row(
     return row, error
 
 
-def _insert_returning_ids(session: Session, table: Any, rows: list[dict[str, Any]]) -> list[int]:
-    if not rows:
-        return []
-    stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    return [r[0] for r in session.execute(stmt, rows)]
+_trigger_cache: dict[tuple[Any, ...], Trigger] = {}
 
 
-def _existing_external_ids(session: Session, ids: set[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    wanted = list(ids)
-    for start in range(0, len(wanted), _CHUNK):
-        chunk = wanted[start : start + _CHUNK]
-        query = select(_EVENTS.c.external_id, _EVENTS.c.id).where(_EVENTS.c.external_id.in_(chunk))
-        found.update((ext, event_id) for ext, event_id in session.execute(query))
-    return found
+def _enabled_triggers(sql: IntakeSql, names: set[str]) -> dict[str, list[Trigger]]:
+    """Enabled triggers of these events, every scope (the shop is matched per event).
 
-
-def _waiting_items(session: Session, keys: set[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    wanted = list(keys)
-    for start in range(0, len(wanted), _CHUNK):
-        chunk = wanted[start : start + _CHUNK]
-        query = (
-            select(_ITEMS.c.unique_key, _ITEMS.c.id)
-            .where(_ITEMS.c.unique_key.in_(chunk), _ITEMS.c.status.in_(WAITING_STATUSES))
-            .order_by(_ITEMS.c.id)
-        )
-        for key, item_id in session.execute(query):
-            found.setdefault(key, item_id)  # the oldest waiting item keeps the place in the queue
-    return found
-
-
-def _ensure_shops(session: Session, shop_ids: set[int], now: datetime) -> None:
-    if not shop_ids:
-        return
-    existing = set(session.scalars(select(Shop.id).where(Shop.id.in_(list(shop_ids)))))
-    missing = sorted(shop_ids - existing)
-    if missing:
-        session.execute(
-            insert(Shop.__table__), [{"id": s, "name": f"Shop {s}", "created_at": now} for s in missing]
-        )
-
-
-def _enabled_triggers(session: Session, box: SecretBox, names: set[str]) -> dict[str, list[Trigger]]:
-    """Enabled triggers of these events, every scope (the shop is matched per event)."""
+    Read on every call — so an edit in the GUI or another process counts from the next event on — and
+    turned into Trigger objects only when a row changed. Secrets are not decrypted: rendering never needs
+    them (delivery adds auth and signatures at send time).
+    """
+    trigger_rows, actions = sql.enabled_trigger_rows(names)
     found: dict[str, list[Trigger]] = {name: [] for name in names}
-    query = (
-        select(TriggerRow)
-        .options(selectinload(TriggerRow.actions))
-        .where(TriggerRow.event.in_(list(names)), TriggerRow.enabled.is_(True))
-        .order_by(TriggerRow.id)
-    )
-    for row in session.scalars(query):
-        found[row.event].append(trigger_from_row(row, box))
+    for row in trigger_rows:
+        key = (tuple(row.values()), *(tuple(a.values()) for a in actions[row["id"]]))
+        trigger = _trigger_cache.get(key)
+        if trigger is None:
+            if len(_trigger_cache) > 1000:
+                _trigger_cache.clear()
+            trigger = _trigger_cache[key] = Trigger(
+                id=row["id"],
+                title=row["title"],
+                event=row["event"],
+                shop_id=row["shop_id"],
+                enabled=bool(row["enabled"]),
+                condition=json.loads(row["condition_json"]) if row["condition_json"] else None,
+                actions=tuple(_action_without_secrets(a) for a in actions[row["id"]]),
+            )
+        found[row["event"]].append(trigger)
     return found
+
+
+def _action_without_secrets(row: dict[str, Any]) -> WebhookAction:
+    return WebhookAction(
+        id=row["id"],
+        url=row["url"],
+        method=row["method"],
+        priority=Priority(row["priority"]),
+        unique_queue_items=bool(row["unique_queue_items"]),
+        signature_scheme=SignatureScheme(row["signature_scheme"]),
+        ca_certificate=row["ca_certificate"],
+        timeout_seconds=row["timeout_seconds"],
+        username=row["username"],
+        headers=json.loads(row["headers_json"] or "{}"),
+        payload_mime_type=MimeType(row["payload_mime_type"]),
+        payload_body=row["payload_body"] or "",
+    )
