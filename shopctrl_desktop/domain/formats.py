@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -412,8 +413,8 @@ def _format_custom(d: Decimal, section: str, add_minus: bool) -> str:
 
 
 def _fast_custom(value: int | float, pattern: str) -> str | None:
-    """The common case without Decimal: one section, no scaling, a value with no more decimals than the
-    pattern shows (so no rounding is needed). ``None`` = take the general path."""
+    """The common case without Decimal: one section, no scaling. Rounds half away from zero on the
+    shortest decimal repr (the same digits ``Decimal(repr(value))`` holds). ``None`` = the general path."""
     plan = _plan(pattern)
     if plan.literal_only is not None or plan.factor != 1 or ";" in pattern:
         return None
@@ -421,12 +422,16 @@ def _fast_custom(value: int | float, pattern: str) -> str | None:
     if "e" in text or "n" in text:  # exponent, nan, inf
         return None
     neg = text[0] == "-"
-    ip, _, fp = text.lstrip("-").partition(".")
+    ip, _, fp = (text[1:] if neg else text).partition(".")
     if fp == "0":
         fp = ""
-    if len(fp) > plan.max_frac:
-        return None
-    fp = fp.ljust(plan.min_frac, "0")
+    keep = plan.max_frac
+    if len(fp) > keep:
+        up = fp[keep] >= "5"
+        fp = fp[:keep]
+        if up:
+            digits = str(int(ip + fp) + 1).zfill(len(ip) + keep)
+            ip, fp = digits[: len(digits) - keep], digits[len(digits) - keep :]
     return _assemble(plan, ip.lstrip("0"), fp, neg)
 
 
@@ -508,12 +513,72 @@ def format_number(value: Any, pattern: str) -> str | None:
 # --------------------------------------------------------------------------- entry point
 
 
+@lru_cache(maxsize=256)
+def _is_custom_number_pattern(pattern: str) -> bool:
+    return not looks_like_date_pattern(pattern) and _standard_number(pattern) is None and ";" not in pattern
+
+
+def _general(pattern: str) -> Callable[[Any], str]:
+    return lambda value: format_value(value, pattern)
+
+
+@lru_cache(maxsize=256)
+def formatter(pattern: str) -> Callable[[Any], str]:
+    """A function formatting values with ``pattern`` (same results as :func:`format_value`), specialised
+    for the common numeric patterns (``0.00``, ``#,##0.00``, ``€#,###.00`` …) of plain ints and floats."""
+    if not pattern or not _is_custom_number_pattern(pattern):
+        return _general(pattern)
+    plan = _plan(pattern)
+    if plan.literal_only is not None or plan.factor != 1 or not plan.contiguous or not plan.n_int_ph:
+        return _general(pattern)
+    keep, min_frac, min_int, grouping = plan.max_frac, plan.min_frac, plan.min_int, plan.grouping
+    prefix, int_suffix, frac_suffix = plan.int_prefix, plan.int_suffix, plan.frac_suffix
+    general = _general(pattern)
+
+    def fmt(value: Any) -> str:
+        kind = type(value)
+        if kind is float:
+            text = repr(value)
+            if "e" in text or "n" in text:
+                return general(value)
+        elif kind is int:
+            text = str(value)
+        else:
+            return general(value)
+        neg = text[0] == "-"
+        ip, _, fp = (text[1:] if neg else text).partition(".")
+        if len(fp) > keep:
+            up = fp[keep] >= "5"
+            fp = fp[:keep]
+            if up:
+                digits = str(int(ip + fp) + 1).zfill(len(ip) + keep)
+                ip, fp = digits[: len(digits) - keep], digits[len(digits) - keep :]
+        fp = fp.rstrip("0")
+        if len(fp) < min_frac:
+            fp = fp.ljust(min_frac, "0")
+        ip = ip.lstrip("0")
+        minus = neg and (ip or fp.strip("0"))
+        if len(ip) < min_int:
+            ip = ip.zfill(min_int)
+        if grouping and ip:
+            ip = _group(ip)
+        out = prefix + ip + int_suffix + ("." + fp if fp else "") + frac_suffix
+        return "-" + out if minus else out
+
+    return fmt
+
+
 def format_value(value: Any, pattern: str | None) -> str:
     """Text of ``value`` with an optional .NET format pattern; never raises."""
     if value is None:
         return ""
     if not pattern:
         return to_text(value)
+    kind = type(value)
+    if (kind is float or kind is int) and _is_custom_number_pattern(pattern):
+        fast = _fast_custom(value, pattern)
+        if fast is not None:
+            return fast
     try:
         if looks_like_date_pattern(pattern):
             dt = parse_datetime(value)

@@ -36,7 +36,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from jinja2.utils import missing
 from markupsafe import Markup
 
-from shopctrl_desktop.domain.formats import format_value, to_text
+from shopctrl_desktop.domain.formats import formatter, to_text
 from shopctrl_desktop.domain.model import MimeType
 
 MAX_RENDER_SECONDS = 2.0
@@ -296,9 +296,9 @@ def sc_is(value: Any, expected: str) -> bool:
 
 
 def sc_format(value: Any, pattern: str) -> str:
-    if isinstance(value, Undefined):
+    if value is None or isinstance(value, Undefined):
         return ""
-    return format_value(value, pattern)
+    return formatter(pattern)(value)
 
 
 def iter_guard(iterable: Any) -> Iterator[Any]:

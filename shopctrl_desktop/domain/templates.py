@@ -25,6 +25,7 @@ import re
 import time
 import traceback
 from functools import lru_cache
+from itertools import islice
 from typing import Any
 from xml.parsers import expat
 
@@ -47,6 +48,7 @@ __all__ = [
 ]
 
 _TEMPLATE_NAME = "<template>"
+_BATCH = 64  # output chunks taken from the template between two size checks
 _CDATA_RE = re.compile(r"<!\[CDATA\[((?:\{\{.*?\}\}|.)*?)\]\]>", re.DOTALL)
 _OUTPUT_EXPR_RE = re.compile(r"\{\{([-+]?)(.*?)(-?)\}\}", re.DOTALL)
 
@@ -186,16 +188,17 @@ def _context_vars(data: Any, extra: dict | None) -> dict[str, Any]:
 def _render(template: Template, variables: dict[str, Any], seconds: float, max_chars: int) -> str:
     _tenv.begin_render(seconds, max_chars)
     chunks: list[str] = []
-    append = chunks.append
+    extend = chunks.extend
     size = 0
     gen = template.root_render_func(template.new_context(variables))
     try:
         try:
-            for chunk in gen:
-                size += len(chunk)
+            # in small batches (C-speed iteration); the size is checked after each batch
+            while batch := list(islice(gen, _BATCH)):
+                size += sum(map(len, batch))
                 if size > max_chars:
                     raise _tenv.size_error()
-                append(chunk)
+                extend(batch)
         except Exception:
             template.environment.handle_exception()  # re-raises with the template's line numbers
     except (KeyboardInterrupt, SystemExit, GeneratorExit):
