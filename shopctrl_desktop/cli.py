@@ -354,9 +354,16 @@ def cmd_gui(ctx: Context) -> int:
 
 
 def cmd_demo(ctx: Context) -> int:
-    argv = list(ctx.args.rest or [])
+    argv = [a for a in (ctx.args.rest or []) if a != "--"]
     if ctx.args.data_dir and "--data-dir" not in argv:
         argv = ["--data-dir", ctx.args.data_dir, *argv]
+    for flag in ("duration", "interval"):  # the demo's own options, declared on the subparser
+        if getattr(ctx.args, flag, None) is not None:
+            argv += [f"--{flag}", str(getattr(ctx.args, flag))]
+    if getattr(ctx.args, "headless", False):
+        argv.append("--headless")
+    if ctx.args.verbose:
+        argv.append("--verbose")
     try:
         from shopctrl_desktop.engine.demo import main as demo_main
     except ImportError:
@@ -419,7 +426,10 @@ def build_parser() -> argparse.ArgumentParser:
     gui = add("gui", cmd_gui, "the desktop application (the default)")
     gui.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     demo = add("demo", cmd_demo, "the application with sample triggers, a sample receiver and sample events")
-    demo.add_argument("rest", nargs=argparse.REMAINDER, help="options of the demo (see 'demo --help')")
+    demo.add_argument("--headless", action="store_true", help="run without a screen (engine in this process)")
+    demo.add_argument("--duration", type=float, metavar="S", help="headless: stop after S seconds")
+    demo.add_argument("--interval", type=float, metavar="S", help="seconds between two sample events")
+    demo.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     add(
         "serve",
         cmd_serve,
