@@ -1,0 +1,98 @@
+"""The window stays responsive while the engine takes in and delivers events (a QTimer lag probe)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import httpx
+import pytest
+from PySide6.QtCore import QTimer
+
+from shopctrl_desktop.engine.token import load_or_create_token
+from shopctrl_desktop.gui.background import wait_for_background
+from shopctrl_desktop.gui.engine_thread import EngineThread
+from shopctrl_desktop.gui.main_window import MainWindow
+from shopctrl_desktop.gui.queue.model import COL_STATUS
+from tests.gui.queue_support import OFFSCREEN_NOTE, make_context, threaded_receiver
+from tests.helpers.factories import make_action
+
+pytestmark = OFFSCREEN_NOTE
+EVENTS = 400
+MAX_STALL_MS = 200  # generous for a shared 2-core CI box; benchmarks/gui_queue.py measures the real figure
+
+
+class LagProbe:
+    """Ticks every 10 ms on the GUI thread; the longest gap between ticks is the worst stall."""
+
+    def __init__(self) -> None:
+        self.timer = QTimer()
+        self.timer.setInterval(10)
+        self.timer.timeout.connect(self._tick)
+        self.last = 0.0
+        self.worst = 0.0
+
+    def start(self) -> None:
+        self.last = time.perf_counter()
+        self.timer.start()
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.worst = max(self.worst, now - self.last - 0.010)
+        self.last = now
+
+    def stop(self) -> float:
+        self.timer.stop()
+        return self.worst * 1000
+
+
+@pytest.mark.slow
+def test_window_stays_responsive_while_the_engine_delivers(qtbot, app_paths, db, box):
+    # one receiver = one host: lift the per-host limit (default 4) as a busy shop's single ERP endpoint would
+    ctx = make_context(app_paths, db, box, listen_port=0, concurrency=32, per_host_concurrency=32)
+    token = load_or_create_token(app_paths)
+    with threaded_receiver() as receiver:
+        make_action(db, box, receiver.url(), title="Orders to ERP")
+        engine = EngineThread(ctx)
+        window = MainWindow(ctx, engine)
+        qtbot.addWidget(window)
+        window.show()
+        window.start()
+        with qtbot.waitSignal(engine.engine_started, timeout=20_000) as started:
+            engine.start()
+        address = started.args[0]
+
+        def post_all() -> None:
+            with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
+                for start in range(0, EVENTS, 20):
+                    batch = [
+                        {
+                            "id": f"e{n}",
+                            "event": "OrderChanged",
+                            "shopId": 1,
+                            "data": {"Order": {"Id": n, "OrderCode": f"ORD-{n}"}},
+                        }
+                        for n in range(start, start + 20)
+                    ]
+                    assert client.post(f"http://{address}/events", json=batch).status_code == 202
+
+        probe = LagProbe()
+        probe.start()
+        poster = threading.Thread(target=post_all)
+        poster.start()
+        try:
+            qtbot.waitUntil(lambda: receiver.count >= EVENTS, timeout=60_000)
+            model = window.queue_page.model
+            qtbot.waitUntil(lambda: model.rowCount() == EVENTS, timeout=10_000)
+            qtbot.waitUntil(lambda: model.index(0, COL_STATUS).data() == "Delivered", timeout=10_000)
+            qtbot.waitUntil(
+                lambda: window.counts_label.text() == "Queued 0 · Retrying 0 · Failed 0", timeout=10_000
+            )
+        finally:
+            poster.join(30)
+            worst = probe.stop()
+            assert engine.stop(30_000)
+            window.close()
+            wait_for_background(10_000)
+    print(f"worst GUI stall while delivering {EVENTS} events: {worst:.1f} ms")
+    assert worst < MAX_STALL_MS
