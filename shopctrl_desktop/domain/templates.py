@@ -48,6 +48,7 @@ __all__ = [
 ]
 
 _TEMPLATE_NAME = "<template>"
+_XML_ENCODING_RE = re.compile(r"\s*<\?xml[^>]*?encoding\s*=\s*[\"']([^\"']+)[\"']")
 _BATCH = 64  # output chunks taken from the template between two size checks
 _CDATA_RE = re.compile(r"<!\[CDATA\[((?:\{\{.*?\}\}|.)*?)\]\]>", re.DOTALL)
 _OUTPUT_EXPR_RE = re.compile(r"\{\{([-+]?)(.*?)(-?)\}\}", re.DOTALL)
@@ -236,6 +237,15 @@ def render_template(
 def validate_template(body: str, mime: MimeType, sample_data: dict | None = None) -> None:
     """Raise RenderError (with ``lineno``) if ``body`` cannot compile, or — given sample data — if it cannot
     render to a well-formed payload for that data."""
-    compile_template(body, MimeType(mime))
+    mime = MimeType(mime)
+    compile_template(body, mime)
+    if mime is MimeType.XML:
+        declared = _XML_ENCODING_RE.match(body)
+        if declared and declared.group(1).lower().replace("_", "-") not in ("utf-8", "utf8", "us-ascii"):
+            raise _error(
+                f'the XML declaration says encoding="{declared.group(1)}" but payloads are sent as UTF-8; '
+                'declare encoding="utf-8"',
+                lineno=1,
+            )
     if sample_data is not None:
         render_template(body, mime, sample_data)

@@ -204,3 +204,9 @@ def test_data_key_and_extra_precedence():
         extra={"Trigger": "OrderChanged"},
     )
     assert out == "OrderChanged ORD-1 ORD-1"
+
+
+def test_validate_template_flags_a_non_utf8_xml_declaration():
+    validate_template('<?xml version="1.0" encoding="utf-8"?><a/>', MimeType.XML)
+    with pytest.raises(RenderError, match='declare encoding="utf-8"'):
+        validate_template('<?xml version="1.0" encoding="ISO-8859-1"?>\n<a/>', MimeType.XML)
