@@ -78,7 +78,7 @@ def _mark_cdata(source: str) -> str:
     return _CDATA_RE.sub(fix_section, source) if "<![CDATA[" in source else source
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=256)
 def compile_template(body: str, mime: MimeType) -> Template:
     """The compiled template for ``(body, mime)`` (LRU-cached); raises RenderError with the line."""
     mime = MimeType(mime)
@@ -238,7 +238,8 @@ def validate_template(body: str, mime: MimeType, sample_data: dict | None = None
     """Raise RenderError (with ``lineno``) if ``body`` cannot compile, or — given sample data — if it cannot
     render to a well-formed payload for that data."""
     mime = MimeType(mime)
-    compile_template(body, mime)
+    # as-you-type: compile without filling the cache with every intermediate version of the body
+    compile_template.__wrapped__(body, mime)
     if mime is MimeType.XML:
         declared = _XML_ENCODING_RE.match(body)
         if declared and declared.group(1).lower().replace("_", "-") not in ("utf-8", "utf8", "us-ascii"):
