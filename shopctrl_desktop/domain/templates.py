@@ -142,10 +142,29 @@ def _snippet(text: str, lineno: int, column: int) -> str:
     return ("…" if start else "") + piece + ("…" if start + 60 < len(line) else "")
 
 
-def _check_json(output: str) -> None:
+_TRAILING_COMMA_RE = re.compile(r'("(?:[^"\\]|\\.)*")|,(\s*[\]}])')
+
+
+def _drop_trailing_commas(text: str) -> str:
+    """``[{"a": 1},\n]`` -> ``[{"a": 1}\n]``: commas right before ``]``/``}``, outside strings."""
+    return _TRAILING_COMMA_RE.sub(lambda m: m.group(1) or m.group(2), text)
+
+
+def _check_json(output: str) -> str:
+    """The output if it parses; else the output without trailing commas if that parses (a ShopCtrl
+    ``RangeStart`` loop leaves one after its last row); else RenderError with the original position."""
     try:
         json.loads(output)
+        return output
     except json.JSONDecodeError as exc:
+        if "," in output:
+            repaired = _drop_trailing_commas(output)
+            if repaired != output:
+                try:
+                    json.loads(repaired)
+                    return repaired
+                except (json.JSONDecodeError, RecursionError):
+                    pass
         snippet = _snippet(output, exc.lineno, exc.colno)
         raise _error(
             f"the rendered payload is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno} "
@@ -228,7 +247,7 @@ def render_template(
     output = _render(template, _context_vars(data, extra), _tenv.MAX_RENDER_SECONDS, _tenv.MAX_OUTPUT_CHARS)
     if check:
         if mime is MimeType.JSON:
-            _check_json(output)
+            output = _check_json(output)
         elif mime is MimeType.XML:
             _check_xml(output)
     return output

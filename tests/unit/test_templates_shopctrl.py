@@ -334,3 +334,20 @@ def test_syntax_errors_name_the_line(body, line, fragment):
 
 def test_dollar_signs_in_plain_text_are_left_alone():
     assert render("price $$ 5 and $$ 6") == "price $$ 5 and $$ 6"
+
+
+def test_trailing_comma_after_the_last_loop_row_is_dropped():
+    body = '{"rows": [\n<!-- RangeStart:OrderRow -->  {"sku": "$$OrderRow.ProductCode$$", "name": "$$OrderRow.ProductName$$"},\n<!-- RangeEnd:OrderRow -->],\n}'
+    data = order_event()
+    data["Order"]["OrderRow"][1]["ProductName"] = 'Tea, "pot",]}'  # commas and brackets inside strings stay
+    parsed = json.loads(render(body, MimeType.JSON, data=data))
+    assert parsed == {
+        "rows": [{"sku": "SKU-100", "name": "Coffee mug"}, {"sku": "SKU-200", "name": 'Tea, "pot",]}'}]
+    }
+
+
+def test_other_json_errors_still_report_the_original_position():
+    with pytest.raises(RenderError) as info:
+        render('{"rows": [1,],\n "x": }', MimeType.JSON)
+    assert info.value.where == "output"
+    assert "line 1, column 13" in str(info.value)  # the first problem in what the template produced
