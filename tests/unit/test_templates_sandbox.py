@@ -180,7 +180,7 @@ def test_validate_template_syntax_without_data():
 def test_validate_template_with_sample_data_checks_the_output():
     validate_template('{"code": "$$Order.OrderCode$$"}', MimeType.JSON, DATA)
     with pytest.raises(RenderError) as info:
-        validate_template('{"code": "$$Order.OrderCode$$",}', MimeType.JSON, DATA)
+        validate_template('{"code": "$$Order.OrderCode$$" "x"}', MimeType.JSON, DATA)
     assert info.value.where == "output" and "not valid JSON" in str(info.value)
     with pytest.raises(RenderError, match="not well-formed XML"):
         validate_template("<a><b></a>", MimeType.XML, DATA)
