@@ -3,8 +3,10 @@
 Looked for, in order:
 1. ``SHOPCTRL_RESOURCES_DIR`` (an explicit override, e.g. for packagers);
 2. a PyInstaller bundle: ``sys._MEIPASS/resources`` (build.spec puts it there);
-3. inside the installed package: ``shopctrl_desktop/resources`` (a wheel that ships the resources as package data);
-4. a source checkout or editable install: ``<repo>/resources`` next to the package folder.
+3. inside the installed package: ``shopctrl_desktop/resources`` (should the resources move into the package);
+4. a source checkout or editable install: ``<repo>/resources`` next to the package folder;
+5. an installed wheel: ``<prefix>/share/shopctrl-desktop/resources`` (pyproject's data-files), for the
+   environment's prefix and the user base (``pip install --user``).
 
 Nothing is copied or moved; this module only answers "where is it".
 """
@@ -12,11 +14,13 @@ Nothing is copied or moved; this module only answers "where is it".
 from __future__ import annotations
 
 import os
+import site
 import sys
 from functools import lru_cache
 from pathlib import Path
 
 RESOURCES_ENV = "SHOPCTRL_RESOURCES_DIR"
+SHARE_NAME = "shopctrl-desktop"
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
@@ -35,6 +39,8 @@ def candidate_dirs() -> list[Path]:
         found.append(Path(bundle) / "resources")
     found.append(_PACKAGE_DIR / "resources")
     found.append(_PACKAGE_DIR.parent / "resources")
+    for prefix in (sys.prefix, site.getuserbase()):
+        found.append(Path(prefix) / "share" / SHARE_NAME / "resources")
     return found
 
 

@@ -48,3 +48,15 @@ def test_override_and_clear_message_when_missing(tmp_path, monkeypatch):
     assert resources.resources_dir() == tmp_path / "mine"
     with pytest.raises(resources.ResourceNotFound, match="demo"):
         resources.demo_dir()
+
+
+def test_installed_wheel_share_dir(tmp_path, monkeypatch):
+    """A wheel installs resources/ as data files under <prefix>/share/shopctrl-desktop/resources."""
+    from pathlib import Path as _Path
+
+    shared = tmp_path / "share" / "shopctrl-desktop" / "resources"
+    (shared / "events").mkdir(parents=True)
+    monkeypatch.setattr(resources, "_PACKAGE_DIR", tmp_path / "site-packages" / "shopctrl_desktop")
+    monkeypatch.setattr(sys, "prefix", str(tmp_path))
+    assert resources.resources_dir() == shared
+    assert isinstance(resources.events_dir(), _Path)
