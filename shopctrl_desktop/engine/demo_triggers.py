@@ -27,7 +27,7 @@ BUILTIN_DEMO_TRIGGERS: dict[str, Any] = {
     "version": 1,
     "triggers": [
         {
-            "title": "Demo: ERP order sync",
+            "title": "ERP order sync (built-in)",
             "event": "OrderChanged",
             "actions": [
                 {
@@ -40,12 +40,12 @@ BUILTIN_DEMO_TRIGGERS: dict[str, Any] = {
             ],
         },
         {
-            "title": "Demo: new orders to the warehouse",
+            "title": "New orders to the warehouse (slow endpoint)",
             "event": "NewOrderAdded",
             "actions": [{"type": "callWebhook", "url": "{receiver}/slow/warehouse"}],
         },
         {
-            "title": "Demo: shipment tracking (flaky endpoint)",
+            "title": "Shipment tracking (flaky endpoint)",
             "event": "ShipmentShipped",
             "actions": [
                 {
@@ -57,12 +57,12 @@ BUILTIN_DEMO_TRIGGERS: dict[str, Any] = {
             ],
         },
         {
-            "title": "Demo: invoices to accounting (always fails)",
+            "title": "Invoices to accounting (endpoint down)",
             "event": "InvoicePaymentsDone",
             "actions": [{"type": "callWebhook", "url": "{receiver}/fail/accounting", "priority": "low"}],
         },
         {
-            "title": "Demo: retired returns portal (410 Gone)",
+            "title": "Returns portal (retired: 410 Gone)",
             "event": "ReturnCreated",
             "actions": [{"type": "callWebhook", "url": "{receiver}/gone/returns"}],
         },
