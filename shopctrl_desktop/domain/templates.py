@@ -34,6 +34,7 @@ from jinja2.exceptions import TemplateError, UndefinedError
 from jinja2.sandbox import SecurityError
 
 from shopctrl_desktop.domain import template_env as _tenv
+from shopctrl_desktop.domain import template_fast as _fast
 from shopctrl_desktop.domain.model import MimeType
 from shopctrl_desktop.domain.payload import RenderError
 from shopctrl_desktop.domain.shopctrl_syntax import SyntaxTranslationError, translate
@@ -52,6 +53,8 @@ _XML_ENCODING_RE = re.compile(r"\s*<\?xml[^>]*?encoding\s*=\s*[\"']([^\"']+)[\"'
 _BATCH = 64  # output chunks taken from the template between two size checks
 _CDATA_RE = re.compile(r"<!\[CDATA\[((?:\{\{.*?\}\}|.)*?)\]\]>", re.DOTALL)
 _OUTPUT_EXPR_RE = re.compile(r"\{\{([-+]?)(.*?)(-?)\}\}", re.DOTALL)
+
+FAST_PATH = True  # tests turn it off to compare both renderers
 
 _ENVIRONMENTS = {mime: _tenv.make_environment(mime) for mime in MimeType}
 
@@ -88,8 +91,12 @@ def compile_template(body: str, mime: MimeType) -> Template:
         raise _error(f"template syntax error on {exc}", lineno=exc.lineno) from None
     if mime is MimeType.XML:
         source = _mark_cdata(source)
+    env = _ENVIRONMENTS[mime]
     try:
-        return _ENVIRONMENTS[mime].from_string(source)
+        template = env.from_string(source)
+        # the common shape also gets a closure-tree renderer (same helpers, same output; see template_fast)
+        template._sc_fast = _fast.build(env.parse(source), env) if FAST_PATH else None  # type: ignore[attr-defined]
+        return template
     except TemplateSyntaxError as exc:
         raise _error(
             f"template syntax error on line {exc.lineno}: {exc.message}", lineno=exc.lineno
@@ -233,6 +240,28 @@ def _render(template: Template, variables: dict[str, Any], seconds: float, max_c
     return "".join(chunks)
 
 
+def _render_fast(
+    fast: _fast.FastTemplate, variables: dict[str, Any], seconds: float, max_chars: int
+) -> str | None:
+    """The fast renderer's output; ``None`` when it met an error (the Jinja template then renders again and
+    reports it with its line number). Bounds are reported here."""
+    _tenv.begin_render(seconds, max_chars)
+    try:
+        output = fast.render(variables, max_chars)
+    except _tenv.LimitExceeded as exc:
+        lineno = getattr(exc, "lineno", None)
+        raise _error(f"{exc}" + (f" on line {lineno}" if lineno else ""), lineno=lineno) from None
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException:  # noqa: BLE001 - re-rendered by Jinja for the message
+        return None
+    finally:
+        deadline = _tenv.end_render()
+    if time.monotonic() > deadline:
+        raise _error(str(_tenv.timeout_error(seconds)))
+    return output
+
+
 def render_template(
     body: str,
     mime: MimeType,
@@ -244,7 +273,13 @@ def render_template(
     """Render ``body`` for ``data``; the result is well formed for ``mime`` or RenderError says where."""
     mime = MimeType(mime)
     template = compile_template(body, mime)
-    output = _render(template, _context_vars(data, extra), _tenv.MAX_RENDER_SECONDS, _tenv.MAX_OUTPUT_CHARS)
+    variables = _context_vars(data, extra)
+    fast = template._sc_fast  # type: ignore[attr-defined]
+    output = None
+    if fast is not None:
+        output = _render_fast(fast, variables, _tenv.MAX_RENDER_SECONDS, _tenv.MAX_OUTPUT_CHARS)
+    if output is None:
+        output = _render(template, variables, _tenv.MAX_RENDER_SECONDS, _tenv.MAX_OUTPUT_CHARS)
     if check:
         if mime is MimeType.JSON:
             output = _check_json(output)
