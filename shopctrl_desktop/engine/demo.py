@@ -256,6 +256,7 @@ class DemoSession:
         """Headless only: the engine (listener + delivery) on this loop. Returns the listener address."""
         from shopctrl_desktop.engine.service import Engine
 
+        assert self.db is not None and self.box is not None and self.settings is not None, "prepare() first"
         self.engine = Engine(self.db, self.box, self.settings, self.paths, observer)
         await self.engine.start()
         return str(self.engine.listener_address)

@@ -1,0 +1,41 @@
+"""GUI mode of the demo: the receiver and event stream run beside the GUI's engine thread and feed it."""
+
+from __future__ import annotations
+
+from shopctrl_desktop.domain.retry import RetryPolicy
+from shopctrl_desktop.engine.demo import DemoOptions, background_demo, demo_paths
+from shopctrl_desktop.gui.context import AppContext
+from shopctrl_desktop.gui.engine_thread import EngineThread
+
+FAST = DemoOptions(
+    interval=0.05,
+    retry=RetryPolicy(kind="custom", delays=(1.0,), max_retries=1),
+    receiver_delay=(0.01, 0.05),
+    receiver_slow=(0.05, 0.1),
+    seed=3,
+)
+
+
+def test_demo_stream_feeds_the_gui_engine(qtbot, tmp_path):
+    paths = demo_paths(tmp_path)
+    with background_demo(paths, FAST) as session:
+        assert session.settings is not None and session.db is not None and session.box is not None
+        ctx = AppContext(paths=paths, settings=session.settings, db=session.db, box=session.box)
+        engine = EngineThread(ctx)
+        counts = []
+        engine.signals.counts_changed.connect(counts.append)
+        try:
+            with qtbot.waitSignal(engine.engine_started, timeout=15_000) as started:
+                engine.start()
+            assert started.args == [session.settings.listen_address]
+            qtbot.waitUntil(
+                lambda: (
+                    bool(counts)
+                    and counts[-1].delivered >= 3
+                    and counts[-1].retrying + counts[-1].failed >= 1
+                ),
+                timeout=30_000,
+            )
+        finally:
+            assert engine.stop(30_000)
+        assert session.stream is not None and session.stream.stats.accepted >= 3
