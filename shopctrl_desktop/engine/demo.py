@@ -18,6 +18,7 @@ import logging
 import random
 import signal
 import socket
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -379,8 +380,15 @@ def background_demo(paths: AppPaths, options: DemoOptions | None = None) -> Iter
 
 
 def run_gui(paths: AppPaths, options: DemoOptions, argv: list[str]) -> int:
-    from shopctrl_desktop.gui.app import main as gui_main
-    from shopctrl_desktop.gui.context import AppContext
+    try:
+        from shopctrl_desktop.gui.app import main as gui_main
+        from shopctrl_desktop.gui.context import AppContext
+    except ImportError as exc:  # PySide6 missing (a server install)
+        print(
+            f"shopctrl-desktop demo: the desktop app is not available ({exc}); try --headless",
+            file=sys.stderr,
+        )
+        return 2
 
     with background_demo(paths, options) as session:
         assert session.settings is not None and session.db is not None and session.box is not None
