@@ -1,21 +1,28 @@
 """A fast renderer for the common template shape: text, merge fields, simple filters, loops and conditions.
 
 Most payloads (every ShopCtrl-syntax one after translation) use only: literal text, ``{{ a.b.c }}``,
-``{{ a.b | json }}`` / ``| netformat('0.00')`` and other plain filters with constant arguments,
-``{% for x in … %}`` without ``loop``/``else``, and ``{% if … %}``/``elif``/``else``. For those, this module
-turns the Jinja2 syntax tree into a tree of Python closures once, and rendering appends to a list instead of
-running Jinja's generator. It calls the *same* environment methods and helpers as the compiled Jinja code
-(``environment.getattr``/``getitem`` of the sandbox, ``finalize``, the filters, ``_sc_rows``/``_sc_has``/
-``_sc_is``, the loop guard), so output and sandboxing are identical; tests render a corpus both ways.
+``{{ a['b'] }}``, ``{{ a.b | json }}`` / ``| netformat('0.00')`` and other plain filters with constant
+arguments, ``_sc_rows``/``_sc_has``/``_sc_is`` calls, ``not``, ``{% for x in … %}`` without
+``loop``/``else``/``if``, and ``{% if … %}``/``elif``/``else``. For those, this module turns the Jinja2
+syntax tree into one small Python function, once per template. It calls the *same* functions as the
+compiled Jinja code — the sandbox's ``getattr``/``getitem`` (only a key that is exactly in a dict is
+read directly, which is what the sandbox would return too), ``finalize``, the filters, the loop guard — so
+output and sandboxing are identical; tests render a corpus both ways. It avoids Jinja's per-output
+generator step, undefined checks and method lookups, and formats with a formatter prepared per pattern.
 
-Anything else (macros, assignments, tests, arithmetic, method calls …) is not handled here: ``build``
-returns ``None`` and the caller uses the Jinja template. Errors are not reported here either: the caller
-renders again with Jinja, which raises the error with its line number. Only the bounds are enforced here
-(the loop guard checks the deadline; the output size is checked after every loop iteration).
+The generated source contains no text from the template: names and attribute names are Python
+identifiers checked here, every other constant is passed in a list (``K[i]``).
+
+Anything else (macros, assignments, tests, arithmetic, method calls, ``loop`` …) is not handled:
+``build`` returns ``None`` and the caller uses the Jinja template. Errors are not reported here either:
+the caller renders again with Jinja, which raises the error with its line number. Only the bounds are
+enforced here (the loop guard checks the deadline; the output size is checked after loop iterations).
 """
 
 from __future__ import annotations
 
+import keyword
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -23,13 +30,13 @@ from jinja2 import nodes
 from jinja2.runtime import Undefined
 
 from shopctrl_desktop.domain import template_env as _tenv
-
-Expr = Callable[[dict, dict], Any]  # (loop locals, root variables) -> value
-Stmt = Callable[[dict, dict, list], None]  # appends output chunks
+from shopctrl_desktop.domain.formats import formatter
 
 _CALLABLE_GLOBALS = frozenset({"_sc_rows", "_sc_has", "_sc_is"})
-_NOT_FOUND = object()
 _SPECIAL_NAMES = frozenset({"self", "loop", "caller", "varargs", "kwargs", "super", "context"})
+_FORMAT_FILTERS = frozenset({"_sc_format", "netformat"})
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_NOT_FOUND = object()
 
 
 class Unsupported(Exception):
@@ -55,13 +62,13 @@ class _Out(list):
 
 
 class FastTemplate:
-    def __init__(self, body: Stmt, env: _tenv.ShopCtrlEnvironment) -> None:
-        self._body = body
-        self._env = env
+    def __init__(self, func: Callable[[dict, _Out, int], None], source: str) -> None:
+        self._func = func
+        self.source = source  # for debugging and tests
 
     def render(self, variables: dict[str, Any], max_chars: int) -> str:
         out = _Out()
-        self._body({}, variables, out)
+        self._func(variables, out, max_chars)
         text = "".join(out)
         if len(text) > max_chars:
             raise _tenv.size_error()
@@ -71,164 +78,180 @@ class FastTemplate:
 def build(tree: nodes.Template, env: _tenv.ShopCtrlEnvironment) -> FastTemplate | None:
     """A FastTemplate for ``tree``, or ``None`` when the template uses anything this module does not handle."""
     try:
-        return FastTemplate(_Builder(env).block(tree.body, frozenset()), env)
+        return _Generator(env).generate(tree)
     except Unsupported:
         return None
 
 
-class _Builder:
+def _make_path_getter(env_getattr: Callable[[Any, str], Any]) -> Callable[[Any, tuple[str, ...]], Any]:
+    def get_path(obj: Any, attrs: tuple[str, ...]) -> Any:
+        for attr in attrs:
+            if type(obj) is dict:
+                value = obj.get(attr, _NOT_FOUND)
+                if value is not _NOT_FOUND:
+                    obj = value
+                    continue
+            obj = env_getattr(obj, attr)
+        return obj
+
+    return get_path
+
+
+def _make_lookup(env: _tenv.ShopCtrlEnvironment) -> Callable[[dict, str], Any]:
+    globals_ = env.globals
+    undefined = env.undefined
+
+    def lookup(root: dict, name: str) -> Any:
+        """As the case-insensitive Jinja context resolves a top-level name."""
+        value = root.get(name, _NOT_FOUND)
+        if value is not _NOT_FOUND:
+            return value
+        value = globals_.get(name, _NOT_FOUND)
+        if value is not _NOT_FOUND:
+            return value
+        folded = name.casefold()
+        for source in (globals_, root):
+            for k, v in source.items():
+                if k.casefold() == folded:
+                    return v
+        return undefined(name=name)
+
+    return lookup
+
+
+def _make_format(pattern: str) -> Callable[[Any], str]:
+    fmt = formatter(pattern)
+
+    def apply(value: Any) -> str:
+        if value is None or isinstance(value, Undefined):
+            return ""
+        return fmt(value)
+
+    return apply
+
+
+class _Generator:
     def __init__(self, env: _tenv.ShopCtrlEnvironment) -> None:
         self.env = env
-        self.finalize = env.finalize
-        self.undefined = env.undefined
-        self.globals = env.globals
+        self.consts: list[Any] = []
+        self.lines: list[str] = []
+        self.root_names: dict[str, str] = {}  # template name -> Python local
+        self.loop_counter = 0
+
+    def const(self, value: Any) -> str:
+        self.consts.append(value)
+        return f"K[{len(self.consts) - 1}]"
+
+    def generate(self, tree: nodes.Template) -> FastTemplate:
+        self.block(tree.body, {}, 1)
+        head = ["def render(root, out, limit):", "    append = out.append", "    check = out.check"]
+        head += [f"    {local} = lookup(root, {name!r})" for name, local in self.root_names.items()]
+        source = "\n".join(head + self.lines + ["    return None"]) + "\n"
+        namespace: dict[str, Any] = {
+            "K": self.consts,
+            "fin": self.env.finalize,
+            "guard": _tenv.iter_guard,
+            "lookup": _make_lookup(self.env),
+            "gp": _make_path_getter(self.env.getattr),
+            "gi": self.env.getitem,
+            "LimitExceeded": _tenv.LimitExceeded,
+        }
+        exec(compile(source, "<fast template>", "exec"), namespace)  # noqa: S102 - generated from a checked AST
+        return FastTemplate(namespace["render"], source)
+
+    def emit(self, indent: int, line: str) -> None:
+        self.lines.append("    " * indent + line)
 
     # ------------------------------------------------------------------ statements
 
-    def block(self, body: list[nodes.Node], loop_vars: frozenset[str]) -> Stmt:
-        stmts = [self.stmt(n, loop_vars) for n in body]
-        if len(stmts) == 1:
-            return stmts[0]
+    def block(self, body: list[nodes.Node], scope: dict[str, str], indent: int) -> None:
+        if not body:
+            self.emit(indent, "pass")
+        for node in body:
+            if isinstance(node, nodes.Output):
+                self.output(node, scope, indent)
+            elif isinstance(node, nodes.For):
+                self.for_(node, scope, indent)
+            elif isinstance(node, nodes.If):
+                self.if_(node, scope, indent)
+            else:
+                raise Unsupported(type(node).__name__)
 
-        def run(local: dict, root: dict, out: list) -> None:
-            for s in stmts:
-                s(local, root, out)
-
-        return run
-
-    def stmt(self, node: nodes.Node, loop_vars: frozenset[str]) -> Stmt:
-        if isinstance(node, nodes.Output):
-            return self.output(node, loop_vars)
-        if isinstance(node, nodes.For):
-            return self.for_(node, loop_vars)
-        if isinstance(node, nodes.If):
-            return self.if_(node, loop_vars)
-        raise Unsupported(type(node).__name__)
-
-    def output(self, node: nodes.Output, loop_vars: frozenset[str]) -> Stmt:
-        parts: list[tuple[bool, Any]] = []
+    def output(self, node: nodes.Output, scope: dict[str, str], indent: int) -> None:
         for child in node.nodes:
             if isinstance(child, nodes.TemplateData):
-                parts.append((True, child.data))
+                if child.data:
+                    self.emit(indent, f"append({self.const(child.data)})")
             else:
-                parts.append((False, self.expr(child, loop_vars)))
-        finalize = self.finalize
-        if len(parts) == 1 and parts[0][0]:
-            text = parts[0][1]
-            return lambda local, root, out: out.append(text)
-        if len(parts) == 1:
-            fn = parts[0][1]
-            return lambda local, root, out: out.append(finalize(fn(local, root)))
+                self.emit(indent, f"append(fin({self.expr(child, scope)}))")
 
-        def run(local: dict, root: dict, out: list) -> None:
-            append = out.append
-            for is_text, part in parts:
-                append(part if is_text else finalize(part(local, root)))
-
-        return run
-
-    def for_(self, node: nodes.For, loop_vars: frozenset[str]) -> Stmt:
+    def for_(self, node: nodes.For, scope: dict[str, str], indent: int) -> None:
         if node.else_ or node.test is not None or node.recursive or not isinstance(node.target, nodes.Name):
             raise Unsupported("for-loop form")
         if any(n.name == "loop" for n in node.find_all(nodes.Name)):
             raise Unsupported("loop variable")
-        iter_node = node.iter
-        if not (isinstance(iter_node, nodes.Filter) and iter_node.name == "_sc_iter"):
+        if not (isinstance(node.iter, nodes.Filter) and node.iter.name == "_sc_iter"):
             raise Unsupported("unguarded loop")
-        iterable = self.expr(iter_node.node, loop_vars)
-        var = node.target.name
-        body = self.block(node.body, loop_vars | {var})
-        guard = _tenv.iter_guard
-        max_chars = _tenv._max_chars
-        lineno = node.lineno
+        iterable = self.expr(node.iter.node, scope)
+        self.loop_counter += 1
+        local = f"l{self.loop_counter}"
+        inner = {**scope, node.target.name: local}
+        self.emit(indent, "try:")
+        self.emit(indent + 1, f"for {local} in guard({iterable}):")
+        self.block(node.body, inner, indent + 2)
+        self.emit(indent + 2, "check(limit)")
+        self.emit(indent, "except LimitExceeded as exc:")
+        self.emit(indent + 1, f"exc.lineno = getattr(exc, 'lineno', None) or {int(node.lineno)}")
+        self.emit(indent + 1, "raise")
 
-        def run(local: dict, root: dict, out: list) -> None:
-            inner = dict(local)
-            limit = max_chars()
-            check = out.check
-            try:
-                for item in guard(iterable(local, root)):
-                    inner[var] = item
-                    body(inner, root, out)
-                    check(limit)
-            except _tenv.LimitExceeded as exc:
-                if getattr(exc, "lineno", None) is None:
-                    exc.lineno = lineno  # type: ignore[attr-defined]
-                raise
-
-        return run
-
-    def if_(self, node: nodes.If, loop_vars: frozenset[str]) -> Stmt:
-        branches = [(self.expr(node.test, loop_vars), self.block(node.body, loop_vars))]
+    def if_(self, node: nodes.If, scope: dict[str, str], indent: int) -> None:
+        self.emit(indent, f"if {self.expr(node.test, scope)}:")
+        self.block(node.body, scope, indent + 1)
         for elif_ in node.elif_:
-            branches.append((self.expr(elif_.test, loop_vars), self.block(elif_.body, loop_vars)))
-        else_ = self.block(node.else_, loop_vars) if node.else_ else None
-
-        def run(local: dict, root: dict, out: list) -> None:
-            for test, body in branches:
-                if test(local, root):
-                    body(local, root, out)
-                    return
-            if else_ is not None:
-                else_(local, root, out)
-
-        return run
+            self.emit(indent, f"elif {self.expr(elif_.test, scope)}:")
+            self.block(elif_.body, scope, indent + 1)
+        if node.else_:
+            self.emit(indent, "else:")
+            self.block(node.else_, scope, indent + 1)
 
     # ------------------------------------------------------------------ expressions
 
-    def expr(self, node: nodes.Node, loop_vars: frozenset[str]) -> Expr:
+    def expr(self, node: nodes.Node, scope: dict[str, str]) -> str:
         if isinstance(node, nodes.Const):
-            value = node.value
-            return lambda local, root: value
+            return self.const(node.value)
         if isinstance(node, nodes.Name) and node.ctx == "load":
-            return self.name(node.name, loop_vars)
+            return self.name(node.name, scope)
         if isinstance(node, nodes.Getattr):
-            obj = self.expr(node.node, loop_vars)
-            attr = node.attr
-            getattr_ = self.env.getattr
-            return lambda local, root: getattr_(obj(local, root), attr)
+            attrs: list[str] = []
+            while isinstance(node, nodes.Getattr):
+                attrs.append(node.attr)
+                node = node.node
+            return f"gp({self.expr(node, scope)}, {self.const(tuple(reversed(attrs)))})"
         if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
-            obj = self.expr(node.node, loop_vars)
-            key = node.arg.value
-            getitem = self.env.getitem
-            return lambda local, root: getitem(obj(local, root), key)
+            return f"gi({self.expr(node.node, scope)}, {self.const(node.arg.value)})"
         if isinstance(node, nodes.Filter):
-            return self.filter(node, loop_vars)
+            return self.filter(node, scope)
         if isinstance(node, nodes.Not):
-            inner = self.expr(node.node, loop_vars)
-            return lambda local, root: not inner(local, root)
+            return f"(not {self.expr(node.node, scope)})"
         if isinstance(node, nodes.Call):
-            return self.call(node, loop_vars)
+            return self.call(node, scope)
         if isinstance(node, nodes.Dict) and all(isinstance(p.key, nodes.Const) for p in node.items):
-            pairs = [(p.key.value, self.expr(p.value, loop_vars)) for p in node.items]
-            return lambda local, root: {k: v(local, root) for k, v in pairs}
+            items = ", ".join(f"{self.const(p.key.value)}: {self.expr(p.value, scope)}" for p in node.items)
+            return "{" + items + "}"
         raise Unsupported(type(node).__name__)
 
-    def name(self, name: str, loop_vars: frozenset[str]) -> Expr:
-        if name in loop_vars:
-            return lambda local, root: local[name]
-        if name in _SPECIAL_NAMES or (name in self.globals and name not in _CALLABLE_GLOBALS):
+    def name(self, name: str, scope: dict[str, str]) -> str:
+        if name in scope:
+            return scope[name]
+        if not _IDENT.match(name) or keyword.iskeyword(name):
+            raise Unsupported("name")
+        if name in _SPECIAL_NAMES or (name in self.env.globals and name not in _CALLABLE_GLOBALS):
             raise Unsupported(f"global {name}")
-        undefined = self.undefined
-        globals_ = self.globals
+        if name not in self.root_names:
+            self.root_names[name] = f"n{len(self.root_names)}"
+        return self.root_names[name]
 
-        def lookup(local: dict, root: dict) -> Any:
-            value = root.get(name, _NOT_FOUND)
-            if value is not _NOT_FOUND:
-                return value
-            value = globals_.get(name, _NOT_FOUND)
-            if value is not _NOT_FOUND:
-                return value
-            folded = name.casefold()
-            for source in (globals_, root):
-                for k, v in source.items():
-                    if k.casefold() == folded:
-                        return v
-            return undefined(name=name)
-
-        return lookup
-
-    def filter(self, node: nodes.Filter, loop_vars: frozenset[str]) -> Expr:
+    def filter(self, node: nodes.Filter, scope: dict[str, str]) -> str:
         func = self.env.filters.get(node.name)
         if func is None or getattr(func, "jinja_pass_arg", None) is not None or node.name == "_sc_iter":
             raise Unsupported(f"filter {node.name}")
@@ -236,23 +259,19 @@ class _Builder:
             raise Unsupported("filter arguments")
         if not all(isinstance(a, nodes.Const) for a in node.args):
             raise Unsupported("filter arguments")
-        args = tuple(a.value for a in node.args)
-        value = self.expr(node.node, loop_vars)
-        if not args:
-            return lambda local, root: func(value(local, root))
-        if len(args) == 1:
-            arg = args[0]
-            return lambda local, root: func(value(local, root), arg)
-        return lambda local, root: func(value(local, root), *args)
+        value = self.expr(node.node, scope)
+        if node.name in _FORMAT_FILTERS and len(node.args) == 1 and isinstance(node.args[0].value, str):
+            return f"{self.const(_make_format(node.args[0].value))}({value})"
+        args = "".join(f", {self.const(a.value)}" for a in node.args)
+        return f"{self.const(func)}({value}{args})"
 
-    def call(self, node: nodes.Call, loop_vars: frozenset[str]) -> Expr:
+    def call(self, node: nodes.Call, scope: dict[str, str]) -> str:
         if not (isinstance(node.node, nodes.Name) and node.node.name in _CALLABLE_GLOBALS):
             raise Unsupported("call")
-        if node.kwargs or node.dyn_args or node.dyn_kwargs or node.node.name in loop_vars:
+        if node.kwargs or node.dyn_args or node.dyn_kwargs or node.node.name in scope:
             raise Unsupported("call arguments")
-        func = self.globals[node.node.name]
-        args = [self.expr(a, loop_vars) for a in node.args]
-        return lambda local, root: func(*(a(local, root) for a in args))
+        func = self.const(self.env.globals[node.node.name])
+        return f"{func}({', '.join(self.expr(a, scope) for a in node.args)})"
 
 
-__all__ = ["FastTemplate", "build", "Unsupported", "Undefined"]
+__all__ = ["FastTemplate", "build", "Unsupported"]
