@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib.util
 import json
 import logging
 import random
@@ -381,9 +382,11 @@ def background_demo(paths: AppPaths, options: DemoOptions | None = None) -> Iter
 
 def run_gui(paths: AppPaths, options: DemoOptions, argv: list[str]) -> int:
     try:
+        if importlib.util.find_spec("PySide6") is None:
+            raise ImportError("PySide6 is not installed")
         from shopctrl_desktop.gui.app import main as gui_main
         from shopctrl_desktop.gui.context import AppContext
-    except ImportError as exc:  # PySide6 missing (a server install)
+    except (ImportError, ValueError) as exc:  # PySide6 missing (a server install)
         print(
             f"shopctrl-desktop demo: the desktop app is not available ({exc}); try --headless",
             file=sys.stderr,
