@@ -20,6 +20,8 @@ from shopctrl_desktop.store.secrets import SecretKeyError, load_secret_box
 
 log = logging.getLogger(__name__)
 
+GIL_SWITCH_INTERVAL = 0.001
+
 
 class StartupError(RuntimeError):
     """The application cannot start; the message is for a person (shown in a dialog)."""
@@ -78,6 +80,10 @@ def main(argv: Sequence[str] | None = None, options: object | None = None, **kwa
 
     given_ctx = kwargs.pop("ctx", None)  # an AppContext already built (the CLI, the demo)
     values = _options(argv if argv is not None else sys.argv[1:], options, kwargs)
+    # The engine runs on a thread of this process. Every Python callback the GUI thread makes while
+    # painting must win the GIL back from it; with the default 5 ms switch interval a repaint of the queue
+    # table under load took 100-300 ms (benchmarks/gui_queue.py), with 1 ms it stays near its idle cost.
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL)
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "shopctrl-desktop"])
     assert isinstance(app, QApplication)
     app.setApplicationName("ShopCtrl Desktop")

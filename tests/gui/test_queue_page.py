@@ -43,13 +43,23 @@ def load(qtbot, page: QueuePage, flt: QueueFilter | None = None) -> None:
     qtbot.waitUntil(lambda: page.model.is_complete and not page.model.is_loading, timeout=10_000)
 
 
+def cell(qtbot, model: QueueTableModel, row: int, col: int, role=Qt.ItemDataRole.DisplayRole):
+    """A cell's value once its row arrived from the database (rows are fetched on a worker)."""
+    model.index(row, col).data()  # asks for the page
+    qtbot.waitUntil(lambda: model.is_row_loaded(row), timeout=5_000)
+    return model.index(row, col).data(role)
+
+
 def test_model_passes_qtmodeltester(qtbot, qtmodeltester, ctx):
     add_queue_items(ctx.db, 40)
     model = QueueTableModel(ctx)
     with qtbot.waitSignal(model.ids_loaded, timeout=10_000):
         model.set_filter(QueueFilter())
     assert model.rowCount() == 40
-    qtmodeltester.check(model)
+    qtmodeltester.check(model)  # rows not fetched yet
+    assert cell(qtbot, model, 39, 6) == "Order ORD-1000"
+    qtbot.waitUntil(lambda: all(model.is_row_loaded(r) for r in range(40)), timeout=5_000)
+    qtmodeltester.check(model)  # rows in the cache
 
 
 def test_page_shows_newest_first_and_filters_in_sql(qtbot, page, ctx):
@@ -59,8 +69,8 @@ def test_page_shows_newest_first_and_filters_in_sql(qtbot, page, ctx):
     assert model.rowCount() == 60
     assert model.index(0, 0).data(ID_ROLE) == ids[-1]  # newest first
     assert model.index(59, 0).data() == str(ids[0])
-    failed_row = next(r for r in range(60) if model.index(r, COL_STATUS).data() == "Failed")
-    assert model.index(failed_row, COL_STATUS).data(Qt.ItemDataRole.ForegroundRole).name() == "#a61b1b"
+    failed_row = next(r for r in range(60) if cell(qtbot, model, r, COL_STATUS) == "Failed")
+    assert cell(qtbot, model, failed_row, COL_STATUS, Qt.ItemDataRole.ForegroundRole).name() == "#a61b1b"
     assert "60 items" in page.count_label.text()
 
     page.filter_bar.status_combo.setCurrentText("Failed")
@@ -68,10 +78,10 @@ def test_page_shows_newest_first_and_filters_in_sql(qtbot, page, ctx):
         lambda: model.current_filter.statuses == ("failed",) and model.is_complete, timeout=10_000
     )
     assert model.rowCount() == 10
-    assert {model.index(r, COL_STATUS).data() for r in range(10)} == {"Failed"}
+    assert {cell(qtbot, model, r, COL_STATUS) for r in range(10)} == {"Failed"}
 
     load(qtbot, page, QueueFilter(text="ORD-1007"))
-    assert [model.index(r, 6).data() for r in range(model.rowCount())] == ["Order ORD-1007"]
+    assert [cell(qtbot, model, r, 6) for r in range(model.rowCount())] == ["Order ORD-1007"]
     load(qtbot, page, QueueFilter(trigger_title="Shipment to carrier", statuses=("delivered",)))
     assert model.rowCount() == 10
     load(qtbot, page, QueueFilter(event="InvoicePaymentsDone"))
@@ -95,13 +105,14 @@ def test_rows_are_fetched_lazily(qtbot, page, ctx):
     assert 0 < len(page.model._cache) < 600
     page.select_row(1199)
     qtbot.waitUntil(lambda: page.detail_pane.detail is not None, timeout=10_000)
-    assert page.model.index(1199, 6).data() == "Order ORD-1000"
+    assert cell(qtbot, page.model, 1199, 6) == "Order ORD-1000"
 
 
 def test_retry_a_failed_item_from_the_queue_page(qtbot, page, ctx):
     ids = add_queue_items(ctx.db, 12)
     load(qtbot, page)
     failed = next(i for i in ids if item_status(ctx.db, i) == "failed")
+    cell(qtbot, page.model, page.model.row_of(failed), COL_STATUS)
     page.select_row(page.model.row_of(failed))
     qtbot.waitUntil(page.retry_button.isEnabled, timeout=5_000)
     assert not page.cancel_button.isEnabled()
@@ -116,6 +127,7 @@ def test_cancel_and_resend(qtbot, page, ctx):
     ids = add_queue_items(ctx.db, 6)
     load(qtbot, page)
     queued = next(i for i in ids if item_status(ctx.db, i) == "queued")
+    cell(qtbot, page.model, page.model.row_of(queued), COL_STATUS)
     page.select_row(page.model.row_of(queued))
     qtbot.waitUntil(page.cancel_button.isEnabled, timeout=5_000)
     qtbot.mouseClick(page.cancel_button, Qt.MouseButton.LeftButton)
@@ -174,6 +186,7 @@ def test_export_csv_in_background(qtbot, page, ctx, tmp_path):
 def test_live_updates_are_coalesced(qtbot, page, ctx):
     ids = add_queue_items(ctx.db, 20, status="queued")
     load(qtbot, page)
+    assert cell(qtbot, page.model, 0, COL_STATUS) == "Queued"
     refreshes: list[int] = []
     page.model.dataChanged.connect(lambda a, b: refreshes.append(a.row()))
     with ctx.db.session() as s:

@@ -19,6 +19,7 @@ from typing import Any
 from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
+    QModelRoleDataSpan,
     QObject,
     QPersistentModelIndex,
     Qt,
@@ -61,9 +62,20 @@ STATUS_COLOURS = {
     "failed": ("#a61b1b", "#fbe3e3"),
     "cancelled": ("#5f6368", "#eeeeee"),
 }
-ID_ROLE = Qt.ItemDataRole.UserRole + 1
-STATUS_ROLE = Qt.ItemDataRole.UserRole + 2
+ID_ROLE = int(Qt.ItemDataRole.UserRole) + 1
+STATUS_ROLE = int(Qt.ItemDataRole.UserRole) + 2
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
+_ALIGN = int(Qt.ItemDataRole.TextAlignmentRole)
+_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
+_BACKGROUND = int(Qt.ItemDataRole.BackgroundRole)
+_FONT = int(Qt.ItemDataRole.FontRole)
+_ROLES = frozenset((_DISPLAY, _TOOLTIP, _ALIGN, _FOREGROUND, _BACKGROUND, _FONT, STATUS_ROLE))
+_RIGHT = int((Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter).value)
+_RIGHT_ALIGNED = frozenset((COL_ID, COL_ATTEMPTS, COL_DURATION))
+_NO_COLOUR = (None, None)
 FIRST_PAGE = 500
+FIRST_SCREEN = 120  # rows fetched together with newly found ids (more than a screen holds)
 CACHE_ROWS = 4000
 REFRESH_INTERVAL_MS = 100  # live updates: at most ~10 refreshes a second
 _DELETED = object()
@@ -106,13 +118,15 @@ class QueueTableModel(QAbstractTableModel):
         self._complete = False  # the full id list (not only the first page) is loaded
         self._pending_changes: set[int] = set()
         self._new_items_pending = False
-        self._new_query_running = False
+        self._tick_running = False
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.setInterval(REFRESH_INTERVAL_MS)
         self._refresh_timer.timeout.connect(self._on_refresh_timer_timeout)
         self._bold = QFont()
         self._bold.setBold(True)
+        self._colours = {k: (QColor(fg), QColor(bg)) for k, (fg, bg) in STATUS_COLOURS.items()}
+        self._in_flight: set[int] = set()
 
     # -- Qt model API ---------------------------------------------------------------------------------
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
@@ -129,55 +143,73 @@ class QueueTableModel(QAbstractTableModel):
                 return COLUMNS[section]
         return None
 
-    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+    # flags(): the C++ default (enabled, selectable, no children) — no Python call per painted cell.
 
     def data(
         self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._ids):
             return None
-        item_id = self.id_at(index.row())
+        row_number = index.row()
+        item_id = self.id_at(row_number)
         if role == ID_ROLE:
             return item_id
-        if role not in (
-            Qt.ItemDataRole.DisplayRole,
-            Qt.ItemDataRole.ToolTipRole,
-            Qt.ItemDataRole.ForegroundRole,
-            Qt.ItemDataRole.BackgroundRole,
-            Qt.ItemDataRole.TextAlignmentRole,
-            Qt.ItemDataRole.FontRole,
-            STATUS_ROLE,
-        ):
+        if role not in _ROLES:
             return None
-        row = self._row(index.row(), item_id)
+        return self._value(self._row(row_number, item_id), item_id, index.column(), role)
+
+    def multiData(self, index: QModelIndex | QPersistentModelIndex, span: QModelRoleDataSpan) -> None:
+        """What the delegate asks for when it paints a cell: every role in one Python call, not seven."""
+        count = len(span)
+        if not index.isValid() or not 0 <= index.row() < len(self._ids):
+            for k in range(count):
+                span[k].clearData()
+            return
+        row_number = index.row()
+        item_id = self.id_at(row_number)
+        row = self._row(row_number, item_id)
         col = index.column()
+        for k in range(count):
+            slot = span[k]
+            role = slot.role()
+            value = (
+                item_id
+                if role == ID_ROLE
+                else (self._value(row, item_id, col, role) if role in _ROLES else None)
+            )
+            if value is None:
+                slot.clearData()
+            else:
+                slot.setData(value)
+
+    def _value(self, row: QueueRow | None, item_id: int, col: int, role: int) -> Any:
         if row is None:
-            if role == Qt.ItemDataRole.DisplayRole:
-                return str(item_id) if col == COL_ID else ("(deleted)" if col == COL_STATUS else "")
+            if role == _DISPLAY:
+                if col == COL_ID:
+                    return str(item_id)
+                if col == COL_STATUS:
+                    return "(deleted)" if self._cache.get(item_id) is _DELETED else "…"
+                return ""
+            if role == _ALIGN and col in _RIGHT_ALIGNED:
+                return _RIGHT
             return None
+        if role == _DISPLAY:
+            return self._display(row, col)
         if role == STATUS_ROLE:
             return row.status
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(row, col)
-        if role == Qt.ItemDataRole.ToolTipRole:
+        if role == _TOOLTIP:
             if col in (COL_RESPONSE, 7, 4, 6):
                 return self._display(row, col) or None
             return None
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            if col in (COL_ID, COL_ATTEMPTS, COL_DURATION):
-                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            return None
+        if role == _ALIGN:
+            return _RIGHT if col in _RIGHT_ALIGNED else None
         if col != COL_STATUS:
             return None
-        fg, bg = STATUS_COLOURS.get(row.status, ("#000000", "#ffffff"))
-        if role == Qt.ItemDataRole.ForegroundRole:
-            return QColor(fg)
-        if role == Qt.ItemDataRole.BackgroundRole:
-            return QColor(bg)
-        if role == Qt.ItemDataRole.FontRole:
+        if role == _FOREGROUND:
+            return self._colours.get(row.status, _NO_COLOUR)[0]
+        if role == _BACKGROUND:
+            return self._colours.get(row.status, _NO_COLOUR)[1]
+        if role == _FONT:
             return self._bold
         return None
 
@@ -258,6 +290,7 @@ class QueueTableModel(QAbstractTableModel):
             self.beginResetModel()
             self._ids = ids
             self._cache.clear()
+            self._in_flight.clear()
             self.endResetModel()
             if len(ids) < FIRST_PAGE:
                 self._finish_load()
@@ -317,31 +350,50 @@ class QueueTableModel(QAbstractTableModel):
         self.endInsertRows()
 
     # -- rows -----------------------------------------------------------------------------------------
+    def is_row_loaded(self, row: int) -> bool:
+        return 0 <= row < len(self._ids) and self.id_at(row) in self._cache
+
     def _row(self, row: int, item_id: int) -> QueueRow | None:
         hit = self._cache.get(item_id)
         if hit is None:
-            self._fetch_around(row)
-            hit = self._cache.get(item_id)
-        else:
-            self._cache.move_to_end(item_id)
+            self._request_page(row)
+            return None
+        self._cache.move_to_end(item_id)
         return hit if isinstance(hit, QueueRow) else None
 
-    def _fetch_around(self, row: int) -> None:
-        """One primary-key query for the missing rows of the page around ``row``."""
-        start, end = max(0, row - 40), min(len(self._ids), row + 160)
-        wanted = [self.id_at(r) for r in range(start, end)]
-        missing = [i for i in wanted if i not in self._cache]
-        self._store(missing, self._query_rows(missing))
+    def _request_page(self, row: int) -> None:
+        """Fetch the missing rows of the page around ``row`` on a worker; the cells fill in when they arrive.
 
-    def _query_rows(self, ids: list[int]) -> dict[int, QueueRow]:
-        if not ids:
-            return {}
-        try:
-            with self._ctx.db.sessions() as s:
+        The GUI thread never waits for the database: under load (the engine busy in the same process) even
+        a primary-key read can take tens of milliseconds to get the interpreter back.
+        """
+        start, end = max(0, row - 40), min(len(self._ids), row + 160)
+        missing = [i for i in (self.id_at(r) for r in range(start, end)) if i not in self._cache]
+        missing = [i for i in missing if i not in self._in_flight]
+        if missing:
+            self._fetch(missing)
+
+    def _fetch(self, ids: list[int]) -> None:
+        generation = self._generation
+        self._in_flight.update(ids)
+        db = self._ctx.db
+
+        def query() -> dict[int, QueueRow]:
+            with db.sessions() as s:
                 return browse.fetch_rows(s, ids)
-        except Exception:  # noqa: BLE001 - a broken connection must not kill the view
-            log.exception("fetching queue rows failed")
-            return {}
+
+        def done(rows: dict[int, QueueRow]) -> None:
+            self._in_flight.difference_update(ids)
+            if generation != self._generation:
+                return
+            self._store(ids, rows)
+            self._emit_changed(ids)
+
+        def failed(message: str) -> None:
+            self._in_flight.difference_update(ids)
+            log.warning("fetching queue rows failed: %s", message)
+
+        run_in_background(query, done, failed, owner=self)
 
     def _store(self, ids: Iterable[int], rows: dict[int, QueueRow]) -> None:
         for item_id in ids:
@@ -349,6 +401,11 @@ class QueueTableModel(QAbstractTableModel):
             self._cache.move_to_end(item_id)
         while len(self._cache) > CACHE_ROWS:
             self._cache.popitem(last=False)
+
+    def _emit_changed(self, ids: Iterable[int]) -> None:
+        positions = sorted(r for r in (self.row_of(i) for i in ids) if r is not None)
+        for first, last in _runs(positions):
+            self.dataChanged.emit(self.index(first, 0), self.index(last, len(COLUMNS) - 1))
 
     # -- live updates ---------------------------------------------------------------------------------
     def note_changes(self, changes: list[ItemChange]) -> None:
@@ -368,55 +425,65 @@ class QueueTableModel(QAbstractTableModel):
         if not self._refresh_timer.isActive():
             self._refresh_timer.start()
 
-    def refresh_ids(self, ids: Iterable[int]) -> None:
-        """Re-read these rows now (after a GUI action on them)."""
-        self._apply_changes(set(ids))
-
     def _on_refresh_timer_timeout(self) -> None:
-        if self._loading:
-            return  # _finish_load restarts the timer
+        """One worker job per tick: the changed rows on screen and any newer ids (with their first page of
+        rows), applied together so the table repaints once."""
+        if self._loading or self._tick_running:
+            if not self._loading:
+                self._refresh_timer.start()
+            return  # _finish_load / the running tick restart the timer
         changed, self._pending_changes = self._pending_changes, set()
-        self._apply_changes(changed)
-        if self._new_items_pending and not self._new_query_running:
-            self._new_items_pending = False
-            self._query_new_ids()
-
-    def _apply_changes(self, changed: set[int]) -> None:
-        shown = [i for i in changed if i in self._cache]
-        if not shown:
+        busy = {i for i in changed if i in self._in_flight}
+        self._pending_changes |= busy  # an older read is in flight: re-read after it landed
+        refetch = [i for i in changed if i in self._cache and i not in busy]
+        look_for_new = self._new_items_pending
+        self._new_items_pending = False
+        if not refetch and not look_for_new:
+            if self._pending_changes:
+                self._refresh_timer.start()
             return
-        rows = self._query_rows(shown)
-        self._store(shown, rows)
-        positions = sorted(r for r in (self.row_of(i) for i in shown) if r is not None)
-        for first, last in _runs(positions):
-            self.dataChanged.emit(self.index(first, 0), self.index(last, len(COLUMNS) - 1))
-
-    def _query_new_ids(self) -> None:
         generation = self._generation
         after = self._ids[-1] if self._ids else 0
         flt, db = self._filter, self._ctx.db
-        self._new_query_running = True
+        self._tick_running = True
+        self._in_flight.update(refetch)
 
-        def query() -> array[int]:
+        def work() -> tuple[array[int], dict[int, QueueRow]]:
             with db.sessions() as s:
-                return browse.item_ids(s, flt, after_id=after)
+                fresh = browse.item_ids(s, flt, after_id=after) if look_for_new else array("q")
+                wanted = list(refetch) + list(fresh[-FIRST_SCREEN:])
+                return fresh, browse.fetch_rows(s, wanted) if wanted else {}
 
-        def done(ids: array[int]) -> None:
-            self._new_query_running = False
+        def done(result: tuple[array[int], dict[int, QueueRow]]) -> None:
+            self._finish_tick(refetch)
             if generation != self._generation:
                 return
-            fresh = ids[bisect.bisect_right(ids, self._ids[-1]) :] if self._ids else ids
+            fresh, rows = result
+            fresh = fresh[bisect.bisect_right(fresh, self._ids[-1]) :] if self._ids else fresh
+            self._store(refetch, rows)
+            self._store([i for i in fresh[-FIRST_SCREEN:]], rows)
             if fresh:
                 self._prepend(fresh)
                 self.ids_loaded.emit(len(self._ids))
-            if self._new_items_pending:
-                self._refresh_timer.start()
+            self._emit_changed(refetch)
 
         def failed(message: str) -> None:
-            self._new_query_running = False
-            log.warning("looking for new queue items failed: %s", message)
+            self._finish_tick(refetch)
+            log.warning("refreshing the queue table failed: %s", message)
 
-        run_in_background(query, done, failed, owner=self)
+        run_in_background(work, done, failed, owner=self)
+
+    def _finish_tick(self, refetched: list[int]) -> None:
+        self._tick_running = False
+        self._in_flight.difference_update(refetched)
+        if self._pending_changes or self._new_items_pending:
+            self._refresh_timer.start()
+
+    def refresh_ids(self, ids: Iterable[int]) -> None:
+        """Re-read these rows soon (after a GUI action on them)."""
+        self._pending_changes.update(ids)
+        if not self._refresh_timer.isActive():
+            self._refresh_timer.start()
 
 
 def _runs(positions: list[int]) -> list[tuple[int, int]]:

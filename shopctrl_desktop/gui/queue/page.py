@@ -52,6 +52,7 @@ class QueuePage(QWidget):
         self.model = QueueTableModel(ctx, self)
         self._detail_generation = 0
         self._pending_select: int | None = None
+        self._current: int | None = None  # the selected item (engine changes to it reload the detail)
 
         self.filter_bar = QueueFilterBar()
         self.table = QTableView()
@@ -239,7 +240,7 @@ class QueuePage(QWidget):
 
     def on_engine_items_changed(self, changes: list[ItemChange]) -> None:
         self.model.note_changes(changes)
-        current = self.current_id()
+        current = self._current
         if current is not None and any(c.item_id == current for c in changes):
             self._detail_timer.start(250)
 
@@ -262,6 +263,7 @@ class QueuePage(QWidget):
         return int(index.data(ID_ROLE))
 
     def _on_selection_changed(self, *_: object) -> None:
+        self._current = self.current_id()
         self._update_actions()
         self._detail_timer.start(60)
 

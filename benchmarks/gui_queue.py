@@ -1,0 +1,321 @@
+"""The Webhook Queue page with a million items, and the GUI thread's stalls while the engine delivers.
+
+    python3 benchmarks/gui_queue.py [--items 1000000] [--rate 500] [--seconds 10]
+
+Measures, offscreen, in one process (the engine runs in its QThread as in the app):
+* first rows shown: QueuePage.start() until the newest rows are painted           (target < 1 s)
+* full id list loaded in the background (the scroll bar covers every item)
+* jump to the last row: scrollToBottom + select + synchronous repaint              (target < 200 ms)
+* process memory (RSS) after loading and scrolling                                 (target < 300 MB)
+* the worst GUI-thread stall (a 10 ms QTimer lag probe) while the engine takes in and delivers
+  ``--rate`` events/s to a local receiver (poster and receiver in separate processes)  (target < 50 ms)
+Baselines measured in the same run: raw sqlite3 reads of the same ids, RSS before the page loads, and the
+lag probe with the engine idle.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def populate(db_file: Path, n: int, action_url: str) -> None:
+    """A million items in a few seconds: one INSERT … SELECT over a recursive counter."""
+    con = sqlite3.connect(db_file)
+    con.execute(
+        "INSERT INTO events (event, shop_id, occurred_at, received_at, entity_type, entity_id, entity_data_json,"
+        " data_json) VALUES ('OrderChanged', 1, '2026-11-28 10:00:00', '2026-11-28 10:00:00', 'Order', '1',"
+        " '{}', '{}')"
+    )
+    con.execute(
+        f"""
+        WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {int(n)})
+        INSERT INTO queue_items (event_id, trigger_title, event_name, entity_type, entity_id, entity_code,
+            priority, status, method, url, host, headers_json, body, attempts, created_at, last_attempt_at,
+            skipped_count, response_status, response_message, duration_ms)
+        SELECT 1, 'Order to ERP ' || (i % 7),
+            CASE i % 3 WHEN 0 THEN 'OrderChanged' WHEN 1 THEN 'ShipmentShipped' ELSE 'InvoicePaymentsDone' END,
+            'Order', CAST(i AS TEXT), 'ORD-' || i, 1 + i % 5,
+            CASE WHEN i % 97 = 0 THEN 'failed' WHEN i % 13 = 0 THEN 'cancelled' ELSE 'delivered' END,
+            'POST', ?, '127.0.0.1', '{{"Content-Type": "application/json; charset=utf-8"}}',
+            '{{"Trigger":"OrderChanged","entityData":{{"OrderId":' || i || '}}}}', 1,
+            datetime('2026-01-01', '+' || (i * 20) || ' seconds'), datetime('2026-01-01', '+' || (i * 20) || ' seconds'),
+            0, 200, 'OK', 40.0 + i % 200
+        FROM n
+        """,
+        (action_url,),
+    )
+    con.commit()
+    con.close()
+
+
+# --------------------------------------------------------------------------- helper processes
+def _receiver_main(conn) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    from aiohttp import web
+
+    async def handle(request: web.Request) -> web.Response:
+        await request.read()
+        return web.Response(text="ok")
+
+    async def main() -> None:
+        app = web.Application()
+        app.router.add_post("/hook", handle)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
+        await site.start()
+        conn.send(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+        await asyncio.get_running_loop().run_in_executor(None, conn.recv)
+        await runner.cleanup()
+
+    asyncio.run(main())
+
+
+def _poster_main(address: str, token: str, rate: int, seconds: float, conn) -> None:  # type: ignore[no-untyped-def]
+    import httpx
+
+    batch = max(1, rate // 10)
+    sent = 0
+    start = time.perf_counter()
+    with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
+        tick = 0
+        while time.perf_counter() - start < seconds:
+            events = [
+                {
+                    "event": "OrderChanged",
+                    "shopId": 1,
+                    "data": {"Order": {"Id": sent + k, "OrderCode": f"B-{sent + k}"}},
+                }
+                for k in range(batch)
+            ]
+            answer = client.post(f"http://{address}/events", json=events)
+            assert answer.status_code == 202, answer.text
+            sent += batch
+            tick += 1
+            pause = start + tick * 0.1 - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
+    conn.send(sent)
+
+
+class LagProbe:
+    def __init__(self) -> None:
+        self.timer = QTimer()
+        self.timer.setInterval(10)
+        self.timer.timeout.connect(self._tick)
+        self.gaps: list[float] = []
+        self.last = 0.0
+
+    def start(self) -> None:
+        self.gaps.clear()
+        self.last = time.perf_counter()
+        self.timer.start()
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.gaps.append(max(0.0, now - self.last - 0.010) * 1000)
+        self.last = now
+
+    def stop(self) -> tuple[float, float]:
+        self.timer.stop()
+        if not self.gaps:
+            return float("nan"), float("nan")
+        ordered = sorted(self.gaps)
+        return ordered[-1], ordered[int(len(ordered) * 0.99) - 1]
+
+
+def wait_until(app: QApplication, predicate, timeout: float) -> float:  # type: ignore[no-untyped-def]
+    """Run the Qt loop until ``predicate()``; returns the seconds it took (benchmark driver, not app code)."""
+    start = time.perf_counter()
+    while not predicate():
+        if time.perf_counter() - start > timeout:
+            raise TimeoutError("condition not reached")
+        app.processEvents()
+        time.sleep(0.001)
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--items", type=int, default=1_000_000)
+    parser.add_argument("--rate", type=int, default=500)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    args = parser.parse_args()
+
+    from dataclasses import replace
+
+    from shopctrl_desktop.config import Settings
+    from shopctrl_desktop.engine.token import load_or_create_token
+    from shopctrl_desktop.gui.background import wait_for_background
+    from shopctrl_desktop.gui.context import AppContext
+    from shopctrl_desktop.gui.engine_thread import EngineThread
+    from shopctrl_desktop.gui.main_window import MainWindow
+    from shopctrl_desktop.paths import resolve_paths
+    from shopctrl_desktop.store.db import Database
+    from shopctrl_desktop.store.secrets import load_secret_box
+    from tests.helpers.factories import make_action
+
+    app = QApplication([])
+    from shopctrl_desktop.gui.app import GIL_SWITCH_INTERVAL
+
+    sys.setswitchinterval(float(os.environ.get("SWITCH", GIL_SWITCH_INTERVAL)))  # as gui.app.main() does
+    paths = resolve_paths(tempfile.mkdtemp(prefix="gui-queue-bench-")).ensure()
+    db = Database(f"sqlite:///{paths.database_file}")
+    box = load_secret_box(paths.data_dir, use_keyring=False)
+
+    parent_conn, child_conn = mp.Pipe()
+    receiver = mp.Process(target=_receiver_main, args=(child_conn,), daemon=True)
+    receiver.start()
+    port = parent_conn.recv()
+    url = f"http://127.0.0.1:{port}/hook"
+    make_action(db, box, url, title="Orders to ERP")
+
+    t = time.perf_counter()
+    populate(paths.database_file, args.items, url)
+    print(f"populated {args.items:,} queue items in {time.perf_counter() - t:.1f} s")
+
+    # baselines: the same reads with raw sqlite3
+    con = sqlite3.connect(paths.database_file)
+    t = time.perf_counter()
+    con.execute("SELECT id FROM queue_items ORDER BY id DESC LIMIT 500").fetchall()
+    raw_first = time.perf_counter() - t
+    t = time.perf_counter()
+    raw_ids = [r[0] for r in con.execute("SELECT id FROM queue_items ORDER BY id")]
+    raw_all = time.perf_counter() - t
+    con.close()
+    del raw_ids
+
+    settings = replace(Settings(), listen_port=0, concurrency=64, per_host_concurrency=64)
+    ctx = AppContext(paths=paths, settings=settings, db=db, box=box)
+    engine = EngineThread(ctx)
+    window = MainWindow(ctx, engine)
+    window.resize(1400, 900)
+    window.show()
+    app.processEvents()
+    rss_before = rss_mb()
+
+    page = window.queue_page
+    table = page.table
+    t = time.perf_counter()
+    window.start()
+    wait_until(app, lambda: page.model.rowCount() > 0, 30)
+    table.viewport().repaint()  # asks for the first page of rows
+    wait_until(app, lambda: page.model.is_row_loaded(0), 30)
+    table.viewport().repaint()
+    first_rows = time.perf_counter() - t
+    full_list = first_rows + wait_until(app, lambda: page.model.is_complete, 60)
+    rows = page.model.rowCount()
+
+    jumps = []
+    for _ in range(5):
+        table.scrollToTop()
+        table.viewport().repaint()
+        page.model._cache.clear()  # a cold jump: the last page is not cached
+        t = time.perf_counter()
+        table.scrollToBottom()
+        page.select_row(rows - 1)
+        table.viewport().repaint()  # asks for the last page of rows
+        wait_until(app, lambda: page.model.is_row_loaded(rows - 1), 10)
+        table.viewport().repaint()
+        jumps.append(time.perf_counter() - t)
+    bar = table.verticalScrollBar()
+    for k in range(50):  # scroll around the whole table
+        bar.setValue(bar.maximum() * k // 50)
+        table.viewport().repaint()
+        top = table.rowAt(0)
+        wait_until(app, lambda top=top: page.model.is_row_loaded(top), 10)
+    wait_until(app, lambda: page.detail_pane.detail is not None, 10)
+    rss_after = rss_mb()
+
+    # lag probe: engine idle (baseline), then delivering
+    started: list[str] = []
+    engine.engine_started.connect(started.append)
+    engine.start()
+    wait_until(app, lambda: bool(started), 30)
+    probe = LagProbe()
+    probe.start()
+    wait_until(app, lambda: len(probe.gaps) >= 300, 30)
+    idle_worst, idle_p99 = probe.stop()
+
+    token = load_or_create_token(paths)
+    poster_parent, poster_child = mp.Pipe()
+    poster = mp.Process(target=_poster_main, args=(started[0], token, args.rate, args.seconds, poster_child))
+    delivered_ids: set[int] = set()
+    engine.signals.items_changed.connect(
+        lambda changes: delivered_ids.update(c.item_id for c in changes if c.status == "delivered")
+    )
+    probe.start()
+    t = time.perf_counter()
+    poster.start()
+    wait_until(app, lambda: poster_parent.poll(), args.seconds + 60)
+    sent = poster_parent.recv()
+    wait_until(app, lambda: len(delivered_ids) >= sent, 120)
+    busy_seconds = time.perf_counter() - t
+    busy_worst, busy_p99 = probe.stop()
+    delivered = len(delivered_ids)
+    wait_until(app, lambda: page.model.rowCount() >= rows + sent, 30)
+
+    engine.stop(60_000)
+    window.close()
+    wait_for_background(30_000)
+    parent_conn.send("stop")
+    receiver.join(10)
+    poster.join(10)
+
+    print()
+    print(f"{'measure':44} {'value':>12} {'target':>10}   baseline")
+    print(
+        f"{'first rows shown (of ' + format(rows, ',') + ')':44} {first_rows * 1000:10.0f} ms {'< 1000 ms':>10}"
+        f"   raw sqlite newest 500 ids: {raw_first * 1000:.1f} ms"
+    )
+    print(
+        f"{'full id list loaded (background)':44} {full_list * 1000:10.0f} ms {'':>10}"
+        f"   raw sqlite all ids: {raw_all * 1000:.0f} ms (x{full_list / raw_all:.1f})"
+    )
+    print(
+        f"{'jump to last row (median of 5, cold)':44} {statistics.median(jumps) * 1000:10.1f} ms {'< 200 ms':>10}"
+        f"   worst {max(jumps) * 1000:.1f} ms"
+    )
+    print(
+        f"{'process memory (RSS) after scrolling':44} {rss_after:10.0f} MB {'< 300 MB':>10}"
+        f"   before the page loaded: {rss_before:.0f} MB"
+    )
+    print(
+        f"{'GUI stall while delivering (worst)':44} {busy_worst:10.1f} ms {'< 50 ms':>10}"
+        f"   engine idle: worst {idle_worst:.1f} ms"
+    )
+    print(
+        f"{'GUI stall while delivering (p99)':44} {busy_p99:10.1f} ms {'':>10}   engine idle: p99 {idle_p99:.1f} ms"
+    )
+    print(
+        f"{'delivery rate during the probe':44} {delivered / busy_seconds:10.0f} /s {'500 /s':>10}"
+        f"   {delivered:,} delivered of {sent:,} posted in {busy_seconds:.1f} s"
+    )
+    print(f"load average: {os.getloadavg()[0]:.2f} (2 cores shared)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
