@@ -187,3 +187,24 @@ def test_numbers_and_booleans_in_json_positions():
         data,
     )
     assert json.loads(out) == {"t": 12.5, "q": 3, "p": False, "b": 1e20, "s": 1e-7}
+
+
+def test_every_code_point_round_trips():
+    """All of Unicode, lone surrogates included: JSON keeps every one; XML keeps every one XML 1.0 allows.
+    (A high surrogate directly followed by a low one would be read back as one pair, as JSON defines
+    ``\\ud83d\\ude00``; data parsed from JSON never holds such a sequence, so they are kept apart here.)"""
+    value = "".join(chr(c) + ("." if 0xD800 <= c < 0xE000 else "") for c in range(0x110000))
+    out = render_template(
+        '{"v": "$$Order.Value$$", "j": {{ Order.Value | json }}}', MimeType.JSON, _data(value)
+    )
+    parsed = json.loads(out)
+    assert parsed["v"] == value
+    assert parsed["j"] == value
+    out = render_template('<o a="$$Order.Value$$">{{ Order.Value }}</o>', MimeType.XML, _data(value))
+    root = ET.fromstring(out.encode("utf-8"))
+    expected = xml_representable(value)
+    assert root.text == expected
+    assert root.get("a") == expected
+    assert (
+        expected.count("\ufffd") == 29 + 2048 + 2 + 1
+    )  # C0 controls but tab/LF/CR, surrogates, U+FFFE/F, U+FFFD itself
