@@ -411,5 +411,18 @@ def condition_matches(condition: dict | None, data: dict, *, today: date | None 
     """
     if condition is None:
         return True
-    validate_condition(condition)
-    return _group_matches(condition, data if data is not None else {}, today or date.today())
+    key = id(condition)
+    if _VALIDATED.get(key) is not condition:  # the intake evaluates the same stored dicts again and again
+        validate_condition(condition)
+        if len(_VALIDATED) >= 512:
+            _VALIDATED.clear()
+        _VALIDATED[key] = condition  # holding the object keeps its id from being reused
+    try:
+        return _group_matches(condition, data if data is not None else {}, today or date.today())
+    except (KeyError, TypeError, AttributeError, AssertionError):  # changed in place since it was validated
+        _VALIDATED.pop(key, None)
+        validate_condition(condition)
+        return _group_matches(condition, data if data is not None else {}, today or date.today())
+
+
+_VALIDATED: dict[int, dict] = {}

@@ -300,3 +300,16 @@ def test_normalize_condition_canonical_names():
         ],
     }
     assert normalize_condition(None) is None
+
+
+def test_a_condition_changed_in_place_after_use_is_validated_again():
+    condition = cond("Order.TotalDue", "greaterThan", 100)
+    assert condition_matches(condition, DATA)
+    condition["rules"][0]["operator"] = "biggerThan"
+    with pytest.raises(ValueError, match="unknown operator 'biggerThan'"):
+        condition_matches(condition, DATA)
+    condition["rules"][0].update(operator="between", value=5)
+    with pytest.raises(ValueError, match="'between' needs"):
+        condition_matches(condition, DATA)
+    condition["rules"][0].update(value=[100, 200])
+    assert condition_matches(condition, DATA)
