@@ -31,6 +31,16 @@ def template_extra(trigger: Trigger, action: WebhookAction, event: StoredEvent) 
         "entityData": event.entity_data,
         "ShopId": event.shop_id,
         "EventId": event.id,
+        # the event's own metadata, e.g. {{ Event.OccurredAt }} / $$Event.OccurredAt#yyyy-MM-dd HH:mm$$
+        "Event": {
+            "Id": event.id,
+            "Name": event.event,
+            "ShopId": event.shop_id,
+            "OccurredAt": event.occurred_at.isoformat() if event.occurred_at else None,
+            "EntityType": event.entity_type,
+            "EntityId": event.entity_id,
+            "EntityCode": event.entity_code,
+        },
     }
 
 

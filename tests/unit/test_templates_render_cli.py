@@ -205,3 +205,14 @@ def test_empty_body_is_the_default_payload():
         "TriggerActionId": 9,
         "entityData": {"OrderId": 1001, "OrderCode": "ORD-1001"},
     }
+
+
+def test_event_metadata_is_available_to_templates():
+    action = WebhookAction(
+        url="https://x.example/",
+        payload_mime_type=MimeType.TEXT,
+        payload_body="$$Event.Name$$ #$$Event.Id$$ shop $$Event.ShopId$$ at $$Event.OccurredAt#yyyy-MM-dd HH:mm$$ "
+        "{{ Event.EntityType }} {{ Event.EntityId }} {{ Event.EntityCode }}",
+    )
+    request = render_request(Trigger(title="T", event="OrderChanged", actions=(action,)), action, _event({}))
+    assert request.body == "OrderChanged #7 shop 3 at 2026-11-28 00:00 Order 1001 ORD-1001"
