@@ -25,45 +25,53 @@ MASK = "***"
 #: Logged (INFO, logger "shopctrl_desktop.app") when the main window is shown; the bundle test waits for it.
 READY_MESSAGE = "main window shown; ready"
 
+# Every pattern below runs in linear time on any input (a log line may hold a whole response body): tokens
+# start only where no token character precedes them, repeats are possessive, quoted values are bounded.
+# Secret-named keys go first, so that an unquoted header value running to the end of the line cannot
+# swallow a key whose value would then stay visible.
+
 # Header names whose values are credentials or signatures.
 _SECRET_HEADERS = (
     r"(?:proxy-)?authorization|x-signature|webhook-signature|x-hub-signature(?:-256)?|x-api-key|"
     r"cookie|set-cookie"
 )
 # Keys that name a secret: password, hmacSecret, client_certificate_passphrase, api_token, ...
-_SECRET_KEYS = r"[\w.-]*?(?:password|passwd|pwd|secret|passphrase|token|api[_-]?key|private[_-]?key)[\w.-]*"
+_SECRET_WORDS = r"password|passwd|pwd|secret|passphrase|token|api[_-]?key|private[_-]?key"
+_SECRET_KEY = rf"(?<![\w.-])(?=[\w.-]*?(?:{_SECRET_WORDS}))[\w.-]++"
+_VALUE_MAX = 4096  # a quoted value longer than this is cut at the limit (and still masked)
 
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # PEM private keys (any flavour: RSA, EC, ENCRYPTED, OPENSSH), also when cut off before the END line.
     (
         re.compile(
-            r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)", re.DOTALL
+            r"-----BEGIN ([A-Z0-9 ]{0,40})PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]{0,40}PRIVATE KEY-----|\Z)",
+            re.DOTALL,
         ),
         r"-----BEGIN \1PRIVATE KEY----- " + MASK + r" -----END \1PRIVATE KEY-----",
+    ),
+    # key: value pairs whose key names a secret (JSON, reprs, query strings, key=value logs).
+    (
+        re.compile(
+            rf"""(?i)(?P<key>["']?{_SECRET_KEY}["']?[ \t]*+[:=][ \t]*+)"""
+            rf"""(?:(?P<q>["'])(?P<qv>(?:(?!(?P=q))[^\r\n]){{0,{_VALUE_MAX}}}+)(?P=q)?|(?P<v>[^\s,;&}}\])]++))"""
+        ),
+        "keyvalue",
     ),
     # Header-like "Name: value" / "'Name': 'value'" / name=value; the quoted value ends at its quote,
     # an unquoted one at the end of the line.
     (
         re.compile(
-            rf"""(?i)(?P<key>["']?\b(?:{_SECRET_HEADERS})\b["']?\s*[:=]\s*)"""
-            r"""(?:(?P<q>["'])(?P<qv>.*?)(?P=q)|(?P<v>[^\r\n"'}]+))"""
+            rf"""(?i)(?P<key>["']?(?<![\w.-])(?:{_SECRET_HEADERS})(?![\w.-])["']?[ \t]*+[:=][ \t]*+)"""
+            rf"""(?:(?P<q>["'])(?P<qv>(?:(?!(?P=q))[^\r\n]){{0,{_VALUE_MAX}}}+)(?P=q)?|(?P<v>[^\r\n"'}}]++))"""
         ),
         "header",
     ),
-    # key: value pairs whose key names a secret (JSON, reprs, query strings, key=value logs).
-    (
-        re.compile(
-            rf"""(?i)(?P<key>["']?\b{_SECRET_KEYS}["']?\s*[:=]\s*)"""
-            r"""(?:(?P<q>["'])(?P<qv>.*?)(?P=q)|(?P<v>[^\s,;&}\])]+))"""
-        ),
-        "keyvalue",
-    ),
     # Bare credentials that carry their own marker.
-    (re.compile(r"(?i)\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{4,}"), r"\1 " + MASK),
-    (re.compile(r"\bwhsec_[A-Za-z0-9+/=]+"), "whsec_" + MASK),
-    (re.compile(r"\bsha(256|512)=[0-9a-fA-F]{16,}"), r"sha\1=" + MASK),
+    (re.compile(r"(?i)(?<![\w.-])(Bearer|Basic)\s++[A-Za-z0-9._~+/=-]{4,}+"), r"\1 " + MASK),
+    (re.compile(r"(?<![\w.-])whsec_[A-Za-z0-9+/=]++"), "whsec_" + MASK),
+    (re.compile(r"(?<![\w.-])sha(256|512)=[0-9a-fA-F]{16,}+"), r"sha\1=" + MASK),
     # Passwords in URLs: scheme://user:password@host
-    (re.compile(r"(?P<pre>\b[a-zA-Z][\w+.-]*://[^\s:/@]+:)[^\s@/]+(?=@)"), r"\g<pre>" + MASK),
+    (re.compile(r"(?P<pre>(?<![\w+.-])[a-zA-Z][\w+.-]*+://[^\s:/@]++:)[^\s@/]++(?=@)"), r"\g<pre>" + MASK),
 )
 
 _KEEP = frozenset({"", "null", "none", "***", "<hidden>", "true", "false"})

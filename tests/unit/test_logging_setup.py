@@ -106,3 +106,25 @@ def test_rotating_handler_and_second_setup_does_not_double(app_paths, restore_ro
 )
 def test_redact_examples(text, expected):
     assert redact(text) == expected
+
+
+def test_redaction_stays_linear_on_hostile_input():
+    """A logged response body must not stall logging: the patterns cannot backtrack catastrophically.
+
+    (An earlier pattern took two minutes on the first of these inputs.)
+    """
+    import time
+
+    hostile = [
+        "password" * 20_000,
+        "a." * 50_000,
+        'authorization: "' * 10_000,
+        'password="' * 10_000,
+        "http://a" * 20_000,
+        "-----BEGIN AAAA AAAA AAAA" * 5_000,
+        "token" + " " * 100_000,
+    ]
+    started = time.perf_counter()
+    for text in hostile:
+        redact(text)
+    assert time.perf_counter() - started < 3.0
