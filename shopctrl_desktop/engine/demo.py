@@ -17,6 +17,7 @@ import importlib.util
 import json
 import logging
 import random
+import re
 import signal
 import socket
 import sys
@@ -110,9 +111,30 @@ def event_pool(samples: list[dict[str, Any]], trigger_events: set[str]) -> list[
     return matching or samples
 
 
-def fresh_copy(sample: dict[str, Any], number: int) -> dict[str, Any]:
+_FIXED_ID_PARTS = ("Shop", "Supplier", "Warehouse", "Employee")  # scope and master data stay as they are
+
+
+def vary_entities(sample: dict[str, Any], variant: int) -> dict[str, Any]:
+    """The sample with its entity ids (OrderId 100231, ...) moved up by ``variant`` everywhere in the event —
+    in ``data``, ``entityData`` and codes such as ``DS-100231`` alike — so each round shows other orders.
+    Shop, supplier, warehouse and employee ids stay (trigger scopes depend on them)."""
+    text = json.dumps(sample)
+    if variant <= 0:
+        return json.loads(text)
+    entity = sample.get("entityData") or {}
+    numbers = {
+        v
+        for k, v in entity.items()
+        if k.endswith("Id") and isinstance(v, int) and v >= 100 and not any(p in k for p in _FIXED_ID_PARTS)
+    }
+    for number in sorted(numbers, reverse=True):
+        text = re.sub(rf"(?<![\d.]){number}(?![\d.])", str(number + variant), text)
+    return json.loads(text)
+
+
+def fresh_copy(sample: dict[str, Any], number: int, variant: int = 0) -> dict[str, Any]:
     """A sample with a new idempotency id and occurredAt now, so every post is a new event."""
-    event = json.loads(json.dumps(sample))
+    event = vary_entities(sample, variant)
     event["id"] = f"demo-{number}-{uuid.uuid4().hex[:8]}"
     event["occurredAt"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
     return event
@@ -177,7 +199,8 @@ class EventStream:
         return self._order.pop()
 
     async def post_one(self, client: httpx.AsyncClient) -> None:
-        event = fresh_copy(self._next_sample(), self.stats.posted + 1)
+        sample = self._next_sample()
+        event = fresh_copy(sample, self.stats.posted + 1, variant=self._passes - 1)
         self.stats.posted += 1
         try:
             answer = await client.post(
@@ -396,6 +419,8 @@ def run_gui(paths: AppPaths, options: DemoOptions, argv: list[str]) -> int:
     with background_demo(paths, options) as session:
         assert session.settings is not None and session.db is not None and session.box is not None
         ctx = AppContext(paths=paths, settings=session.settings, db=session.db, box=session.box)
+        receiver = session.receiver.base_url if session.receiver is not None else "?"
+        print(f"ShopCtrl Desktop demo — data in {paths.data_dir}; sample receiver {receiver}/", flush=True)
         return int(gui_main(argv, ctx=ctx) or 0)
 
 

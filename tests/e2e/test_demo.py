@@ -60,3 +60,16 @@ def test_restarted_demo_updates_its_triggers_in_place(db, box):
     assert urls and all(u.startswith("http://127.0.0.1:2222/") for u in urls)
     # secrets from the demo file survive the round trip through the encrypted store
     assert any(a.hmac_secret for t in stored for a in t.actions)
+
+
+def test_each_round_shows_other_entities_but_the_same_shop():
+    from shopctrl_desktop.engine.demo import load_sample_events, vary_entities
+
+    sample = next(e for e in load_sample_events() if e["event"] == "OrderChanged")
+    order_id, code = sample["entityData"]["OrderId"], sample["entityData"]["OrderCode"]
+    assert vary_entities(sample, 0) == sample
+    varied = vary_entities(sample, 5)
+    assert varied["entityData"]["OrderId"] == order_id + 5
+    assert varied["data"]["Order"]["Id"] == order_id + 5
+    assert varied["entityData"]["OrderCode"] == code.replace(str(order_id), str(order_id + 5))
+    assert varied["shopId"] == sample["shopId"]
