@@ -81,6 +81,8 @@ def build(tree: nodes.Template, env: _tenv.ShopCtrlEnvironment) -> FastTemplate 
         return _Generator(env).generate(tree)
     except Unsupported:
         return None
+    except Exception:  # noqa: BLE001 - an unexpected tree shape: the Jinja template renders it
+        return None
 
 
 def _make_path_getter(env_getattr: Callable[[Any, str], Any]) -> Callable[[Any, tuple[str, ...]], Any]:

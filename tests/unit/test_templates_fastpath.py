@@ -129,3 +129,76 @@ def test_fast_path_output_size_is_bounded(monkeypatch):
     with pytest.raises(RenderError, match="larger than"):
         templates.render_template(body, MimeType.TEXT, {"Rows": rows})
     assert len(templates.render_template(body, MimeType.TEXT, {"Rows": rows[:900]})) == 90_000
+
+
+FRAGMENTS = [
+    "$$Order.OrderCode$$",
+    "$$Order.Total#0.00$$",
+    "$$Order.Date#yyyy-MM-dd$$",
+    "$$OrderRow.Sku$$",
+    "$$x$$",
+    "$$$$",
+    "<!-- RangeStart:OrderRow -->",
+    "<!-- RangeEnd:OrderRow -->",
+    "<!-- RangeStart:$$Order.Ref$$ -->",
+    "<!-- RangeEnd:$$Order.Ref$$ -->",
+    "<!-- RangeStart:$$Order.Ref$$='a' -->",
+    "{{ Order.OrderCode }}",
+    "{{ Order | json }}",
+    "{{",
+    "}}",
+    "{% for r in Order.OrderRow %}",
+    "{% endfor %}",
+    "{% if Order.Ref %}",
+    "{% endif %}",
+    '{"a": ',
+    '"',
+    "}",
+    ",",
+    "<a>",
+    "</a>",
+    "<![CDATA[",
+    "]]>",
+    "&",
+    "\n",
+    "x",
+    "{{ Order.Total * 2 }}",
+    "{{ Order.Nope.x.y | json }}",
+    "{{ r.Sku | upper }}",
+    "{# c #}",
+    "{{ loop.index }}",
+    "\x00",
+    "😀",
+]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_random_templates_never_escape_render_error_and_both_renderers_agree(seed):
+    import json
+    import random
+
+    rng = random.Random(seed)
+    for _ in range(400):
+        body = "".join(rng.choice(FRAGMENTS) for _ in range(rng.randint(1, 12)))
+        data = {
+            "Order": {
+                "OrderCode": rng.choice(['A"<&>\n', None, 5, ""]),
+                "Total": rng.choice([1.5, "x", None]),
+                "Date": rng.choice(["2026-01-01", "no", None]),
+                "Ref": rng.choice(["a", "", None, 0]),
+                "OrderRow": rng.choice([[{"Sku": "s1"}, {"Sku": None}], None, {}, [], "str"]),
+            }
+        }
+        for mime in MimeType:
+            try:
+                out = templates.render_template(body, mime, data)
+            except RenderError:
+                continue
+            if mime is MimeType.JSON:
+                json.loads(out)
+            template = templates.compile_template(body, mime)
+            if template._sc_fast is not None:
+                variables = templates._context_vars(data, None)
+                assert templates._render_fast(template._sc_fast, variables, 2.0, 10**7) == templates._render(
+                    template, variables, 2.0, 10**7
+                ), body
