@@ -347,10 +347,8 @@ def cmd_gui(ctx: Context) -> int:
             f"the desktop application is not available ({exc}); 'shopctrl-desktop serve' runs the "
             "engine without a screen"
         ) from None
-    from shopctrl_desktop.gui.context import AppContext
-
-    app_ctx = AppContext(paths=ctx.paths, settings=ctx.settings, db=ctx.db, box=ctx.box)
-    return int(gui_main(list(ctx.args.rest or []), ctx=app_ctx) or 0)
+    # The app opens the database itself, so a database that cannot be opened is shown in a dialog.
+    return int(gui_main(list(ctx.args.rest or []), paths=ctx.paths, settings=ctx.settings) or 0)
 
 
 def cmd_demo(ctx: Context) -> int:

@@ -13,8 +13,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from shopctrl_desktop.config import ConfigError, database_url_for, load_settings
-from shopctrl_desktop.paths import resolve_paths
+from shopctrl_desktop.config import ConfigError, Settings, database_url_for, load_settings
+from shopctrl_desktop.paths import AppPaths, resolve_paths
 from shopctrl_desktop.store.db import Database, DatabaseError
 from shopctrl_desktop.store.secrets import SecretKeyError, load_secret_box
 
@@ -71,8 +71,21 @@ def _options(argv: Sequence[str] | None, options: object | None, overrides: dict
     return values
 
 
-def main(argv: Sequence[str] | None = None, options: object | None = None, **kwargs: Any) -> int:
-    """Run the desktop application until the window closes; returns the exit code."""
+def main(
+    argv: Sequence[str] | None = None,
+    options: object | None = None,
+    *,
+    ctx: Any = None,
+    paths: AppPaths | None = None,
+    settings: Settings | None = None,
+    **kwargs: Any,
+) -> int:
+    """Run the desktop application until the window closes; returns the exit code.
+
+    The global options come as a namespace (``options.data_dir/database_url/listen``), as keyword
+    arguments, as ``paths`` + ``settings`` resolved by the CLI, or as a ready ``AppContext`` (``ctx``).
+    Without ``ctx`` the database is opened here, so a failure is shown in a dialog, not a traceback.
+    """
     from PySide6.QtWidgets import QApplication, QMessageBox
     from qasync import QEventLoop
 
