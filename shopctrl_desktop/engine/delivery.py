@@ -2,19 +2,19 @@
 
 Flow on one asyncio loop:
 
-* the **claim loop** takes due items from the database in batches (highest priority first, then oldest)
-  whenever there is room, on ``wake()`` (new items), when a retry comes due (a timer) and on a periodic
-  poll (items made due by another process, expired leases of a killed engine);
+* the **database loop** records finished attempts and claims due items (highest priority first, then
+  oldest) in one transaction per turn — whenever sends finish, on ``wake()`` (new items), when a retry
+  comes due (a timer) and on a periodic poll (items made due by another process, expired leases of a
+  killed engine). Outcomes that finish during a turn go into the next one, so the groups grow with load;
 * one task per claimed item waits for its **host's slot** (``per_host_concurrency``) and then a **global
   slot** (``concurrency``) — in that order, so items of a hanging host never hold global slots while
   they wait — then builds the request (auth, signature over the exact body bytes, client certificate)
   and sends it without following redirects;
-* the **record loop** writes finished attempts in groups (one transaction for everything that finished
-  while the previous group was being written) and reports them through the EngineObserver;
 * a **heartbeat** extends the leases of every item in hand, so a lease only runs out when the process is
   gone.
 
-Database work runs on one dedicated thread (a Session never crosses threads).
+Database work runs on one dedicated thread (a Session never crosses threads). Each hop to that thread
+costs a GIL hand-over while the loop thread is busy sending, which is why one turn does both jobs.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from shopctrl_desktop.domain.model import RenderedRequest, WebhookAction
 from shopctrl_desktop.domain.outcome import AttemptResult
 from shopctrl_desktop.domain.signing import sign
 from shopctrl_desktop.domain.tls import CertificateError
-from shopctrl_desktop.engine.progress import EngineObserver, ItemChange, NullObserver
+from shopctrl_desktop.engine.progress import EngineObserver, ItemChange, NullObserver, QueueCounts
 from shopctrl_desktop.engine.senders import AiohttpSender, OutgoingRequest, Sender
 from shopctrl_desktop.engine.tlsconfig import TLSContextCache
 from shopctrl_desktop.store import claim as claims
@@ -52,6 +52,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 USER_AGENT = f"ShopCtrl-Desktop/{__version__}"
+#: How long decrypted actions and the lease length are reused before they are read again.
+ACTION_CACHE_SECONDS = 2.0
 
 
 def _put(headers: dict[str, str], name: str, value: str) -> None:
@@ -133,7 +135,10 @@ class DeliveryEngine:
         self._running = False
         self._sending_allowed = False
         self._more_due = True
-        self._lease_seconds = 40.0
+        self._recover_due = True
+        self._lease_seconds = 35.0
+        self._lease_read_at = float("-inf")  # monotonic time; only the database thread touches these two
+        self._actions: dict[int, tuple[float, WebhookAction]] = {}
         self._in_hand: dict[int, claims.ClaimedItem] = {}  # claimed, not yet recorded
         self._active: set[int] = set()  # claimed, not yet sent
         self._host_active: Counter[str] = Counter()
@@ -142,8 +147,7 @@ class DeliveryEngine:
         self._records: list[tuple[claims.ClaimedItem, AttemptResult]] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._loops: list[asyncio.Task[None]] = []
-        self._wake_event: asyncio.Event | None = None
-        self._record_event: asyncio.Event | None = None
+        self._event: asyncio.Event | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = float("inf")
         self._counts_dirty = True
@@ -158,16 +162,14 @@ class DeliveryEngine:
         self._loop = asyncio.get_running_loop()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="delivery-db")
         self._global_sem = asyncio.Semaphore(self._concurrency)
-        self._wake_event = asyncio.Event()
-        self._record_event = asyncio.Event()
+        self._event = asyncio.Event()
         recovered = await self._db_call(self._recover)
         if recovered:
             log.info("%d item(s) left in 'sending' by a stopped engine are due again", recovered)
         self._running = self._sending_allowed = True
         self._more_due = True
         self._loops = [
-            asyncio.create_task(self._claim_loop(), name="delivery-claim"),
-            asyncio.create_task(self._record_loop(), name="delivery-record"),
+            asyncio.create_task(self._db_loop(), name="delivery-db"),
             asyncio.create_task(self._heartbeat_loop(), name="delivery-heartbeat"),
             asyncio.create_task(self._counts_loop(), name="delivery-counts"),
         ]
@@ -182,19 +184,18 @@ class DeliveryEngine:
             return
         self._running = False
         self._sending_allowed = False
-        assert self._wake_event is not None and self._record_event is not None
-        self._wake_event.set()
+        assert self._event is not None
+        self._event.set()
         if self._timer is not None:
             self._timer.cancel()
-        claim_loop, record_loop, heartbeat, counts = self._loops
-        await asyncio.gather(claim_loop, return_exceptions=True)
+        db_loop, heartbeat, counts = self._loops
         if self._tasks:
             _, pending = await asyncio.wait(set(self._tasks), timeout=max(0.0, drain_timeout))
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
-        self._record_event.set()
-        await asyncio.gather(record_loop, return_exceptions=True)
+        self._event.set()
+        await asyncio.gather(db_loop, return_exceptions=True)
         heartbeat.cancel()
         counts.cancel()
         await asyncio.gather(heartbeat, counts, return_exceptions=True)
@@ -206,8 +207,7 @@ class DeliveryEngine:
                 log.exception("could not give %d item(s) back; lease recovery will", len(leftover))
             self._in_hand.clear()
         try:
-            counts_now = await self._db_call(self._counts)
-            self._observer.counts_changed(counts_now)
+            self._observer.counts_changed(await self._db_call(self._counts))
         except Exception:  # noqa: BLE001
             log.debug("final counts failed", exc_info=True)
         await self._sender.close()
@@ -254,26 +254,52 @@ class DeliveryEngine:
         with self._db.session() as session:
             return claims.recover_expired_leases(session, utcnow())
 
-    def _claim(
-        self, limit: int, host_active: dict[str, int]
-    ) -> tuple[list[claims.ClaimedItem], dict[int, WebhookAction]]:
+    def _cycle(
+        self,
+        batch: list[tuple[claims.ClaimedItem, AttemptResult]],
+        want: int,
+        host_active: dict[str, int],
+        recover: bool,
+    ) -> tuple[claims.RecordResult, list[claims.ClaimedItem], dict[int, WebhookAction]]:
+        """One transaction: record what finished, then claim what fits (one commit, one thread hop)."""
+        items: list[claims.ClaimedItem] = []
+        actions: dict[int, WebhookAction] = {}
         with self._db.session() as session:
-            self._lease_seconds = claims.lease_seconds_for(session)
-            items = claims.claim_due(
-                session,
-                self.owner,
-                limit,
-                utcnow(),
-                self._lease_seconds,
-                per_host=self._host_cap,
-                host_in_hand=host_active,
-            )
-            actions = claims.load_actions(session, self._box, (it.action_id for it in items))
-        return items, actions
+            record = claims.record_outcomes(session, self.owner, batch, self._settings.retry)
+            if want > 0:
+                clock = time.monotonic()
+                if clock - self._lease_read_at > ACTION_CACHE_SECONDS:
+                    self._lease_seconds = claims.lease_seconds_for(session)
+                    self._lease_read_at = clock
+                items = claims.claim_due(
+                    session,
+                    self.owner,
+                    want,
+                    utcnow(),
+                    self._lease_seconds,
+                    per_host=self._host_cap,
+                    host_in_hand=host_active,
+                    recover=recover,
+                )
+                actions = self._actions_for(session, items, clock)
+        return record, items, actions
 
-    def _record(self, batch: list[tuple[claims.ClaimedItem, AttemptResult]]) -> claims.RecordResult:
-        with self._db.session() as session:
-            return claims.record_outcomes(session, self.owner, batch, self._settings.retry)
+    def _actions_for(
+        self, session: Any, items: list[claims.ClaimedItem], clock: float
+    ) -> dict[int, WebhookAction]:
+        """Actions (secrets decrypted) cached for a few seconds: edits apply to the next claims."""
+        wanted = {it.action_id for it in items if it.action_id is not None}
+        stale = {
+            i for i in wanted if i not in self._actions or clock - self._actions[i][0] > ACTION_CACHE_SECONDS
+        }
+        if stale:
+            loaded = claims.load_actions(session, self._box, stale)
+            for action_id in stale:
+                if action_id in loaded:
+                    self._actions[action_id] = (clock, loaded[action_id])
+                else:
+                    self._actions.pop(action_id, None)
+        return {i: self._actions[i][1] for i in wanted if i in self._actions}
 
     def _release(self, ids: list[int]) -> int:
         with self._db.session() as session:
@@ -281,26 +307,25 @@ class DeliveryEngine:
 
     def _extend(self, ids: list[int]) -> int:
         with self._db.session() as session:
-            return claims.extend_leases(
-                session, self.owner, ids, utcnow() + timedelta(seconds=self._lease_seconds)
-            )
+            until = utcnow() + timedelta(seconds=self._lease_seconds)
+            return claims.extend_leases(session, self.owner, ids, until)
 
-    def _counts(self):  # type: ignore[no-untyped-def]
+    def _counts(self) -> QueueCounts:
         from shopctrl_desktop.store.queue import queue_counts
 
         with self._db.session() as session:
             return queue_counts(session)
 
-    # ------------------------------------------------------------------ loops
+    # ------------------------------------------------------------------ the loop
     def _on_wake(self) -> None:
         self._more_due = True
-        if self._wake_event is not None:
-            self._wake_event.set()
+        if self._event is not None:
+            self._event.set()
 
     def _wake_in(self, seconds: float) -> None:
         assert self._loop is not None
         when = self._loop.time() + max(0.0, seconds)
-        if self._timer is not None and self._timer_at <= when and not self._timer.cancelled():
+        if self._timer is not None and self._timer_at <= when:
             return
         if self._timer is not None:
             self._timer.cancel()
@@ -315,32 +340,46 @@ class DeliveryEngine:
     def _room(self) -> int:
         return self._max_active - len(self._active)
 
-    async def _claim_loop(self) -> None:
-        assert self._wake_event is not None
+    async def _db_loop(self) -> None:
+        """Record finished attempts and claim new items, in one transaction per turn. Outcomes that
+        finish while a turn runs are batched into the next one."""
+        assert self._event is not None
         threshold = max(1, self._max_active // 4)
-        while self._running:
-            self._wake_event.clear()
+        while True:
+            self._event.clear()
             room = self._room()
-            if self._more_due and room > 0 and (room >= threshold or not self._active):
+            want = 0
+            if self._running and self._more_due and room > 0 and (room >= threshold or not self._active):
+                want = room
+            if not self._records and want == 0:
+                if not self._running and not self._tasks:
+                    return
                 try:
-                    items, actions = await self._db_call(self._claim, room, dict(self._host_active))
-                except Exception:  # noqa: BLE001 - database busy or gone: try again on the next poll
-                    log.exception("claiming due items failed")
-                    items, actions = [], {}
-                    self._more_due = False
-                if not self._running:
-                    for item in items:  # stop() came while claiming: give them back via _in_hand
-                        self._in_hand[item.id] = item
-                    break
-                if len(items) < room:
-                    self._more_due = False
-                if items:
-                    self._start_items(items, actions)
+                    await asyncio.wait_for(self._event.wait(), self._poll_interval)
+                except TimeoutError:
+                    self._more_due = self._recover_due = True
                 continue
+            batch, self._records = self._records, []
+            recover, self._recover_due = self._recover_due, False
             try:
-                await asyncio.wait_for(self._wake_event.wait(), self._poll_interval)
-            except TimeoutError:
-                self._more_due = True
+                record, items, actions = await self._db_call(
+                    self._cycle, batch, want, dict(self._host_active), recover
+                )
+            except Exception:  # noqa: BLE001 - database busy or gone: keep the outcomes, try again
+                log.exception("recording %d attempt(s) / claiming failed; trying again", len(batch))
+                self._records[:0] = batch
+                self._recover_due = self._recover_due or recover
+                await asyncio.sleep(0.5)
+                continue
+            if batch:
+                self._after_record(batch, record)
+            if want:
+                if len(items) < want:
+                    self._more_due = False
+                if items and not self._running:
+                    self._in_hand.update((it.id, it) for it in items)  # stop() gives them back
+                elif items:
+                    self._start_items(items, actions)
 
     def _start_items(self, items: list[claims.ClaimedItem], actions: dict[int, WebhookAction]) -> None:
         changes = []
@@ -363,7 +402,7 @@ class DeliveryEngine:
         return sem
 
     async def _deliver(self, item: claims.ClaimedItem, action: WebhookAction | None) -> None:
-        assert self._global_sem is not None and self._record_event is not None
+        assert self._global_sem is not None and self._event is not None
         result: AttemptResult | None = None
         try:
             async with self._host_sem(item.host), self._global_sem:
@@ -377,13 +416,7 @@ class DeliveryEngine:
                 del self._host_active[item.host]
             if result is not None:
                 self._records.append((item, result))
-                self._record_event.set()
-            if (
-                self._more_due
-                and self._wake_event is not None
-                and self._room() >= max(1, self._max_active // 4)
-            ):
-                self._wake_event.set()
+            self._event.set()
 
     async def _attempt(self, item: claims.ClaimedItem, action: WebhookAction | None) -> AttemptResult:
         self.attempted += 1
@@ -405,28 +438,6 @@ class DeliveryEngine:
         except (CertificateError, ValueError) as exc:
             return _config_failure(f"invalid configuration: {exc}")
         return await self._sender.send(outgoing)
-
-    async def _record_loop(self) -> None:
-        assert self._record_event is not None
-        while True:
-            await self._record_event.wait()
-            self._record_event.clear()
-            if not self._records:
-                if not self._running and not self._tasks:
-                    return
-                continue
-            batch, self._records = self._records, []
-            try:
-                result = await self._db_call(self._record, batch)
-            except Exception:  # noqa: BLE001 - keep the outcomes and try again shortly
-                log.exception("recording %d attempt(s) failed; retrying", len(batch))
-                self._records[:0] = batch
-                await asyncio.sleep(0.5)
-                self._record_event.set()
-                continue
-            self._after_record(batch, result)
-            if not self._running and not self._tasks and not self._records:
-                return
 
     def _after_record(
         self, batch: list[tuple[claims.ClaimedItem, AttemptResult]], result: claims.RecordResult

@@ -17,14 +17,16 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import Integer, Select, bindparam, case, func, insert, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
-from shopctrl_desktop.domain.model import WAITING_STATUSES, AlertSeverity, ItemStatus, WebhookAction
+from shopctrl_desktop.domain.model import WAITING_STATUSES, AlertSeverity, ItemStatus, Priority, WebhookAction
 from shopctrl_desktop.domain.outcome import BODY_LIMIT, AttemptResult, decide
 from shopctrl_desktop.domain.retry import RetryPolicy
 from shopctrl_desktop.engine.progress import ItemChange
+from shopctrl_desktop.store import claim_sqlite as fast
 from shopctrl_desktop.store.alerts import create_alert
 from shopctrl_desktop.store.ingest import begin_write
 from shopctrl_desktop.store.models import DeliveryAttemptRow, QueueItemRow, WebhookActionRow, utcnow
@@ -119,6 +121,115 @@ def lease_seconds_for(session: Session, margin: float = 5.0) -> float:
     return float(longest or 30.0) + margin
 
 
+def _build_candidates(postgresql: bool) -> Select[Any]:
+    """Due item ids (and hosts) in claim order: priority DESC, then id; built once, bound per call.
+
+    SQLite cannot serve ``status IN (…) ORDER BY priority DESC, id`` from the (status, priority, id) index
+    and sorts every waiting row instead (≈15 ms at 20,000 items). One index range per (status, priority)
+    — five priorities, two waiting statuses — each already in id order and stopping at ``scan`` rows,
+    makes it a merge of at most 10 × ``scan`` rows. PostgreSQL gets the plain query with
+    ``FOR UPDATE SKIP LOCKED`` (row locks cannot be taken through a UNION).
+    """
+    due = (
+        _ITEMS.c.next_attempt_at <= bindparam("p_now", type_=_ITEMS.c.next_attempt_at.type),
+        _ITEMS.c.host.not_in(bindparam("p_full", expanding=True)),
+    )
+    scan = bindparam("p_scan", type_=Integer)
+    if postgresql:
+        return (
+            select(_ITEMS.c.id, _ITEMS.c.host)
+            .where(_ITEMS.c.status.in_(WAITING_STATUSES), *due)
+            .order_by(_ITEMS.c.priority.desc(), _ITEMS.c.id)
+            .limit(scan)
+            .with_for_update(skip_locked=True)
+        )
+    parts = [
+        select(_ITEMS.c.id, _ITEMS.c.host, _ITEMS.c.priority)
+        .where(_ITEMS.c.status == status, _ITEMS.c.priority == int(priority), *due)
+        .order_by(_ITEMS.c.id)
+        .limit(scan)
+        .subquery()
+        for priority in sorted(Priority, reverse=True)
+        for status in WAITING_STATUSES
+    ]
+    merged = union_all(*(select(p.c.id, p.c.host, p.c.priority) for p in parts)).subquery()
+    return select(merged.c.id, merged.c.host).order_by(merged.c.priority.desc(), merged.c.id).limit(scan)
+
+
+# Built once: SQLAlchemy then finds the compiled SQL in its cache instead of rebuilding ten subqueries.
+_CANDIDATES = {False: _build_candidates(False), True: _build_candidates(True)}
+_CLAIM = (
+    update(_ITEMS)
+    .where(
+        _ITEMS.c.id.in_(bindparam("p_ids", expanding=True)),
+        _ITEMS.c.status.in_(WAITING_STATUSES),
+        _ITEMS.c.next_attempt_at <= bindparam("p_now", type_=_ITEMS.c.next_attempt_at.type),
+    )
+    .values(
+        status=SENDING,
+        lease_owner=bindparam("p_owner", type_=_ITEMS.c.lease_owner.type),
+        lease_expires_at=bindparam("p_until", type_=_ITEMS.c.lease_expires_at.type),
+    )
+    .returning(
+        _ITEMS.c.id,
+        _ITEMS.c.attempts,
+        _ITEMS.c.priority,
+        _ITEMS.c.method,
+        _ITEMS.c.url,
+        _ITEMS.c.host,
+        _ITEMS.c.headers_json,
+        _ITEMS.c.body,
+        _ITEMS.c.action_id,
+        _ITEMS.c.trigger_id,
+        _ITEMS.c.trigger_title,
+        _ITEMS.c.event_name,
+    )
+)
+_OWNED = select(_ITEMS.c.id).where(
+    _ITEMS.c.id.in_(bindparam("p_ids", expanding=True)),
+    _ITEMS.c.status == SENDING,
+    _ITEMS.c.lease_owner == bindparam("p_owner", type_=_ITEMS.c.lease_owner.type),
+)
+_RECORD_COLUMNS = (
+    "status",
+    "attempts",
+    "last_attempt_at",
+    "next_attempt_at",
+    "finished_at",
+    "response_status",
+    "response_message",
+    "duration_ms",
+    "lease_owner",
+    "lease_expires_at",
+)
+_RECORD = (
+    update(_ITEMS)
+    .where(_ITEMS.c.id == bindparam("iid"))
+    .values({name: bindparam(name, type_=_ITEMS.c[name].type) for name in _RECORD_COLUMNS})
+)
+_INSERT_ATTEMPTS = insert(_ATTEMPTS)
+_ATTEMPT_COLUMNS = (
+    "item_id",
+    "number",
+    "started_at",
+    "duration_ms",
+    "status_code",
+    "response_headers_json",
+    "response_body",
+    "error",
+)
+
+
+def _same(value: datetime | None) -> datetime | None:
+    return value
+
+
+def _update_params(row: list[Any]) -> dict[str, Any]:
+    params = dict(zip(("iid",) + _RECORD_COLUMNS[:8], row, strict=True))
+    params.update(lease_owner=None, lease_expires_at=None)
+    return params
+
+
 def claim_due(
     session: Session,
     owner: str,
@@ -128,6 +239,7 @@ def claim_due(
     *,
     per_host: int | None = None,
     host_in_hand: Mapping[str, int] | None = None,
+    recover: bool = True,
 ) -> list[ClaimedItem]:
     """Claim up to ``limit`` due items for ``owner`` (ordered priority DESC, id).
 
@@ -137,21 +249,20 @@ def claim_due(
     if limit <= 0:
         return []
     begin_write(session)
-    recover_expired_leases(session, now)
+    if recover:
+        recover_expired_leases(session, now)
     in_hand = dict(host_in_hand or {})
-    query = select(_ITEMS.c.id, _ITEMS.c.host).where(
-        _ITEMS.c.status.in_(WAITING_STATUSES), _ITEMS.c.next_attempt_at <= now
-    )
-    if per_host is not None:
-        full = [h for h, n in in_hand.items() if n >= per_host]
-        if full:
-            query = query.where(_ITEMS.c.host.not_in(full))
+    full = [h for h, n in in_hand.items() if n >= per_host] if per_host is not None else []
     scan = limit if per_host is None else min(max(limit * 4, 64), 2000)
-    query = query.order_by(_ITEMS.c.priority.desc(), _ITEMS.c.id).limit(scan)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
     chosen: list[int] = []
-    for item_id, host in session.execute(query):
+    conn = session.connection()
+    sqlite = conn.dialect.name == "sqlite"
+    if sqlite:
+        rows: Iterable[tuple[int, str]] = fast.candidates(conn, now, full, scan)
+    else:
+        postgresql = conn.dialect.name == "postgresql"
+        rows = conn.execute(_CANDIDATES[postgresql], {"p_now": now, "p_full": full, "p_scan": scan}).tuples()
+    for item_id, host in rows:
         if per_host is not None:
             if in_hand.get(host, 0) >= per_host:
                 continue
@@ -162,45 +273,27 @@ def claim_due(
     if not chosen:
         return []
     until = now + timedelta(seconds=lease_seconds)
-    stmt = (
-        update(_ITEMS)
-        .where(
-            _ITEMS.c.id.in_(chosen),
-            _ITEMS.c.status.in_(WAITING_STATUSES),
-            _ITEMS.c.next_attempt_at <= now,
-        )
-        .values(status=SENDING, lease_owner=owner, lease_expires_at=until)
-        .returning(
-            _ITEMS.c.id,
-            _ITEMS.c.attempts,
-            _ITEMS.c.priority,
-            _ITEMS.c.method,
-            _ITEMS.c.url,
-            _ITEMS.c.host,
-            _ITEMS.c.headers_json,
-            _ITEMS.c.body,
-            _ITEMS.c.action_id,
-            _ITEMS.c.trigger_id,
-            _ITEMS.c.trigger_title,
-            _ITEMS.c.event_name,
-        )
-    )
+    if sqlite:
+        claimed: Iterable[Sequence[Any]] = fast.claim(conn, chosen, owner, now, until)
+    else:
+        params = {"p_ids": chosen, "p_now": now, "p_owner": owner, "p_until": until}
+        claimed = conn.execute(_CLAIM, params).tuples()
     items = [
         ClaimedItem(
-            id=r.id,
-            attempts=r.attempts,
-            priority=r.priority,
-            method=r.method,
-            url=r.url,
-            host=r.host,
-            headers=json.loads(r.headers_json or "{}"),
-            body=r.body or "",
-            action_id=r.action_id,
-            trigger_id=r.trigger_id,
-            trigger_title=r.trigger_title,
-            event_name=r.event_name,
+            id=r[0],
+            attempts=r[1],
+            priority=r[2],
+            method=r[3],
+            url=r[4],
+            host=r[5],
+            headers=json.loads(r[6] or "{}"),
+            body=r[7] or "",
+            action_id=r[8],
+            trigger_id=r[9],
+            trigger_title=r[10],
+            event_name=r[11],
         )
-        for r in session.execute(stmt)
+        for r in claimed
     ]
     items.sort(key=lambda it: (-it.priority, it.id))
     return items
@@ -237,77 +330,70 @@ def record_outcomes(
     now = now or utcnow()
     begin_write(session)
     ids = [item.id for item, _ in outcomes]
+    conn = session.connection()
+    sqlite = conn.dialect.name == "sqlite"
     owned: set[int] = set()
     for start in range(0, len(ids), 500):
-        owned.update(
-            session.scalars(
-                select(_ITEMS.c.id).where(
-                    _ITEMS.c.id.in_(ids[start : start + 500]),
-                    _ITEMS.c.status == SENDING,
-                    _ITEMS.c.lease_owner == owner,
-                )
-            )
-        )
-    attempt_rows = []
-    item_updates = []
+        chunk = ids[start : start + 500]
+        if sqlite:
+            owned |= fast.owned(conn, chunk, owner)
+        else:
+            owned.update(conn.scalars(_OWNED, {"p_ids": chunk, "p_owner": owner}))
+    when = fast.sqlite_time if sqlite else _same
+    attempt_rows: list[list[Any]] = []
+    item_updates: list[list[Any]] = []
     alerts_to_make = []
     for item, res in outcomes:
         number = item.attempts + 1
         body = res.response_body
+        headers = json.dumps(res.response_headers) if res.status_code is not None else None
         attempt_rows.append(
-            {
-                "item_id": item.id,
-                "number": number,
-                "started_at": res.started_at,
-                "duration_ms": res.duration_ms,
-                "status_code": res.status_code,
-                "response_headers_json": json.dumps(res.response_headers)
-                if res.status_code is not None
-                else None,
-                "response_body": body[:BODY_LIMIT] if body is not None else None,
-                "error": res.error,
-            }
+            [
+                item.id,
+                number,
+                when(res.started_at),
+                res.duration_ms,
+                res.status_code,
+                headers,
+                body[:BODY_LIMIT] if body is not None else None,
+                res.error,
+            ]
         )
         if item.id not in owned:
             result.lost.append(item.id)
             continue
         decision = decide(res, number, policy)
         final = decision.status in (ItemStatus.DELIVERED, ItemStatus.FAILED)
+        delay = decision.delay_seconds
         item_updates.append(
-            {
-                "iid": item.id,
-                "status": decision.status.value,
-                "attempts": number,
-                "last_attempt_at": res.started_at,
-                "next_attempt_at": (
-                    now + timedelta(seconds=decision.delay_seconds)
-                    if decision.delay_seconds is not None
-                    else None
-                ),
-                "finished_at": now if final else None,
-                "response_status": res.status_code,
-                "response_message": decision.message,
-                "duration_ms": res.duration_ms,
-                "lease_owner": None,
-                "lease_expires_at": None,
-            }
+            [
+                item.id,
+                decision.status.value,
+                number,
+                when(res.started_at),
+                when(now + timedelta(seconds=delay)) if delay is not None else None,
+                when(now) if final else None,
+                res.status_code,
+                decision.message,
+                res.duration_ms,
+            ]
         )
-        if decision.delay_seconds is not None:
-            result.retry_delays[item.id] = decision.delay_seconds
+        if delay is not None:
+            result.retry_delays[item.id] = delay
         result.changes.append(
             ItemChange(item.id, decision.status.value, number, res.status_code, decision.message)
         )
         if decision.alert_reason is not None:
             alerts_to_make.append((item, decision.alert_reason, decision.message))
-    if attempt_rows:
-        session.execute(insert(_ATTEMPTS), attempt_rows)
-    if item_updates:
-        stmt = (
-            update(_ITEMS)
-            .where(and_(_ITEMS.c.id == bindparam("iid")))
-            .values({k: bindparam(k) for k in item_updates[0] if k != "iid"})
-        )
-        session.connection().execute(stmt, item_updates)
+    if sqlite:
+        fast.record(conn, attempt_rows, item_updates)
+    else:
+        if attempt_rows:
+            conn.execute(
+                _INSERT_ATTEMPTS, [dict(zip(_ATTEMPT_COLUMNS, row, strict=True)) for row in attempt_rows]
+            )
+        if item_updates:
+            conn.execute(_RECORD, [_update_params(row) for row in item_updates])
     for item, reason, summary in alerts_to_make:
         title, message = _alert_text(item, reason, summary)
         alert_id = create_alert(session, AlertSeverity.ERROR, title, message, item.id, item.trigger_id)

@@ -1,0 +1,249 @@
+"""Delivery throughput: the engine end to end vs. a bare aiohttp client (the ceiling), same run.
+
+A local aiohttp receiver runs in a separate process (it does not share the engine's loop). The database
+(SQLite, WAL, synchronous=FULL) is pre-filled with N queued items for one action with an HMAC secret.
+Then, alternating so both see the same machine load:
+
+* **engine**: DeliveryEngine claims -> signs -> sends -> records all N items (measured from start() to
+  the last outcome committed);
+* **ceiling**: a bare ``aiohttp.ClientSession`` posts the same N bodies with the same concurrency;
+* **httpx** (for the record, fewer requests): a bare ``httpx.AsyncClient`` at the same concurrency —
+  why the engine's sender is aiohttp (engine/senders.py).
+
+    python3 benchmarks/delivery.py [--items 20000] [--concurrency 64] [--httpx-items 3000]
+
+Target (issue 3): >= 1,000 deliveries/s and >= 0.5 x the ceiling.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import aiohttp  # noqa: E402
+import httpx  # noqa: E402
+from sqlalchemy import func, insert, select  # noqa: E402
+
+from shopctrl_desktop.config import Settings  # noqa: E402
+from shopctrl_desktop.domain.model import Trigger, WebhookAction  # noqa: E402
+from shopctrl_desktop.domain.signing import generate_secret  # noqa: E402
+from shopctrl_desktop.engine.delivery import DeliveryEngine  # noqa: E402
+from shopctrl_desktop.engine.progress import NullObserver  # noqa: E402
+from shopctrl_desktop.store.db import Database  # noqa: E402
+from shopctrl_desktop.store.models import DeliveryAttemptRow, EventRow, QueueItemRow, utcnow  # noqa: E402
+from shopctrl_desktop.store.secrets import SecretBox  # noqa: E402
+from shopctrl_desktop.store.triggers import get_trigger, save_trigger  # noqa: E402
+
+
+# ----------------------------------------------------------------------------- receiver process
+def _receiver_main(conn) -> None:  # type: ignore[no-untyped-def]
+    from aiohttp import web
+
+    async def handle(request: web.Request) -> web.Response:
+        await request.read()
+        return web.Response(text="ok")
+
+    async def main() -> None:
+        app = web.Application()
+        app.router.add_post("/hook", handle)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
+        await site.start()
+        conn.send(site._server.sockets[0].getsockname()[1])  # noqa: SLF001
+        await asyncio.Event().wait()
+
+    try:
+        import uvloop  # type: ignore[import-not-found]
+
+        uvloop.install()
+    except ImportError:
+        pass
+    asyncio.run(main())
+
+
+def start_receiver() -> tuple[mp.Process, int]:
+    parent, child = mp.Pipe()
+    proc = mp.get_context("spawn").Process(target=_receiver_main, args=(child,), daemon=True)
+    proc.start()
+    port = parent.recv()
+    return proc, port
+
+
+# ----------------------------------------------------------------------------- data
+def body_for(n: int) -> str:
+    return json.dumps(
+        {
+            "Trigger": "OrderChanged",
+            "TriggerActionId": 1,
+            "entityData": {"OrderId": 100000 + n, "OrderCode": f"ORD-{n}"},
+        }
+    )
+
+
+def prefill(db: Database, box: SecretBox, url: str, items: int) -> WebhookAction:
+    action = WebhookAction(url=url, hmac_secret=generate_secret("shopctrl"))
+    with db.session() as s:
+        trigger_id = save_trigger(s, box, Trigger(title="Bench", event="OrderChanged", actions=(action,)))
+        stored = get_trigger(s, box, trigger_id)
+        assert stored is not None
+        action = stored.actions[0]
+        event = EventRow(event="OrderChanged", occurred_at=utcnow(), entity_type="Order", entity_id="1")
+        s.add(event)
+        s.flush()
+        now = utcnow()
+        headers = json.dumps(
+            {"Content-Type": "application/json; charset=utf-8", "X-ShopCtrl-Trigger": "OrderChanged"}
+        )
+        host = url.split("/")[2]
+        rows = [
+            {
+                "trigger_id": trigger_id,
+                "action_id": action.id,
+                "event_id": event.id,
+                "trigger_title": "Bench",
+                "event_name": "OrderChanged",
+                "entity_type": "Order",
+                "entity_id": str(n),
+                "priority": 3,
+                "status": "queued",
+                "method": "POST",
+                "url": url,
+                "host": host,
+                "headers_json": headers,
+                "body": body_for(n),
+                "created_at": now,
+                "next_attempt_at": now,
+            }
+            for n in range(items)
+        ]
+        for start in range(0, items, 5000):
+            s.execute(insert(QueueItemRow), rows[start : start + 5000])
+    return action
+
+
+# ----------------------------------------------------------------------------- measurements
+class _Done(NullObserver):
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.final = 0
+        self.done = asyncio.Event()
+
+    def items_changed(self, changes) -> None:  # type: ignore[no-untyped-def]
+        self.final += sum(1 for c in changes if c.status in ("delivered", "failed"))
+        if self.final >= self.total:
+            self.done.set()
+
+
+async def run_engine(db: Database, box: SecretBox, items: int, concurrency: int) -> float:
+    settings = replace(Settings(), concurrency=concurrency, per_host_concurrency=concurrency)
+    observer = _Done(items)
+    engine = DeliveryEngine(db, box, settings, observer)
+    t0 = time.perf_counter()
+    await engine.start()
+    await asyncio.wait_for(observer.done.wait(), 600)
+    elapsed = time.perf_counter() - t0
+    await engine.stop()
+    return elapsed
+
+
+async def run_bare_aiohttp(url: str, items: int, concurrency: int) -> float:
+    bodies = [body_for(n).encode() for n in range(items)]
+    headers = {"Content-Type": "application/json; charset=utf-8", "X-ShopCtrl-Trigger": "OrderChanged"}
+    it = iter(bodies)
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def worker() -> None:
+            for body in it:
+                async with session.post(url, data=body, headers=headers) as resp:
+                    await resp.read()
+                    assert resp.status == 200
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return time.perf_counter() - t0
+
+
+async def run_bare_httpx(url: str, items: int, concurrency: int) -> float:
+    bodies = [body_for(n).encode() for n in range(items)]
+    headers = {"Content-Type": "application/json; charset=utf-8", "X-ShopCtrl-Trigger": "OrderChanged"}
+    it = iter(bodies)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+
+        async def worker() -> None:
+            for body in it:
+                resp = await client.post(url, content=body, headers=headers)
+                assert resp.status_code == 200
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return time.perf_counter() - t0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--items", type=int, default=20000)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--httpx-items", type=int, default=3000, help="0 skips the httpx figure")
+    args = parser.parse_args()
+
+    receiver, port = start_receiver()
+    url = f"http://127.0.0.1:{port}/hook"
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            db = Database(f"sqlite:///{tmp}/bench.sqlite3")
+            box = SecretBox.generate()
+            t = time.perf_counter()
+            prefill(db, box, url, args.items)
+            print(f"pre-filled {args.items} queued items in {time.perf_counter() - t:.1f} s")
+
+            async def measure() -> tuple[float, float, float | None]:
+                await run_bare_aiohttp(url, min(2000, args.items), args.concurrency)  # warm-up
+                ceiling = await run_bare_aiohttp(url, args.items, args.concurrency)
+                engine = await run_engine(db, box, args.items, args.concurrency)
+                bare_httpx = None
+                if args.httpx_items:
+                    bare_httpx = await run_bare_httpx(url, args.httpx_items, args.concurrency)
+                return ceiling, engine, bare_httpx
+
+            ceiling_s, engine_s, httpx_s = asyncio.run(measure())
+            with db.session() as s:
+                delivered = s.scalar(select(func.count()).where(QueueItemRow.status == "delivered"))
+                attempts = s.scalar(select(func.count()).select_from(DeliveryAttemptRow))
+            db.dispose()
+    finally:
+        receiver.kill()
+        receiver.join(5)
+
+    engine_rate = args.items / engine_s
+    ceiling_rate = args.items / ceiling_s
+    print(f"concurrency {args.concurrency}, {args.items} items, receiver in a separate process")
+    print(f"engine (claim -> sign -> send -> record): {engine_rate:8.0f} deliveries/s  ({engine_s:.2f} s)")
+    print(f"bare aiohttp.ClientSession (ceiling):     {ceiling_rate:8.0f} requests/s    ({ceiling_s:.2f} s)")
+    if httpx_s is not None:
+        print(
+            f"bare httpx.AsyncClient ({args.httpx_items} requests):    {args.httpx_items / httpx_s:8.0f} requests/s"
+        )
+    ratio = engine_rate / ceiling_rate
+    print(f"ratio engine / ceiling: {ratio:.2f}")
+    print(f"database: {delivered} delivered, {attempts} attempt rows")
+    ok = engine_rate >= 1000 and ratio >= 0.5 and delivered == args.items and attempts == args.items
+    print("target (>= 1,000/s and >= 0.5 x ceiling, every item delivered once):", "met" if ok else "NOT met")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
