@@ -64,7 +64,7 @@ class MainWindow(QMainWindow):
         for title in ("Triggers", "Webhook Queue", "Alerts"):
             QListWidgetItem(title, self.nav)
         self.nav.setStyleSheet("QListWidget { font-size: 11pt; } QListWidget::item { padding: 8px 10px; }")
-        self.nav.setFixedWidth(max(150, self.nav.sizeHintForColumn(0) + 40))
+        self.nav.setFixedWidth(max(150, self.nav.sizeHintForColumn(0) + 24))
         self.pages = QStackedWidget()
         for page in (self.triggers_page, self.queue_page, self.alerts_page):
             self.pages.addWidget(page)

@@ -53,7 +53,7 @@ class AlertsPage(QWidget):
         hh = self.table.horizontalHeader()
         hh.setStretchLastSection(True)
         hh.setHighlightSections(False)
-        for col, width in enumerate((110, 150, 320, 90)):
+        for col, width in enumerate((110, 150, 400, 90)):
             self.table.setColumnWidth(col, width)
         self.message_view = QTextBrowser()
         self.message_view.setObjectName("alert_message")

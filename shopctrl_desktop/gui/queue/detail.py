@@ -7,6 +7,7 @@ import html
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import (
+    QHBoxLayout,
     QLabel,
     QPlainTextEdit,
     QStackedWidget,
@@ -53,12 +54,17 @@ class ItemDetailPane(QWidget):
         self.tabs.addTab(self.request_view, "Request")
         self.tabs.addTab(self.attempts_view, "Attempts")
 
+        self.summary.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.summary.setFixedWidth(330)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        body = QHBoxLayout()
+        body.addWidget(self.summary)
+        body.addWidget(self.tabs, 1)
         content = QWidget()
         lay = QVBoxLayout(content)
         lay.setContentsMargins(6, 6, 6, 6)
         lay.addWidget(self.header)
-        lay.addWidget(self.summary)
-        lay.addWidget(self.tabs, 1)
+        lay.addLayout(body, 1)
 
         self.stack = QStackedWidget()
         self.stack.addWidget(self.placeholder)
@@ -88,7 +94,8 @@ class ItemDetailPane(QWidget):
             f" &nbsp;{html.escape(detail.method)} {html.escape(r.url)}"
         )
         rows = "".join(
-            f"<tr><td style='color:#555; padding-right:10px'>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>"
+            f"<tr><td style='color:#555; padding-right:10px; white-space:nowrap'>{html.escape(k)}</td>"
+            f"<td>{html.escape(v)}</td></tr>"
             for k, v in summary_rows(detail)
         )
         self.summary.setText(f"<table>{rows}</table>")

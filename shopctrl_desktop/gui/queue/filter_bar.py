@@ -42,7 +42,9 @@ class QueueFilterBar(QWidget):
         for label, _ in STATUS_CHOICES:
             self.status_combo.addItem(label)
         self.status_combo.setMinimumContentsLength(10)
-        self.status_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.status_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
         self.trigger_combo = QComboBox()
         self.trigger_combo.setObjectName("trigger_filter")
         self.trigger_combo.addItem(ALL_TRIGGERS)

@@ -91,7 +91,7 @@ def attempt_html(attempt: AttemptView) -> str:
     else:
         outcome = "no answer"
     head = (
-        f"<p style='margin-top:8px'><b>Attempt {attempt.number}</b> · {_fmt_time(attempt.started_at)} · "
+        f"<p><b>Attempt {attempt.number}</b> · {_fmt_time(attempt.started_at)} · "
         f"{attempt.duration_ms:.0f} ms · {outcome}</p>"
     )
     parts = [head]
@@ -108,7 +108,7 @@ def attempts_html(detail: ItemDetail) -> str:
         when = _fmt_time(detail.row.next_attempt_at)
         note = f" The first attempt is due {when}." if when and detail.row.status == "queued" else ""
         return f"<p style='color:#666'>Not sent yet.{html.escape(note)}</p>"
-    return "".join(attempt_html(a) for a in reversed(detail.attempts))
+    return "<hr>".join(attempt_html(a) for a in reversed(detail.attempts))
 
 
 def summary_rows(detail: ItemDetail) -> list[tuple[str, str]]:

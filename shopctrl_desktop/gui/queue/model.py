@@ -36,6 +36,7 @@ from shopctrl_desktop.store import browse
 from shopctrl_desktop.store.browse import QueueFilter, QueueRow
 
 log = logging.getLogger(__name__)
+_THIS_YEAR = datetime.now().year
 
 COLUMNS = (
     "ID",
@@ -82,9 +83,17 @@ _DELETED = object()
 
 
 def format_time(value: datetime | None) -> str:
+    """Local time, compact: the year only when it is not this year (the tooltip has the full date)."""
     if value is None:
         return ""
-    return value.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    local = value.astimezone()
+    if local.year == _THIS_YEAR:
+        return local.strftime("%b %d %H:%M:%S")
+    return local.strftime("%Y-%m-%d %H:%M")
+
+
+def format_full_time(value: datetime | None) -> str:
+    return value.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z") if value is not None else ""
 
 
 def format_duration(ms: float | None) -> str:
@@ -200,6 +209,10 @@ class QueueTableModel(QAbstractTableModel):
         if role == _TOOLTIP:
             if col in (COL_RESPONSE, 7, 4, 6):
                 return self._display(row, col) or None
+            if col == COL_CREATED:
+                return format_full_time(row.created_at)
+            if col == COL_NEXT and row.next_attempt_at is not None:
+                return format_full_time(row.next_attempt_at)
             return None
         if role == _ALIGN:
             return _RIGHT if col in _RIGHT_ALIGNED else None

@@ -36,7 +36,8 @@ from shopctrl_desktop.store.browse import ItemDetail, QueueFilter
 
 log = logging.getLogger(__name__)
 
-COLUMN_WIDTHS = (70, 150, 75, 90, 170, 150, 130, 240, 70, 150, 190, 75)
+COLUMN_WIDTHS = (58, 122, 66, 86, 190, 150, 130, 300, 68, 122, 190, 72)
+URL_COLUMN = 7
 
 
 class QueuePage(QWidget):
@@ -75,6 +76,8 @@ class QueuePage(QWidget):
         hh.setStretchLastSection(True)
         for col, width in enumerate(COLUMN_WIDTHS):
             self.table.setColumnWidth(col, width)
+        # the URL is long and also in the detail header: by default it comes last and takes the rest
+        hh.moveSection(hh.visualIndex(URL_COLUMN), len(COLUMNS) - 1)
         self.empty_label = QLabel(self.table.viewport())
         self.empty_label.setObjectName("queue_empty")
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -142,6 +145,8 @@ class QueuePage(QWidget):
         self.table.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self.table.selectionModel().currentRowChanged.connect(self._on_selection_changed)
         self.model.rowsInserted.connect(self._on_model_rowsInserted)
+        self.model.modelAboutToBeReset.connect(self._on_model_modelAboutToBeReset)
+        self.model.modelReset.connect(self._on_model_modelReset)
         self.model.ids_loaded.connect(self._on_model_ids_loaded)
         self.model.loading_changed.connect(self._on_model_loading_changed)
         self.model.load_failed.connect(self._on_model_load_failed)
@@ -212,11 +217,13 @@ class QueuePage(QWidget):
             )
             self._place_empty_label()
             self.empty_label.show()
-        if self._pending_select is not None:
+        if self._pending_select is not None and self.model.is_complete:
             row = self.model.row_of(self._pending_select)
             self._pending_select = None
             if row is not None:
                 self.select_row(row)
+            elif self._current is None:
+                self.detail_pane.clear()
         self._update_actions()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
@@ -230,6 +237,16 @@ class QueuePage(QWidget):
     def _on_model_load_failed(self, message: str) -> None:
         self.count_label.setText("Loading failed")
         self.message_posted.emit(f"Could not load the queue: {message}")
+
+    def _on_model_modelAboutToBeReset(self) -> None:
+        if self._pending_select is None:
+            self._pending_select = self._current  # keep the selected item selected if it still matches
+
+    def _on_model_modelReset(self) -> None:
+        self._current = None
+        if self._pending_select is None or self.model.row_of(self._pending_select) is None:
+            self.detail_pane.clear()
+        self._update_actions()
 
     def _on_model_rowsInserted(self, parent: QModelIndex, first: int, last: int) -> None:
         # Rows arriving at the top must not move what the user is reading further down.

@@ -91,11 +91,12 @@ class SettingsDialog(QDialog):
         lf.addRow("", self.listener_error)
         lf.addRow("Token", token_row)
         hint = QLabel(
-            "Senders post to <code>http://ADDRESS/events</code> with <code>Authorization: Bearer TOKEN</code>."
+            f"Senders post events to http://{s.listen_address}/events with the header "
+            "“Authorization: Bearer” followed by the token."
         )
         hint.setStyleSheet("color: #555;")
         hint.setWordWrap(True)
-        lf.addRow("", hint)
+        lf.addRow(hint)
 
         # delivery
         self.retry_kind = QComboBox()
