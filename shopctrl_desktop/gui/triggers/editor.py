@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMenu,
-    QMessageBox,
     QPushButton,
     QRadioButton,
     QToolButton,
@@ -38,7 +37,7 @@ from shopctrl_desktop.gui.triggers.event_picker import EventPicker
 from shopctrl_desktop.gui.triggers.shops import load_shop_names
 from shopctrl_desktop.gui.webhook.editor import WebhookEditorDialog
 from shopctrl_desktop.gui.widgets.field_message import FieldMessage
-from shopctrl_desktop.gui.widgets.unsaved import Answer, ask_unsaved_changes
+from shopctrl_desktop.gui.widgets.unsaved import Answer, ask_unsaved_changes, confirm
 from shopctrl_desktop.store import triggers as trigger_store
 
 log = logging.getLogger(__name__)
@@ -424,12 +423,14 @@ class TriggerEditorDialog(QDialog):
         row = self.action_list.currentRow()
         if not 0 <= row < len(self._actions):
             return
-        answer = QMessageBox.question(
+        action = self._actions[row]
+        if not confirm(
             self,
             "Remove action",
-            f"Remove this action?\n\n{self._actions[row].method} {self._actions[row].url}",
-        )
-        if answer != QMessageBox.StandardButton.Yes:
+            "Remove this Call Webhook action?",
+            f"{action.method} {action.url}",
+            yes_text="Remove",
+        ):
             return
         del self._actions[row]
         self._refresh_action_list(select=min(row, len(self._actions) - 1) if self._actions else None)

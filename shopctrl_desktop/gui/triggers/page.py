@@ -24,6 +24,7 @@ from shopctrl_desktop.gui.context import AppContext
 from shopctrl_desktop.gui.triggers.editor import TriggerEditorDialog
 from shopctrl_desktop.gui.triggers.model import Column, TriggerTableModel
 from shopctrl_desktop.gui.triggers.shops import load_shop_names
+from shopctrl_desktop.gui.widgets.unsaved import confirm
 from shopctrl_desktop.store import triggers as trigger_store
 
 log = logging.getLogger(__name__)
@@ -187,16 +188,13 @@ class TriggersPage(QWidget):
         trigger = self.selected_trigger()
         if trigger is None or trigger.id is None:
             return
-        box = QMessageBox(self)
-        box.setIcon(QMessageBox.Icon.Question)
-        box.setWindowTitle("Delete trigger")
-        box.setText(f"Delete the trigger “{trigger.title}”?")
-        box.setInformativeText(
-            "Its webhook actions are deleted too. Items already in the webhook queue stay there."
-        )
-        box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        if box.exec() != QMessageBox.StandardButton.Yes:
+        if not confirm(
+            self,
+            "Delete trigger",
+            f"Delete the trigger “{trigger.title}”?",
+            "Its webhook actions are deleted too. Items already in the webhook queue stay there.",
+            yes_text="Delete",
+        ):
             return
         with self.ctx.db.session() as session:
             trigger_store.delete_trigger(session, trigger.id)

@@ -21,3 +21,18 @@ def ask_unsaved_changes(parent: QWidget, what: str) -> QMessageBox.StandardButto
         return Answer(result)
     except ValueError:
         return Answer.Cancel
+
+
+def confirm(parent: QWidget, title: str, text: str, informative: str = "", *, yes_text: str = "") -> bool:
+    """A Yes / Cancel question (Cancel is the default); True when the user said yes."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Question)
+    box.setWindowTitle(title)
+    box.setText(text)
+    if informative:
+        box.setInformativeText(informative)
+    box.setStandardButtons(Answer.Yes | Answer.Cancel)
+    box.setDefaultButton(Answer.Cancel)
+    if yes_text:
+        box.button(Answer.Yes).setText(yes_text)
+    return box.exec() == Answer.Yes
