@@ -14,6 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from sqlalchemy.orm import Session
+
 from shopctrl_desktop.domain.model import IncomingEvent
 from shopctrl_desktop.store.db import Database
 from shopctrl_desktop.store.ingest import IngestResult, enqueue_batches
@@ -51,6 +53,7 @@ class Dispatcher:
         self._pending: asyncio.Queue[_Request | None] | None = None
         self._task: asyncio.Task[None] | None = None
         self._closed = True
+        self._session: Session | None = None  # used only on the worker thread
         self.groups_committed = 0
         self.events_committed = 0
 
@@ -88,6 +91,7 @@ class Dispatcher:
         if self._task is not None:
             await self._task
         if self._executor is not None:
+            await asyncio.get_running_loop().run_in_executor(self._executor, self._close_session)
             self._executor.shutdown(wait=True)
             self._executor = None
 
@@ -136,8 +140,26 @@ class Dispatcher:
                 log.exception("on_committed callback failed")
 
     def _commit(self, batches: list[Sequence[IncomingEvent]]) -> list[IngestResult]:
-        with self.db.session() as session:
-            return enqueue_batches(session, self.box, batches)
+        # One session for the life of the worker thread (it never leaves it): a session and a pooled
+        # connection per group cost more than the group's statements.
+        session = self._session
+        if session is None:
+            session = self._session = self.db.sessions()
+        try:
+            results = enqueue_batches(session, self.box, batches)
+            session.commit()
+        except BaseException:
+            session.rollback()
+            session.close()
+            self._session = None
+            raise
+        session.expunge_all()
+        return results
+
+    def _close_session(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
 
 
 def _fail(request: _Request, message: str) -> None:

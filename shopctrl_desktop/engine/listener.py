@@ -47,7 +47,9 @@ def is_loopback(host: str) -> bool:
 
 
 def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(status=status, body=_dumps(body), content_type="application/json", headers=headers)
+    return web.Response(
+        status=status, body=_dumps(body).encode("utf-8"), content_type="application/json", headers=headers
+    )
 
 
 def _error(status: int, code: str, message: str, **extra: Any) -> web.Response:

@@ -11,6 +11,7 @@ import logging
 import signal
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 
 from shopctrl_desktop.config import Settings
 from shopctrl_desktop.domain.model import IncomingEvent, ItemStatus
@@ -28,7 +29,8 @@ log = logging.getLogger(__name__)
 
 __all__ = ["Engine", "ListenerError", "run_engine_blocking"]
 
-COUNTS_INTERVAL = 0.25  # seconds between two queue-count reports while events stream in
+COUNTS_INTERVAL = 0.5  # seconds between two queue-count reports while events stream in
+FINISHED_INTERVAL = 30.0  # seconds between two full counts (delivered, cancelled)
 
 
 class Engine:
@@ -58,6 +60,7 @@ class Engine:
             DeliveryEngine(db, box, settings, self.observer) if deliver else None
         )
         self._counts_cache: tuple[float, QueueCounts] | None = None
+        self._finished: tuple[float, int, int] | None = None
         self._counts_dirty = False
         self._counts_task: asyncio.Task[None] | None = None
         self.running = False
@@ -132,8 +135,14 @@ class Engine:
         return counts
 
     def _read_counts(self) -> QueueCounts:
+        """Live counts every time; delivered/cancelled (a full count) at most every FINISHED_INTERVAL."""
         with self.db.session() as session:
-            return queue_counts(session)
+            live = queue_counts(session, finished=False)
+            now = time.monotonic()
+            if self._finished is None or now - self._finished[0] > FINISHED_INTERVAL:
+                full = queue_counts(session)
+                self._finished = (now, full.delivered, full.cancelled)
+        return replace(live, delivered=self._finished[1], cancelled=self._finished[2])
 
     def _schedule_counts(self) -> None:
         self._counts_dirty = True
