@@ -250,6 +250,9 @@ def main() -> int:
     rss_after = rss_mb()
 
     # lag probe: engine idle (baseline), then delivering
+    from shopctrl_desktop.gui.app import settle_heap
+
+    settle_heap()  # as gui.app.run_application() does after start-up
     started: list[str] = []
     engine.engine_started.connect(started.append)
     engine.start()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import sys
 from collections.abc import Sequence
@@ -20,7 +21,21 @@ from shopctrl_desktop.store.secrets import SecretKeyError, load_secret_box
 
 log = logging.getLogger(__name__)
 
+#: The engine runs on a thread of this process. Every Python callback the GUI thread makes while painting
+#: must win the GIL back from it; with the default 5 ms switch interval a repaint of the queue table under
+#: load took 100-300 ms (benchmarks/gui_queue.py), with 1 ms it stays much closer to its idle cost.
 GIL_SWITCH_INTERVAL = 0.001
+
+
+def settle_heap() -> None:
+    """After start-up: move everything allocated so far out of the garbage collector's sight.
+
+    A full (generation 2) collection walks every live object and holds the GIL meanwhile; with the engine,
+    SQLAlchemy and Qt wrappers loaded that took 90-280 ms — a frozen window. ``gc.freeze()`` leaves the
+    long-lived start-up objects alone, so later collections only see what was made since (~20-30 ms).
+    """
+    gc.collect()
+    gc.freeze()
 
 
 class StartupError(RuntimeError):
@@ -93,9 +108,6 @@ def main(
 
     given_ctx = kwargs.pop("ctx", None)  # an AppContext already built (the CLI, the demo)
     values = _options(argv if argv is not None else sys.argv[1:], options, kwargs)
-    # The engine runs on a thread of this process. Every Python callback the GUI thread makes while
-    # painting must win the GIL back from it; with the default 5 ms switch interval a repaint of the queue
-    # table under load took 100-300 ms (benchmarks/gui_queue.py), with 1 ms it stays near its idle cost.
     sys.setswitchinterval(GIL_SWITCH_INTERVAL)
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "shopctrl-desktop"])
     assert isinstance(app, QApplication)
