@@ -260,3 +260,44 @@ async def test_remote_bind_allowed_logs_a_warning(db, box, app_paths, settings, 
         assert "other machines" in caplog.text
     finally:
         await eng.stop()
+
+
+async def test_stop_answers_requests_in_flight_and_loses_no_accepted_event(
+    db, box, app_paths, settings
+) -> None:
+    import asyncio
+
+    first_commit = asyncio.Event()
+
+    class Observer(Recorder):
+        def items_changed(self, changes) -> None:
+            first_commit.set()
+
+    with db.session() as s:
+        save_trigger(
+            s,
+            box,
+            Trigger(
+                title="ERP", event="OrderChanged", actions=(WebhookAction(url="https://erp.example/hook"),)
+            ),
+        )
+    eng = Engine(db, box, settings, app_paths, Observer(), deliver=False)
+    await eng.start()
+    token = app_paths.token_file.read_text().strip()
+    async with aiohttp.ClientSession(
+        base_url=f"http://{eng.listener_address}", headers={"Authorization": f"Bearer {token}"}
+    ) as session:
+
+        async def one(n: int) -> int | None:
+            try:
+                return (await post(session, {**EVENT, "id": f"s{n}"}))[0]
+            except aiohttp.ClientError:
+                return None  # the socket closed before this request was sent: nothing accepted
+
+        tasks = [asyncio.create_task(one(n)) for n in range(300)]
+        await asyncio.wait_for(first_commit.wait(), 30)
+        await eng.stop()
+        statuses = await asyncio.gather(*tasks)
+    accepted = statuses.count(202)
+    assert accepted > 0 and set(statuses) <= {202, 503, None}
+    assert count(db, EventRow) == accepted == count(db, QueueItemRow)
