@@ -75,6 +75,7 @@ _ROLES = frozenset((_DISPLAY, _TOOLTIP, _ALIGN, _FOREGROUND, _BACKGROUND, _FONT,
 _RIGHT = int((Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter).value)
 _RIGHT_ALIGNED = frozenset((COL_ID, COL_ATTEMPTS, COL_DURATION))
 _NO_COLOUR = (None, None)
+_COLUMN_COUNT = len(COLUMNS)
 FIRST_PAGE = 500
 FIRST_SCREEN = 120  # rows fetched together with newly found ids (more than a screen holds)
 CACHE_ROWS = 4000
@@ -137,7 +138,18 @@ class QueueTableModel(QAbstractTableModel):
         self._colours = {k: (QColor(fg), QColor(bg)) for k, (fg, bg) in STATUS_COLOURS.items()}
         self._in_flight: set[int] = set()
 
-    # -- Qt model API ---------------------------------------------------------------------------------
+    # -- Qt model API ---
+    def index(
+        self,
+        row: int,
+        column: int,
+        parent: QModelIndex | QPersistentModelIndex = QModelIndex(),  # noqa: B008
+    ) -> QModelIndex:
+        """The C++ default asks rowCount() and columnCount() (two Python calls) for every cell it paints."""
+        if parent.isValid() or not (0 <= row < len(self._ids) and 0 <= column < _COLUMN_COUNT):
+            return QModelIndex()
+        return self.createIndex(row, column)
+
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._ids)
 
