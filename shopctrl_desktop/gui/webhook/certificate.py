@@ -31,7 +31,8 @@ def describe(info: CertInfo) -> str:
         when = f"EXPIRED on {info.not_after:%Y-%m-%d}"
     else:
         when = f"valid until {info.not_after:%Y-%m-%d} ({info.days_left} days left)"
-    return f"Subject: {info.subject}\nIssued by: {info.issuer}\n{when}"
+    names = f"\nNames: {', '.join(info.alt_names[:4])}" if info.alt_names else ""
+    return f"Subject: {info.subject}{names}\nIssued by: {info.issuer}\n{when}"
 
 
 class ClientCertificateBox(QWidget):
@@ -98,7 +99,8 @@ class ClientCertificateBox(QWidget):
         self.refresh_info()
 
     def pem(self) -> str | None:
-        return self.pem_edit.toPlainText().strip() or None
+        text = self.pem_edit.toPlainText()
+        return text if text.strip() else None
 
     def passphrase(self) -> str | None:
         return self.passphrase_edit.text() or None
@@ -203,7 +205,8 @@ class CaCertificateBox(QWidget):
         self.pem_edit.setPlainText(pem or "")
 
     def pem(self) -> str | None:
-        return self.pem_edit.toPlainText().strip() or None
+        text = self.pem_edit.toPlainText()
+        return text if text.strip() else None
 
     def has_error(self) -> bool:
         return self.message.has_error()

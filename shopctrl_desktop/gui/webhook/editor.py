@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QDialog,
@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from shopctrl_desktop.domain.model import Trigger, WebhookAction
+from shopctrl_desktop.domain.model import StoredEvent, Trigger, WebhookAction
 from shopctrl_desktop.gui.context import AppContext
 from shopctrl_desktop.gui.mergefields.browser import MergeFieldBrowser
 from shopctrl_desktop.gui.webhook.auth_tab import AuthTab
@@ -22,8 +22,10 @@ from shopctrl_desktop.gui.webhook.general_tab import GeneralTab
 from shopctrl_desktop.gui.webhook.headers_tab import HeadersTab
 from shopctrl_desktop.gui.webhook.payload_tab import PayloadTab
 from shopctrl_desktop.gui.webhook.preview import RequestPreviewDialog
+from shopctrl_desktop.gui.widgets.background import run_in_background
 from shopctrl_desktop.gui.widgets.field_message import FieldMessage
 from shopctrl_desktop.gui.widgets.unsaved import Answer, ask_unsaved_changes
+from shopctrl_desktop.store.events import recent_events
 
 TAB_GENERAL, TAB_AUTH, TAB_PAYLOAD, TAB_HEADERS = range(4)
 TAB_TITLES = ("General", "Authentication", "Payload", "Headers")
@@ -35,6 +37,8 @@ class WebhookEditorDialog(QDialog):
     ``trigger`` is the (possibly unsaved) trigger the action belongs to: its event decides which merge
     fields are offered and which stored events the preview can use.
     """
+
+    sample_loaded = Signal()  # the payload is now checked against the newest stored event (if any)
 
     def __init__(
         self,
@@ -92,6 +96,7 @@ class WebhookEditorDialog(QDialog):
         self.payload_tab.preview_requested.connect(self.show_preview)
         self.payload_tab.send_test_requested.connect(self._on_payload_tab_send_test_requested)
         self.general_tab.url_edit.setFocus()
+        self._load_sample()
 
     # --- result ---------------------------------------------------------------------------------
     def action(self) -> WebhookAction:
@@ -145,6 +150,23 @@ class WebhookEditorDialog(QDialog):
             event.accept()
 
     # --- merge fields, preview, send test --------------------------------------------------------
+    def _load_sample(self) -> None:
+        """The newest stored event of the trigger's event: the payload is test-rendered with its data."""
+        db, name = self.ctx.db, self.trigger.event
+
+        def load() -> StoredEvent | None:
+            with db.session() as session:
+                events = recent_events(session, event=name, limit=1)
+            return events[0] if events else None
+
+        run_in_background(load, self._on_sample_loaded, lambda _exc: None, self)
+
+    def _on_sample_loaded(self, event: StoredEvent | None) -> None:
+        if event is not None:
+            what = event.entity_code or event.entity_id or ""
+            self.payload_tab.set_sample(event.data, f"event #{event.id}, {event.entity_type} {what}".rstrip())
+        self.sample_loaded.emit()
+
     def show_merge_fields(self) -> MergeFieldBrowser:
         if self._browser is None:
             self._browser = MergeFieldBrowser(self.ctx, self.trigger.event, self)
@@ -164,14 +186,7 @@ class WebhookEditorDialog(QDialog):
         return dialog
 
     def _on_payload_tab_send_test_requested(self) -> None:
-        problems = self.problems()
-        blocking = {i: p for i, p in problems.items() if i != TAB_PAYLOAD or p}
-        if (
-            TAB_GENERAL in blocking
-            or TAB_AUTH in blocking
-            or TAB_HEADERS in blocking
-            or TAB_PAYLOAD in blocking
-        ):
+        if self.problems():
             self.summary.show_error("Fix the marked fields before sending a test.")
             return
         self.show_preview(send=True)

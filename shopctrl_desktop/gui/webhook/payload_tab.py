@@ -35,14 +35,26 @@ def error_line(exc: Exception) -> int | None:
     return int(found.group(1)) if found else None
 
 
-def check_template(body: str, mime: MimeType) -> tuple[str | None, int | None]:
-    """(message, line) when the template is broken, (None, None) when it is fine."""
+LOOP_RE = re.compile(r"RangeStart:|\{%-?\s*(for|if)\b")
+
+
+def check_template(body: str, mime: MimeType, sample: dict | None) -> tuple[str | None, int | None]:
+    """(message, template line or None) when the template is broken, (None, None) when it is fine.
+
+    The template is compiled (syntax errors carry their line) and rendered with ``sample`` — the newest
+    stored event of the trigger's event, or empty data — so a payload that would not be well-formed JSON or
+    XML is caught as you type. An output line is marked only where it is the same line of the template
+    (no loops or conditions above it could have moved it).
+    """
     from shopctrl_desktop.domain.templates import validate_template  # the Jinja2 sandbox loads on first use
 
     try:
-        validate_template(body, mime)
+        validate_template(body, mime, sample if sample is not None else {})
     except ValueError as exc:  # RenderError is a ValueError
-        return str(exc), error_line(exc)
+        line = error_line(exc)
+        if getattr(exc, "where", "template") == "output" and LOOP_RE.search(body):
+            line = None
+        return str(exc), line
     return None, None
 
 
@@ -83,6 +95,8 @@ class PayloadTab(QWidget):
         self._timer.setInterval(VALIDATE_DELAY_MS)
         self._timer.timeout.connect(self.validate_now)
         self._problem: str | None = None
+        self._sample: dict | None = None
+        self._sample_text = "empty data"
         self.editor.textChanged.connect(self._on_editor_text_changed)
         self.mime_combo.currentIndexChanged.connect(self._on_mime_combo_changed)
         self.mergefields_button.clicked.connect(self.mergefields_requested)
@@ -106,6 +120,13 @@ class PayloadTab(QWidget):
             self.validate_now()
         return ["payload template"] if self._problem else []
 
+    def set_sample(self, data: dict | None, description: str) -> None:
+        """The event data the template is test-rendered with while typing."""
+        self._sample = data
+        self._sample_text = description
+        if self.editor.toPlainText().strip():
+            self.validate_now()
+
     def insert_merge_field(self, text: str) -> None:
         self.editor.insert_at_cursor(text)
 
@@ -118,14 +139,18 @@ class PayloadTab(QWidget):
             self.message.show_info("Empty body: the default JSON payload is sent.")
             self.validated.emit(True)
             return
-        problem, line = check_template(body, self.mime_type())
+        problem, line = check_template(body, self.mime_type(), self._sample)
         self._problem = problem
         self.editor.mark_error_line(line)
         if problem:
             where = f"Line {line}: " if line and f"line {line}" not in problem.lower() else ""
-            self.message.show_error(where + problem[:1].upper() + problem[1:])
+            self.message.show_error(
+                f"{where}{problem[:1].upper()}{problem[1:]}\n(checked with {self._sample_text})"
+            )
         else:
-            self.message.show_ok(f"The template is valid {self.mime_combo.currentText()}.")
+            self.message.show_ok(
+                f"The template renders to valid {self.mime_combo.currentText()} (checked with {self._sample_text})."
+            )
         self.validated.emit(problem is None)
 
     def _on_editor_text_changed(self) -> None:
