@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from shopctrl_desktop.domain.model import IncomingEvent
@@ -54,6 +55,7 @@ class Dispatcher:
         self._task: asyncio.Task[None] | None = None
         self._closed = True
         self._session: Session | None = None  # used only on the worker thread
+        self._connection: Connection | None = None
         self.groups_committed = 0
         self.events_committed = 0
 
@@ -140,18 +142,17 @@ class Dispatcher:
                 log.exception("on_committed callback failed")
 
     def _commit(self, batches: list[Sequence[IncomingEvent]]) -> list[IngestResult]:
-        # One session for the life of the worker thread (it never leaves it): a session and a pooled
-        # connection per group cost more than the group's statements.
+        # One connection and one session for the life of the worker thread (they never leave it): a pool
+        # checkout, a reset-on-return and a new session per group cost more than the group's statements.
         session = self._session
         if session is None:
-            session = self._session = self.db.sessions()
+            self._connection = self.db.engine.connect()
+            session = self._session = Session(bind=self._connection, expire_on_commit=False)
         try:
             results = enqueue_batches(session, self.box, batches)
             session.commit()
         except BaseException:
-            session.rollback()
-            session.close()
-            self._session = None
+            self._close_session()  # rolls back; the next group starts on a fresh connection
             raise
         session.expunge_all()
         return results
@@ -160,6 +161,9 @@ class Dispatcher:
         if self._session is not None:
             self._session.close()
             self._session = None
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
 
 def _fail(request: _Request, message: str) -> None:

@@ -8,6 +8,7 @@ themselves live in store/ingest_sql.py.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Sequence
@@ -68,6 +69,7 @@ def begin_write(session: Session) -> None:
     IntakeSql(session).begin_write()
 
 
+@functools.lru_cache(maxsize=4096)
 def host_of(url: str) -> str:
     """``host[:port]`` of a URL, lower case, without credentials (the per-host delivery limit's key)."""
     try:
