@@ -90,6 +90,9 @@ class MergeFieldBrowser(QDialog):
         self.insert_button.setDefault(True)
         self.insert_button.setEnabled(False)
         close_button = QPushButton("Close", self)
+        # Enter in the id box loads values; it must not also press a button of the dialog
+        for button in (self.load_button, self.show_all_button, close_button):
+            button.setAutoDefault(False)
 
         entity_row = QHBoxLayout()
         entity_row.addWidget(QLabel(f"{self.entity_type} id:", self))
