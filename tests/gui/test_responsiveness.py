@@ -19,7 +19,10 @@ from tests.helpers.factories import make_action
 
 pytestmark = OFFSCREEN_NOTE
 EVENTS = 400
-MAX_STALL_MS = 200  # generous for a shared 2-core CI box; benchmarks/gui_queue.py measures the real figure
+# Generous for a shared 2-core CI box (benchmarks/gui_queue.py measures the real figures). A GUI thread that
+# read the database or painted row by row on the main thread fails both by far.
+MAX_P99_STALL_MS = 150
+MAX_STALL_MS = 500
 
 
 class LagProbe:
@@ -30,7 +33,7 @@ class LagProbe:
         self.timer.setInterval(10)
         self.timer.timeout.connect(self._tick)
         self.last = 0.0
-        self.worst = 0.0
+        self.gaps: list[float] = []
 
     def start(self) -> None:
         self.last = time.perf_counter()
@@ -38,12 +41,14 @@ class LagProbe:
 
     def _tick(self) -> None:
         now = time.perf_counter()
-        self.worst = max(self.worst, now - self.last - 0.010)
+        self.gaps.append(max(0.0, now - self.last - 0.010) * 1000)
         self.last = now
 
-    def stop(self) -> float:
+    def stop(self) -> tuple[float, float]:
+        """(worst, 99th percentile) stall in ms."""
         self.timer.stop()
-        return self.worst * 1000
+        ordered = sorted(self.gaps)
+        return ordered[-1], ordered[max(0, int(len(ordered) * 0.99) - 1)]
 
 
 @pytest.mark.slow
@@ -90,9 +95,10 @@ def test_window_stays_responsive_while_the_engine_delivers(qtbot, app_paths, db,
             )
         finally:
             poster.join(30)
-            worst = probe.stop()
+            worst, p99 = probe.stop()
             assert engine.stop(30_000)
             window.close()
             wait_for_background(10_000)
-    print(f"worst GUI stall while delivering {EVENTS} events: {worst:.1f} ms")
-    assert worst < MAX_STALL_MS
+    print(f"GUI stalls while delivering {EVENTS} events: worst {worst:.1f} ms, p99 {p99:.1f} ms")
+    assert len(probe.gaps) > 50  # the probe ran all along
+    assert p99 < MAX_P99_STALL_MS and worst < MAX_STALL_MS
