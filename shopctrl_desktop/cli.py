@@ -366,7 +366,7 @@ def cmd_demo(ctx: Context) -> int:
         from shopctrl_desktop.engine.demo import main as demo_main
     except ImportError:
         try:
-            from shopctrl_desktop.gui.app import main_demo as demo_main
+            from shopctrl_desktop.gui.app import main_demo as demo_main  # type: ignore[attr-defined,no-redef]
         except ImportError as exc:
             raise CliError(f"the demo is not available in this build ({exc})") from None
     return int(demo_main(argv) or 0)

@@ -120,7 +120,7 @@ class Listener:
             )
             raise ListenerError(f"cannot listen on {host}:{port}: {reason}") from exc
         server = self._site._server  # noqa: SLF001 - the only way to learn the port chosen for port 0
-        sockname = server.sockets[0].getsockname() if server and server.sockets else (host, port)  # type: ignore[union-attr]
+        sockname = server.sockets[0].getsockname() if server and server.sockets else (host, port)  # type: ignore[union-attr,attr-defined]
         shown = f"[{sockname[0]}]" if ":" in sockname[0] else sockname[0]
         self.address = f"{shown}:{sockname[1]}"
         log.info("listening for events on http://%s", self.address)

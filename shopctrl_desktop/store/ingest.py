@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -165,7 +165,7 @@ class _Planned:
 def _plan_items(
     new_events: list[tuple[int, IncomingEvent]],
     new_ids: list[int],
-    triggers: dict[str, Sequence[Trigger]],
+    triggers: Mapping[str, Sequence[Trigger]],
 ) -> list[_Planned]:
     planned: list[_Planned] = []
     for (b, ev), event_id in zip(new_events, new_ids, strict=True):

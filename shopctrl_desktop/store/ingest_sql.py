@@ -14,19 +14,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from operator import itemgetter
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from shopctrl_desktop.domain.model import WAITING_STATUSES
 from shopctrl_desktop.store.models import EventRow, QueueItemRow, Shop, TriggerRow, WebhookActionRow
 
-EVENTS = EventRow.__table__
-ITEMS = QueueItemRow.__table__
-SHOPS = Shop.__table__
-TRIGGERS = TriggerRow.__table__
-ACTIONS = WebhookActionRow.__table__
+EVENTS = cast(Table, EventRow.__table__)
+ITEMS = cast(Table, QueueItemRow.__table__)
+SHOPS = cast(Table, Shop.__table__)
+TRIGGERS = cast(Table, TriggerRow.__table__)
+ACTIONS = cast(Table, WebhookActionRow.__table__)
 CHUNK = 500  # values per IN (...) list, well below every backend's parameter limit
 
 _insert_plans: dict[str, tuple[str, Any, dict[str, Any], list[tuple[int, Any]]]] = {}

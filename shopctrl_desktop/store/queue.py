@@ -9,9 +9,9 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, inspect, select, update
+from sqlalchemy import Table, func, insert, inspect, select, update
 from sqlalchemy.orm import Session
 
 from shopctrl_desktop.domain.model import WAITING_STATUSES, ItemStatus, Priority
@@ -38,7 +38,7 @@ __all__ = [
     "retry_item",
 ]
 
-_ITEMS = QueueItemRow.__table__
+_ITEMS = cast(Table, QueueItemRow.__table__)
 #: Statuses from which "Retry now" puts an item back in the queue.
 RETRYABLE_STATUSES = (ItemStatus.FAILED.value, ItemStatus.RETRYING.value, ItemStatus.CANCELLED.value)
 
