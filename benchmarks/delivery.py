@@ -2,15 +2,15 @@
 
 A local aiohttp receiver runs in a separate process (it does not share the engine's loop). The database
 (SQLite, WAL, synchronous=FULL) is pre-filled with N queued items for one action with an HMAC secret.
-Then, alternating so both see the same machine load:
+Then, in rounds that alternate so both see the same machine load (the machine is shared):
 
-* **engine**: DeliveryEngine claims -> signs -> sends -> records all N items (measured from start() to
-  the last outcome committed);
-* **ceiling**: a bare ``aiohttp.ClientSession`` posts the same N bodies with the same concurrency;
+* **ceiling**: a bare ``aiohttp.ClientSession`` posts N/rounds of the same bodies with the same concurrency;
+* **engine**: a DeliveryEngine starts, claims -> signs -> sends -> records until another N/rounds items are
+  finished, and stops (measured from start() to the end of stop(), drain included);
 * **httpx** (for the record, fewer requests): a bare ``httpx.AsyncClient`` at the same concurrency —
   why the engine's sender is aiohttp (engine/senders.py).
 
-    python3 benchmarks/delivery.py [--items 20000] [--concurrency 64] [--httpx-items 3000]
+    python3 benchmarks/delivery.py [--items 20000] [--concurrency 64] [--rounds 4] [--httpx-items 2000]
 
 Target (issue 3): >= 1,000 deliveries/s and >= 0.5 x the ceiling.
 """
@@ -132,28 +132,30 @@ def prefill(db: Database, box: SecretBox, url: str, items: int) -> WebhookAction
 
 
 # ----------------------------------------------------------------------------- measurements
-class _Done(NullObserver):
-    def __init__(self, total: int) -> None:
-        self.total = total
+class _Counter(NullObserver):
+    def __init__(self) -> None:
         self.final = 0
-        self.done = asyncio.Event()
+        self.target = 0
+        self.reached = asyncio.Event()
 
     def items_changed(self, changes) -> None:  # type: ignore[no-untyped-def]
         self.final += sum(1 for c in changes if c.status in ("delivered", "failed"))
-        if self.final >= self.total:
-            self.done.set()
+        if self.final >= self.target:
+            self.reached.set()
 
 
-async def run_engine(db: Database, box: SecretBox, items: int, concurrency: int) -> float:
+async def run_engine(db: Database, box: SecretBox, counter: _Counter, until: int, concurrency: int) -> float:
+    """Start the engine, wait until ``until`` items in total are finished, stop it (sends in flight are
+    drained and recorded); returns the seconds from start() to the end of stop()."""
     settings = replace(Settings(), concurrency=concurrency, per_host_concurrency=concurrency)
-    observer = _Done(items)
-    engine = DeliveryEngine(db, box, settings, observer)
+    counter.target = until
+    counter.reached.clear()
+    engine = DeliveryEngine(db, box, settings, counter)
     t0 = time.perf_counter()
     await engine.start()
-    await asyncio.wait_for(observer.done.wait(), 600)
-    elapsed = time.perf_counter() - t0
+    await asyncio.wait_for(counter.reached.wait(), 600)
     await engine.stop()
-    return elapsed
+    return time.perf_counter() - t0
 
 
 async def run_bare_aiohttp(url: str, items: int, concurrency: int) -> float:
@@ -197,11 +199,13 @@ def main() -> int:
     )
     parser.add_argument("--items", type=int, default=20000)
     parser.add_argument("--concurrency", type=int, default=64)
-    parser.add_argument("--httpx-items", type=int, default=3000, help="0 skips the httpx figure")
+    parser.add_argument("--rounds", type=int, default=4, help="alternate engine and ceiling this many times")
+    parser.add_argument("--httpx-items", type=int, default=2000, help="0 skips the httpx figure")
     args = parser.parse_args()
 
     receiver, port = start_receiver()
     url = f"http://127.0.0.1:{port}/hook"
+    chunk = args.items // args.rounds
     try:
         with tempfile.TemporaryDirectory() as tmp:
             db = Database(f"sqlite:///{tmp}/bench.sqlite3")
@@ -210,16 +214,29 @@ def main() -> int:
             prefill(db, box, url, args.items)
             print(f"pre-filled {args.items} queued items in {time.perf_counter() - t:.1f} s")
 
-            async def measure() -> tuple[float, float, float | None]:
+            async def measure() -> tuple[float, float, int, float | None]:
                 await run_bare_aiohttp(url, min(2000, args.items), args.concurrency)  # warm-up
-                ceiling = await run_bare_aiohttp(url, args.items, args.concurrency)
-                engine = await run_engine(db, box, args.items, args.concurrency)
+                counter = _Counter()
+                engine_s = ceiling_s = 0.0
+                ceiling_n = 0
+                for r in range(1, args.rounds + 1):
+                    # the machine is shared: alternate, so both see the same load
+                    c = await run_bare_aiohttp(url, chunk, args.concurrency)
+                    e = await run_engine(
+                        db, box, counter, args.items if r == args.rounds else r * chunk, args.concurrency
+                    )
+                    print(
+                        f"  round {r}: ceiling {chunk / c:7.0f}/s   engine {counter.final:6d} done, {e:.2f} s"
+                    )
+                    ceiling_s += c
+                    ceiling_n += chunk
+                    engine_s += e
                 bare_httpx = None
                 if args.httpx_items:
                     bare_httpx = await run_bare_httpx(url, args.httpx_items, args.concurrency)
-                return ceiling, engine, bare_httpx
+                return engine_s, ceiling_s, ceiling_n, bare_httpx
 
-            ceiling_s, engine_s, httpx_s = asyncio.run(measure())
+            engine_s, ceiling_s, ceiling_n, httpx_s = asyncio.run(measure())
             with db.session() as s:
                 delivered = s.scalar(select(func.count()).where(QueueItemRow.status == "delivered"))
                 attempts = s.scalar(select(func.count()).select_from(DeliveryAttemptRow))
@@ -229,7 +246,7 @@ def main() -> int:
         receiver.join(5)
 
     engine_rate = args.items / engine_s
-    ceiling_rate = args.items / ceiling_s
+    ceiling_rate = ceiling_n / ceiling_s
     print(f"concurrency {args.concurrency}, {args.items} items, receiver in a separate process")
     print(f"engine (claim -> sign -> send -> record): {engine_rate:8.0f} deliveries/s  ({engine_s:.2f} s)")
     print(f"bare aiohttp.ClientSession (ceiling):     {ceiling_rate:8.0f} requests/s    ({ceiling_s:.2f} s)")

@@ -170,6 +170,7 @@ class AiohttpSender:
 
     def __init__(self) -> None:
         self._session: aiohttp.ClientSession | None = None
+        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -185,32 +186,37 @@ class AiohttpSender:
     async def send(self, request: OutgoingRequest) -> AttemptResult:
         started = utcnow()
         t0 = time.perf_counter()
+        timeout = self._timeouts.get(request.timeout)
+        if timeout is None:
+            timeout = self._timeouts[request.timeout] = aiohttp.ClientTimeout(total=request.timeout)
         try:
-            async with asyncio.timeout(request.timeout):
-                async with self._client().request(
-                    request.method,
-                    request.url,
-                    data=request.body,
-                    headers=request.headers,
-                    allow_redirects=False,
-                    ssl=request.ssl_context if request.ssl_context is not None else True,
-                ) as response:
+            async with self._client().request(
+                request.method,
+                request.url,
+                data=request.body,
+                headers=request.headers,
+                allow_redirects=False,
+                ssl=request.ssl_context if request.ssl_context is not None else True,
+                timeout=timeout,
+            ) as response:
+                length = response.content_length
+                if length is not None and length <= BODY_LIMIT:
+                    raw = await response.read()
+                else:
                     raw, complete = await _read_limited(response, BODY_LIMIT)
                     if not complete:
                         response.close()  # drop the connection rather than read a huge body
-                    charset = response.charset or "utf-8"
-                    try:
-                        text = raw.decode(charset, "replace")
-                    except LookupError:
-                        text = raw.decode("utf-8", "replace")
-                    headers = {k: v for k, v in response.headers.items()}
-                    return AttemptResult(
-                        started_at=started,
-                        duration_ms=(time.perf_counter() - t0) * 1000.0,
-                        status_code=response.status,
-                        response_headers=headers,
-                        response_body=text,
-                    )
+                try:
+                    text = raw.decode(response.charset or "utf-8", "replace")
+                except LookupError:
+                    text = raw.decode("utf-8", "replace")
+                return AttemptResult(
+                    started_at=started,
+                    duration_ms=(time.perf_counter() - t0) * 1000.0,
+                    status_code=response.status,
+                    response_headers=dict(response.headers),
+                    response_body=text,
+                )
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - every failure becomes an attempt record in words
