@@ -43,17 +43,24 @@ class StartupError(RuntimeError):
 
 
 def build_context(
-    data_dir: str | None = None, database_url: str | None = None, listen: str | None = None
+    data_dir: str | None = None,
+    database_url: str | None = None,
+    listen: str | None = None,
+    *,
+    paths: AppPaths | None = None,
+    settings: Settings | None = None,
 ) -> Any:
-    """Paths, settings, database (migrated) and secret box; StartupError with plain words on failure."""
+    """Paths, settings, database (migrated) and secret box; StartupError with plain words on failure.
+
+    ``paths`` / ``settings`` already resolved by the CLI are used as they are."""
     from shopctrl_desktop.gui.context import AppContext
 
     try:
-        paths = resolve_paths(data_dir).ensure()
+        paths = (paths or resolve_paths(data_dir)).ensure()
     except OSError as exc:
         raise StartupError(f"The data folder cannot be created: {exc}") from exc
     try:
-        settings = load_settings(paths, database_url=database_url, listen=listen)
+        settings = settings or load_settings(paths, database_url=database_url, listen=listen)
     except ConfigError as exc:
         raise StartupError(f"The settings cannot be used: {exc}") from exc
     try:
@@ -106,7 +113,7 @@ def main(
 
     from shopctrl_desktop.gui.help import APP_TITLE, app_icon
 
-    given_ctx = kwargs.pop("ctx", None)  # an AppContext already built (the CLI, the demo)
+    given_ctx = ctx  # an AppContext already built (the demo)
     values = _options(argv if argv is not None else sys.argv[1:], options, kwargs)
     sys.setswitchinterval(GIL_SWITCH_INTERVAL)
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "shopctrl-desktop"])
@@ -120,7 +127,9 @@ def main(
     quit_on_signals(app)  # SIGINT/SIGTERM close the windows and stop the engine cleanly
 
     try:
-        ctx = given_ctx or build_context(values["data_dir"], values["database_url"], values["listen"])
+        ctx = given_ctx or build_context(
+            values["data_dir"], values["database_url"], values["listen"], paths=paths, settings=settings
+        )
     except StartupError as exc:
         log.error("cannot start: %s", exc)
         QMessageBox.critical(None, f"{APP_TITLE} cannot start", str(exc))
