@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMainWindow,
     QMenu,
+    QMessageBox,
     QStackedWidget,
     QSystemTrayIcon,
     QWidget,
@@ -219,6 +220,17 @@ class MainWindow(QMainWindow):
         self.engine_error = message
         self._show_states()
         self.statusBar().showMessage(f"The engine could not start: {message}", 60_000)
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Events cannot be received",
+            f"The listener and delivery did not start:\n\n{message}\n\nTriggers and the queue can still be "
+            "viewed and edited. Change the listener address in File → Settings… and restart the application.",
+            QMessageBox.StandardButton.Ok,
+            self,
+        )
+        box.setObjectName("engine_failed_box")
+        box.open()  # window-modal, does not block the event loop
+        self.engine_failed_box = box
 
     def _show_states(self) -> None:
         listener = self._states["listener"]

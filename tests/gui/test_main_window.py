@@ -101,3 +101,30 @@ def test_alert_link_opens_the_queue_item_and_status_bar_counts(qtbot, ctx):
 
     window.show_counts(QueueCounts(queued=5, sending=1, retrying=2, failed=3))
     assert window.counts_label.text() == "Queued 6 · Retrying 2 · Failed 3"
+
+
+def test_a_listener_that_cannot_start_is_explained(qtbot, app_paths, db, box):
+    import socket
+
+    from shopctrl_desktop.gui.engine_thread import EngineThread
+
+    blocker = socket.socket()
+    blocker.bind(("127.0.0.1", 0))
+    blocker.listen()
+    try:
+        ctx = make_context(app_paths, db, box, listen_port=blocker.getsockname()[1])
+        engine = EngineThread(ctx)
+        window = MainWindow(ctx, engine)
+        qtbot.addWidget(window)
+        window.show()
+        window.start()
+        with qtbot.waitSignal(engine.engine_failed, timeout=20_000):
+            engine.start()
+        qtbot.waitUntil(lambda: hasattr(window, "engine_failed_box") and window.engine_failed_box.isVisible())
+        assert str(blocker.getsockname()[1]) in window.engine_failed_box.text()
+        assert "error" in window.listener_label.text()
+        window.engine_failed_box.accept()
+        assert engine.wait(20_000)
+    finally:
+        blocker.close()
+        wait_for_background(10_000)
