@@ -39,3 +39,37 @@ def test_demo_stream_feeds_the_gui_engine(qtbot, tmp_path):
         finally:
             assert engine.stop(30_000)
         assert session.stream is not None and session.stream.stats.accepted >= 3
+
+
+def test_demo_gui_opens_the_demo_data_dir_never_the_real_one(qapp, tmp_path, monkeypatch):
+    """``demo`` hands its own context to gui.app.main; the app must use it (not resolve the default dir)."""
+    import logging
+    import sys
+
+    from shopctrl_desktop.engine import demo
+    from shopctrl_desktop.gui import app as gui_app
+    from shopctrl_desktop.gui import quit_signals
+
+    seen = []
+
+    def fake_run_application(app, loop, ctx, **_kw):
+        seen.append((ctx.paths.data_dir, ctx.settings.listen_address, ctx.settings.retry))
+        return 0
+
+    monkeypatch.setattr(gui_app, "run_application", fake_run_application)
+    monkeypatch.setattr(quit_signals, "quit_on_signals", lambda app: None)
+    interval = sys.getswitchinterval()
+    root_handlers = list(logging.getLogger().handlers)
+    paths = demo_paths(tmp_path)
+    try:
+        assert demo.run_gui(paths, FAST, []) == 0
+    finally:
+        sys.setswitchinterval(interval)
+        for handler in list(logging.getLogger().handlers):
+            if handler not in root_handlers:
+                logging.getLogger().removeHandler(handler)
+                handler.close()
+    assert len(seen) == 1
+    data_dir, listen, retry = seen[0]
+    assert data_dir == paths.data_dir and data_dir.is_relative_to(tmp_path)
+    assert listen.startswith("127.0.0.1:") and retry == FAST.retry
