@@ -11,6 +11,7 @@ from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.orm import Session
@@ -124,6 +125,10 @@ _ROW_COLUMNS = (
 )
 
 
+def _row(values: Any) -> QueueRow:
+    return QueueRow(*tuple(values))
+
+
 def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -203,7 +208,7 @@ def fetch_rows(session: Session, ids: Sequence[int]) -> dict[int, QueueRow]:
     for start in range(0, len(ids), 500):
         chunk = list(ids[start : start + 500])
         for r in session.execute(select(*_ROW_COLUMNS).where(QueueItemRow.id.in_(chunk))):
-            out[r[0]] = QueueRow(*r)
+            out[r[0]] = _row(r)
     return out
 
 
@@ -254,7 +259,7 @@ def item_detail(session: Session, item_id: int) -> ItemDetail | None:
     item = session.get(QueueItemRow, item_id)
     if item is None:
         return None
-    row = QueueRow(*session.execute(select(*_ROW_COLUMNS).where(QueueItemRow.id == item_id)).one())
+    row = _row(session.execute(select(*_ROW_COLUMNS).where(QueueItemRow.id == item_id)).one())
     user: str | None = None
     scheme: str | None = None
     if item.action_id is not None:
@@ -340,7 +345,7 @@ def export_batches(session: Session, flt: QueueFilter, *, batch: int = 5000) -> 
     last = 0
     while True:
         stmt = select(*_ROW_COLUMNS).where(_where(flt, last)).order_by(QueueItemRow.id).limit(batch)
-        rows = [QueueRow(*r) for r in session.execute(stmt)]
+        rows = [_row(r) for r in session.execute(stmt)]
         if not rows:
             return
         last = rows[-1].id
