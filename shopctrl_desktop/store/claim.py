@@ -258,10 +258,10 @@ def claim_due(
     conn = session.connection()
     sqlite = conn.dialect.name == "sqlite"
     if sqlite:
-        rows: Iterable[tuple[int, str]] = fast.candidates(conn, now, full, scan)
+        rows: Iterable[Any] = fast.candidates(conn, now, full, scan)
     else:
         postgresql = conn.dialect.name == "postgresql"
-        rows = conn.execute(_CANDIDATES[postgresql], {"p_now": now, "p_full": full, "p_scan": scan}).tuples()
+        rows = conn.execute(_CANDIDATES[postgresql], {"p_now": now, "p_full": full, "p_scan": scan})
     for item_id, host in rows:
         if per_host is not None:
             if in_hand.get(host, 0) >= per_host:
@@ -277,7 +277,7 @@ def claim_due(
         claimed: Iterable[Sequence[Any]] = fast.claim(conn, chosen, owner, now, until)
     else:
         params = {"p_ids": chosen, "p_now": now, "p_owner": owner, "p_until": until}
-        claimed = conn.execute(_CLAIM, params).tuples()
+        claimed = conn.execute(_CLAIM, params)
     items = [
         ClaimedItem(
             id=r[0],
