@@ -57,12 +57,22 @@ class RetryPolicy:
         return wait
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "baseSeconds": self.base_seconds, "maxRetries": self.max_retries,
-                "delays": list(self.delays), "jitter": self.jitter, "capSeconds": self.cap_seconds}
+        return {
+            "kind": self.kind,
+            "baseSeconds": self.base_seconds,
+            "maxRetries": self.max_retries,
+            "delays": list(self.delays),
+            "jitter": self.jitter,
+            "capSeconds": self.cap_seconds,
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RetryPolicy:
-        return cls(kind=data.get("kind", "linear"), base_seconds=float(data.get("baseSeconds", 90.0)),
-                   max_retries=int(data.get("maxRetries", 10)),
-                   delays=tuple(float(x) for x in data.get("delays", ())),
-                   jitter=float(data.get("jitter", 0.2)), cap_seconds=float(data.get("capSeconds", 6 * 3600.0)))
+        return cls(
+            kind=data.get("kind", "linear"),
+            base_seconds=float(data.get("baseSeconds", 90.0)),
+            max_retries=int(data.get("maxRetries", 10)),
+            delays=tuple(float(x) for x in data.get("delays", ())),
+            jitter=float(data.get("jitter", 0.2)),
+            cap_seconds=float(data.get("capSeconds", 6 * 3600.0)),
+        )
