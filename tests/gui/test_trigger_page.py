@@ -40,7 +40,7 @@ def test_model_passes_qtmodeltester(qtmodeltester):
 
 def test_empty_state_then_rows(qtbot, ctx):  # noqa: F811
     page = _page(qtbot, ctx)
-    assert page.stack.currentWidget() is page.empty_label
+    assert page.stack.currentWidget() is page.empty_state
     assert "No triggers yet" in page.empty_label.text()
     assert not page.edit_action.isEnabled()
     save(ctx, Trigger(title="ERP order sync", event="OrderChanged"))
@@ -86,4 +86,4 @@ def test_delete_asks_first(qtbot, ctx, monkeypatch):  # noqa: F811
     with qtbot.waitSignal(page.triggers_changed):
         page.delete_action.trigger()
     assert load_all(ctx) == []
-    assert page.stack.currentWidget() is page.empty_label
+    assert page.stack.currentWidget() is page.empty_state

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import trustme
@@ -18,7 +16,15 @@ from PySide6.QtWidgets import QLineEdit
 from shopctrl_desktop.domain.model import SignatureScheme, Trigger
 from shopctrl_desktop.gui.webhook.editor import TAB_GENERAL, TAB_HEADERS, TAB_PAYLOAD, WebhookEditorDialog
 from shopctrl_desktop.gui.webhook.headers_tab import HeadersModel
-from tests.gui.triggers_support import OFFSCREEN_NOISE, ctx, dialogs, full_action, store_event  # noqa: F401
+from tests.gui.triggers_support import (  # noqa: F401
+    OFFSCREEN_NOISE,
+    Receiver,
+    ctx,
+    dialogs,
+    full_action,
+    receiver,
+    store_event,
+)
 
 pytestmark = OFFSCREEN_NOISE
 TRIGGER = Trigger(title="ERP order sync", event="OrderChanged")
@@ -175,34 +181,6 @@ def test_headers_model_and_validation(qtbot, ctx, dialogs, qtmodeltester):  # no
     assert dialog.action().headers == {"X-Good": "1"}
 
 
-class _Receiver(BaseHTTPRequestHandler):
-    received: list[tuple[dict, bytes]] = []
-
-    def do_POST(self) -> None:  # noqa: N802
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        _Receiver.received.append((dict(self.headers), body))
-        answer = b'{"ok": true}'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(answer)))
-        self.end_headers()
-        self.wfile.write(answer)
-
-    def log_message(self, *_args) -> None:
-        pass
-
-
-@pytest.fixture
-def receiver():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
-    _Receiver.received = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hook"
-    server.shutdown()
-    server.server_close()
-
-
 def test_preview_against_a_stored_event_then_send_test(qtbot, ctx, dialogs, receiver):  # noqa: F811
     event_id = store_event(ctx)
     action = full_action(url=receiver, client_certificate=None, hmac_secret="s3cr3t")
@@ -220,7 +198,7 @@ def test_preview_against_a_stored_event_then_send_test(qtbot, ctx, dialogs, rece
     assert result.status_code == 200, result
     assert "HTTP 200" in preview.status_label.text() or "Delivered" in preview.status_label.text()
     assert '"ok": true' in preview.response_view.toPlainText()
-    [(headers, body)] = _Receiver.received
+    [(headers, body)] = Receiver.received
     assert json.loads(body) == {"order": "ORD-1001", "total": 149.95}
     assert headers.get("X-SIGNATURE") and headers.get("Authorization", "").startswith("Basic ")
     preview.close()

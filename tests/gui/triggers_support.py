@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from PySide6.QtCore import QThreadPool, QTimer
@@ -39,6 +41,36 @@ def ctx(app_paths, db, box) -> Iterator[AppContext]:
     yield AppContext(paths=app_paths, settings=Settings(), db=db, box=box)
     # background renders/loads hold their own sessions: let them finish before the db fixture closes it
     QThreadPool.globalInstance().waitForDone(5000)
+
+
+class Receiver(BaseHTTPRequestHandler):
+    """A real HTTP endpoint on 127.0.0.1 that records what it gets and answers 200 with a JSON body."""
+
+    received: list[tuple[dict, bytes]] = []
+
+    def do_POST(self) -> None:  # noqa: N802
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        Receiver.received.append((dict(self.headers), body))
+        answer = b'{"ok": true, "message": "order queued for import"}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, *_args) -> None:
+        pass
+
+
+@pytest.fixture
+def receiver() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    Receiver.received = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook"
+    server.shutdown()
+    server.server_close()
 
 
 @pytest.fixture

@@ -84,6 +84,8 @@ class MergeFieldBrowser(QDialog):
         self.detail_label = QLabel(self)
         self.detail_label.setWordWrap(True)
         self.detail_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.detail_label.setMinimumHeight(self.detail_label.fontMetrics().lineSpacing() * 2 + 4)
+        self.detail_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.jinja_check = QCheckBox("Jinja style {{ … }}", self)
         self.jinja_check.setToolTip("Insert {{ Order.OrderCode }} instead of ShopCtrl's $$Order.OrderCode$$")
         self.insert_button = QPushButton("Insert", self)

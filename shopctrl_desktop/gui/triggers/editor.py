@@ -128,10 +128,12 @@ class TriggerEditorDialog(QDialog):
         # actions
         self.action_list = QListWidget(self)
         self.action_list.setMinimumHeight(90)
+        self.action_list.setSpacing(2)
         self.action_list.itemDoubleClicked.connect(self._on_action_list_double_clicked)
         self.action_list.currentRowChanged.connect(self._update_action_buttons)
         self.add_action_button = QToolButton(self)
-        self.add_action_button.setText("Add action")
+        self.add_action_button.setText("Add action ▾")
+        self.add_action_button.setStyleSheet("QToolButton::menu-indicator { image: none; width: 0px; }")
         self.add_action_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         add_menu = QMenu(self.add_action_button)
         self.add_webhook_action = add_menu.addAction("Call Webhook…")
@@ -200,6 +202,7 @@ class TriggerEditorDialog(QDialog):
         self.event_picker.set_event(trigger.event if trigger else None)
         if trigger is None or trigger.shop_id is None:
             self.all_shops_radio.setChecked(True)
+            self.shop_combo.setCurrentIndex(-1)
         else:
             self.one_shop_radio.setChecked(True)
             row = self.shop_combo.findData(trigger.shop_id)

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QMessageBox,
+    QPushButton,
     QStackedWidget,
     QTableView,
     QToolBar,
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 
 EMPTY_TEXT = (
     "<p style='font-size:15px'><b>No triggers yet</b></p>"
-    "<p>Add trigger to send your first webhook.</p>"
+    "<p>Add a trigger to send your first webhook.</p>"
     "<p style='color:#5f6368'>A trigger listens for one event (for example <i>Order changed</i>) and calls "
     "one or more webhooks when it happens.</p>"
 )
@@ -89,14 +90,23 @@ class TriggersPage(QWidget):
         self.table.doubleClicked.connect(self._on_table_double_clicked)
         self.table.selectionModel().selectionChanged.connect(self._update_actions)
 
-        self.empty_label = QLabel(EMPTY_TEXT, self)
+        self.empty_state = QWidget(self)
+        self.empty_state.setObjectName("triggersEmptyState")
+        self.empty_label = QLabel(EMPTY_TEXT, self.empty_state)
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_label.setWordWrap(True)
-        self.empty_label.setObjectName("triggersEmptyState")
+        self.empty_add_button = QPushButton("Add trigger…", self.empty_state)
+        self.empty_add_button.clicked.connect(self._on_add_triggered)
+        empty_layout = QVBoxLayout(self.empty_state)
+        empty_layout.addStretch(1)
+        empty_layout.addWidget(self.empty_label)
+        empty_layout.addSpacing(8)
+        empty_layout.addWidget(self.empty_add_button, 0, Qt.AlignmentFlag.AlignHCenter)
+        empty_layout.addStretch(1)
 
         self.stack = QStackedWidget(self)
         self.stack.addWidget(self.table)
-        self.stack.addWidget(self.empty_label)
+        self.stack.addWidget(self.empty_state)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -113,7 +123,7 @@ class TriggersPage(QWidget):
         with self.ctx.db.session() as session:
             triggers = trigger_store.list_triggers(session, self.ctx.box)
         self.model.set_triggers(triggers, load_shop_names(self.ctx))
-        self.stack.setCurrentWidget(self.table if triggers else self.empty_label)
+        self.stack.setCurrentWidget(self.table if triggers else self.empty_state)
         row = self.model.row_of(select_id)
         if row < 0 and triggers:
             row = 0

@@ -52,8 +52,10 @@ def check_template(body: str, mime: MimeType, sample: dict | None) -> tuple[str 
         validate_template(body, mime, sample if sample is not None else {})
     except ValueError as exc:  # RenderError is a ValueError
         line = error_line(exc)
-        if getattr(exc, "where", "template") == "output" and LOOP_RE.search(body):
-            line = None
+        if line is not None and getattr(exc, "where", "template") == "output":
+            first_loop = LOOP_RE.search(body)
+            if first_loop is not None and body.count("\n", 0, first_loop.start()) + 1 <= line:
+                line = None  # a loop or condition above may have moved the output line
         return str(exc), line
     return None, None
 

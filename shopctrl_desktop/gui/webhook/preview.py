@@ -7,11 +7,13 @@ loop on that worker thread, so the window never waits on the network.
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import uuid
 from datetime import UTC, datetime
+from http import HTTPStatus
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QComboBox,
@@ -79,8 +81,20 @@ def format_request(request: RenderedRequest) -> str:
     return "\n".join(lines)
 
 
+def status_line(result: AttemptResult) -> str:
+    """The status as "HTTP 200 OK" (with Location for a redirect) or the error in words; no body."""
+    if result.status_code is None:
+        return result.error or "no answer"
+    try:
+        text = f"HTTP {result.status_code} {HTTPStatus(result.status_code).phrase}"
+    except ValueError:
+        text = f"HTTP {result.status_code}"
+    location = result.header("Location")
+    return f"{text} → {location}" if location and 300 <= result.status_code < 400 else text
+
+
 def format_result(result: AttemptResult) -> str:
-    lines = [result.summary(limit=200), f"Duration: {result.duration_ms:.0f} ms", ""]
+    lines = [status_line(result), f"Duration: {result.duration_ms:.0f} ms", ""]
     lines += [f"{name}: {value}" for name, value in result.response_headers.items()]
     if result.response_body:
         content_type = result.header("Content-Type") or ""
@@ -137,6 +151,8 @@ class RequestPreviewDialog(QDialog):
             "Press “Send test” to deliver this request once and see the answer."
         )
         self.status_label = QLabel(self)
+        self.status_label.setWordWrap(True)
+        self.status_label.setTextFormat(Qt.TextFormat.RichText)
         request_box = QGroupBox("Request (authentication and signature headers are added when sending)", self)
         QVBoxLayout(request_box).addWidget(self.request_view)
         response_box = QGroupBox("Response", self)
@@ -227,7 +243,7 @@ class RequestPreviewDialog(QDialog):
         if self.request is None:
             return
         self.send_button.setEnabled(False)
-        self.status_label.setText(f"Sending to {self.request.url} …")
+        self.status_label.setText(f"Sending to {html.escape(self.request.url)} …")
         self.response_view.clear()
         action, request = self.action, self.request
         ctx = self.ctx
@@ -238,7 +254,9 @@ class RequestPreviewDialog(QDialog):
     def _on_sent(self, result: AttemptResult) -> None:
         self.send_button.setEnabled(True)
         verdict = "Delivered" if result.ok else "Not delivered"
-        self.status_label.setText(f"<b>{verdict}</b> — {result.summary(limit=120)}")
+        self.status_label.setText(
+            f"<b>{verdict}</b> — {html.escape(status_line(result))} in {result.duration_ms:.0f} ms"
+        )
         self.status_label.setStyleSheet("color: #1e7b34;" if result.ok else "color: #b3261e;")
         self.response_view.setPlainText(format_result(result))
         self.test_finished.emit(result)
