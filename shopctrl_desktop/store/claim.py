@@ -17,9 +17,9 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Integer, Select, bindparam, case, func, insert, or_, select, union_all, update
+from sqlalchemy import Integer, Select, Table, bindparam, case, func, insert, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
 from shopctrl_desktop.domain.model import WAITING_STATUSES, AlertSeverity, ItemStatus, Priority, WebhookAction
@@ -33,8 +33,8 @@ from shopctrl_desktop.store.models import DeliveryAttemptRow, QueueItemRow, Webh
 from shopctrl_desktop.store.secrets import SecretBox
 from shopctrl_desktop.store.triggers import action_from_row
 
-_ITEMS = QueueItemRow.__table__
-_ATTEMPTS = DeliveryAttemptRow.__table__
+_ITEMS = cast(Table, QueueItemRow.__table__)
+_ATTEMPTS = cast(Table, DeliveryAttemptRow.__table__)
 SENDING = ItemStatus.SENDING.value
 
 

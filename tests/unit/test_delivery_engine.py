@@ -321,3 +321,17 @@ async def test_send_once_for_the_gui(db, box, receiver):
     (req,) = receiver.requests
     assert req.method == "PUT" and req.path == "/test" and req.header("X-ShopCtrl-Delivery") == "test-1"
     assert req.header("Authorization") == "Basic " + base64.b64encode(b"u:p").decode()
+
+
+async def test_attempt_log_keeps_the_first_64_kib_of_the_body(db, box, receiver):
+    from aiohttp import web
+
+    receiver.responder = lambda _req, _n: web.Response(status=500, text="é" + "x" * 200_000)
+    action = make_action(db, box, receiver.url())
+    (item_id,) = add_items(db, action)
+    async with running_engine(db, box) as (_engine, observer):
+        await observer.wait_until(lambda: observer.status.get(item_id) == "retrying")
+    (attempt, *_) = attempts_of(db, item_id)
+    assert attempt.status_code == 500
+    assert len(attempt.response_body.encode("utf-8")) <= 64 * 1024
+    assert attempt.response_body.startswith("éxxx") and len(attempt.response_body) >= 64 * 1024 - 2
