@@ -120,6 +120,52 @@ def _poster_main(address: str, token: str, rate: int, seconds: float, conn) -> N
     conn.send(sent)
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _start_engine_process(paths, settings):  # type: ignore[no-untyped-def]
+    """`shopctrl-desktop serve` on the same data dir; returns (process, delivered-count function)."""
+    import subprocess
+    import threading
+
+    import httpx
+    from sqlalchemy import create_engine, text
+
+    root = Path(__file__).resolve().parents[1]
+    child = subprocess.Popen(
+        [sys.executable, "-m", "shopctrl_desktop", "--data-dir", str(paths.data_dir), "serve"],
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 60
+    while True:
+        try:
+            if httpx.get(f"http://{settings.listen_address}/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if time.time() > deadline:
+            raise TimeoutError("serve did not start")
+        time.sleep(0.1)
+    counted = [0]
+    db = create_engine(f"sqlite:///{paths.database_file}")
+
+    def count_loop() -> None:  # a side thread: the GUI thread never waits for this count
+        while child.poll() is None:
+            with db.connect() as con:
+                counted[0] = int(con.execute(text("SELECT count(*) FROM delivery_attempts")).scalar() or 0)
+            time.sleep(0.2)
+
+    threading.Thread(target=count_loop, daemon=True).start()
+    return child, lambda: counted[0]
+
+
 class LagProbe:
     def __init__(self) -> None:
         self.timer = QTimer()
@@ -162,11 +208,17 @@ def main() -> int:
     parser.add_argument("--items", type=int, default=1_000_000)
     parser.add_argument("--rate", type=int, default=500)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--engine-process",
+        action="store_true",
+        help="experiment: run the engine as `shopctrl-desktop serve` in a child process instead of the GUI's "
+        "QThread (the window then polls for changes every 100 ms)",
+    )
     args = parser.parse_args()
 
     from dataclasses import replace
 
-    from shopctrl_desktop.config import Settings
+    from shopctrl_desktop.config import Settings, save_settings
     from shopctrl_desktop.engine.token import load_or_create_token
     from shopctrl_desktop.gui.background import wait_for_background
     from shopctrl_desktop.gui.context import AppContext
@@ -208,8 +260,11 @@ def main() -> int:
     del raw_ids
 
     settings = replace(Settings(), listen_port=0, concurrency=64, per_host_concurrency=64)
+    if args.engine_process:
+        settings = replace(settings, listen_port=_free_port())
+        save_settings(paths, settings)
     ctx = AppContext(paths=paths, settings=settings, db=db, box=box)
-    engine = EngineThread(ctx)
+    engine = None if args.engine_process else EngineThread(ctx)
     window = MainWindow(ctx, engine)
     window.resize(1400, 900)
     window.show()
@@ -254,9 +309,32 @@ def main() -> int:
 
     settle_heap()  # as gui.app.run_application() does after start-up
     started: list[str] = []
-    engine.engine_started.connect(started.append)
-    engine.start()
-    wait_until(app, lambda: bool(started), 30)
+    delivered_ids: set[int] = set()
+    child = None
+    if engine is not None:
+        engine.engine_started.connect(started.append)
+        engine.signals.items_changed.connect(
+            lambda changes: delivered_ids.update(c.item_id for c in changes if c.status == "delivered")
+        )
+        engine.start()
+        wait_until(app, lambda: bool(started), 30)
+        delivered_count = lambda: len(delivered_ids)  # noqa: E731
+    else:
+        child, counter = _start_engine_process(paths, settings)
+        started.append(settings.listen_address)
+        delivered_count = counter
+        poll = QTimer()  # no engine signals in this process: look for changes as often as they would come
+        poll.setInterval(100)
+
+        def on_poll() -> None:
+            page.model.note_new_items()
+            top, bottom = table.rowAt(0), table.rowAt(table.viewport().height() - 1)
+            if top >= 0:
+                bottom = bottom if bottom >= 0 else page.model.rowCount() - 1
+                page.model.refresh_ids(page.model.id_at(r) for r in range(top, bottom + 1))
+
+        poll.timeout.connect(on_poll)
+        poll.start()
     probe = LagProbe()
     probe.start()
     wait_until(app, lambda: len(probe.gaps) >= 300, 30)
@@ -265,22 +343,23 @@ def main() -> int:
     token = load_or_create_token(paths)
     poster_parent, poster_child = mp.Pipe()
     poster = mp.Process(target=_poster_main, args=(started[0], token, args.rate, args.seconds, poster_child))
-    delivered_ids: set[int] = set()
-    engine.signals.items_changed.connect(
-        lambda changes: delivered_ids.update(c.item_id for c in changes if c.status == "delivered")
-    )
+    delivered_before = delivered_count()
     probe.start()
     t = time.perf_counter()
     poster.start()
     wait_until(app, lambda: poster_parent.poll(), args.seconds + 60)
     sent = poster_parent.recv()
-    wait_until(app, lambda: len(delivered_ids) >= sent, 120)
+    wait_until(app, lambda: delivered_count() - delivered_before >= sent, 120)
     busy_seconds = time.perf_counter() - t
     busy_worst, busy_p99 = probe.stop()
-    delivered = len(delivered_ids)
+    delivered = delivered_count() - delivered_before
     wait_until(app, lambda: page.model.rowCount() >= rows + sent, 30)
 
-    engine.stop(60_000)
+    if engine is not None:
+        engine.stop(60_000)
+    if child is not None:
+        child.terminate()  # SIGTERM: serve stops cleanly
+        child.wait(60)
     window.close()
     wait_for_background(30_000)
     parent_conn.send("stop")
@@ -316,7 +395,8 @@ def main() -> int:
         f"{'delivery rate during the probe':44} {delivered / busy_seconds:10.0f} /s {'500 /s':>10}"
         f"   {delivered:,} delivered of {sent:,} posted in {busy_seconds:.1f} s"
     )
-    print(f"load average: {os.getloadavg()[0]:.2f} (2 cores shared)")
+    where = "a child process (serve)" if args.engine_process else "the GUI's QThread"
+    print(f"engine ran in {where}; load average: {os.getloadavg()[0]:.2f} (2 cores shared)")
     return 0
 
 
