@@ -15,6 +15,23 @@ from shopctrl_desktop.store.models import Shop
 from shopctrl_desktop.store.triggers import save_trigger
 
 
+@pytest.fixture(autouse=True, params=["sqlite-fast-path", "core-path"])
+def statement_path(request, monkeypatch):
+    """Every intake test runs twice: the SQLite DBAPI fast path and the SQLAlchemy Core path that
+    PostgreSQL uses (INSERT … RETURNING), here forced on SQLite."""
+    if request.param == "core-path":
+        from shopctrl_desktop.store import ingest_sql
+
+        original = ingest_sql.IntakeSql.__init__
+
+        def core_only(self, session):
+            original(self, session)
+            self.sqlite, self.raw = False, None
+
+        monkeypatch.setattr(ingest_sql.IntakeSql, "__init__", core_only)
+    return request.param
+
+
 def order_event(
     order_id: int, *, ext: str | None = None, shop: int | None = 3, total: float = 10
 ) -> IncomingEvent:
