@@ -106,6 +106,10 @@ def test_title_is_required_and_unique(qtbot, ctx, dialogs):  # noqa: F811
     assert dialog.title_message.isVisible() and "title" in dialog.title_message.text()
     qtbot.keyClicks(dialog.title_edit, "ERP order sync")
     assert not dialog.title_message.isVisible()  # typing clears the old message
+    # leaving the field checks it at once (offscreen windows never get focus, so the signal stands in for Tab)
+    dialog.title_edit.editingFinished.emit()
+    assert "already called" in dialog.title_message.text()
+    dialog.title_message.clear_message()
     qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
     assert "already called" in dialog.title_message.text()
     assert len(load_all(ctx)) == 1

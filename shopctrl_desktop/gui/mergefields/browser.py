@@ -130,6 +130,10 @@ class MergeFieldBrowser(QDialog):
     # --- content --------------------------------------------------------------------------------
     def show_generic(self) -> None:
         self._set_fields(generic_fields(self.event_type), with_values=False)
+        if self.event_type is None:
+            self.source_message.show_error("Pick the trigger's event first: the merge fields depend on it.")
+            self.fields_loaded.emit(False)
+            return
         name = self.event_type.display_name if self.event_type else "the event"
         self.source_message.show_info(
             f"All merge fields {name} can carry. Enter an {self.entity_type} id to see one entity's real values."

@@ -191,6 +191,7 @@ class TriggerEditorDialog(QDialog):
 
         self._load(trigger)
         self.title_edit.textChanged.connect(self._on_title_edit_text_changed)
+        self.title_edit.editingFinished.connect(self._on_title_edit_editing_finished)
         self.event_picker.event_changed.connect(self._on_event_picker_event_changed)
         self.all_shops_radio.toggled.connect(self._update_scope)
         self.condition_editor.changed.connect(self.condition_message.clear_message)
@@ -315,6 +316,22 @@ class TriggerEditorDialog(QDialog):
         self.form_message.clear_message()
         return self.current_trigger()
 
+    def _check_title(self, *, required: bool) -> bool:
+        title = self.title_edit.text().strip()
+        if not title:
+            if required:
+                self.title_message.show_error("Give the trigger a title.")
+            return not required
+        with self.ctx.db.session() as session:
+            other = trigger_store.find_trigger_by_title(session, self.ctx.box, title)
+        if other is not None and other.id != self._trigger_id:
+            self.title_message.show_error(
+                f"Another trigger is already called “{title}”. Titles must be unique."
+            )
+            return False
+        self.title_message.clear_message()
+        return True
+
     def save(self) -> bool:
         trigger = self.validate()
         if trigger is None:
@@ -372,6 +389,9 @@ class TriggerEditorDialog(QDialog):
     def _on_title_edit_text_changed(self, _text: str) -> None:
         self.title_message.clear_message()
         self.form_message.clear_message()
+
+    def _on_title_edit_editing_finished(self) -> None:
+        self._check_title(required=False)
 
     def _on_event_picker_event_changed(self, _name: str) -> None:
         self.event_message.clear_message()

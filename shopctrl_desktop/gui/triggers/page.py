@@ -6,7 +6,7 @@ import logging
 from dataclasses import replace
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -88,6 +88,9 @@ class TriggersPage(QWidget):
         header.setSectionResizeMode(Column.ACTIONS, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(Column.ENABLED, QHeaderView.ResizeMode.ResizeToContents)
         self.table.doubleClicked.connect(self._on_table_double_clicked)
+        edit_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Return), self.table)
+        edit_shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
+        edit_shortcut.activated.connect(self._on_edit_triggered)
         self.table.selectionModel().selectionChanged.connect(self._update_actions)
 
         self.empty_state = QWidget(self)

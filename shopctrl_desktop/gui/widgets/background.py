@@ -2,7 +2,7 @@
 
 The Anki pattern: ``run_in_background(fn, on_success, on_failure, owner)``. ``fn`` runs on a pool thread
 (it opens its own short-lived database session if it needs one; nothing Qt in it); the handlers run on
-the GUI thread through a queued signal. If ``owner`` is gone by then, the result is dropped.
+the GUI thread through a queued signal. If ``owner`` has been deleted by then, the result is dropped.
 """
 
 from __future__ import annotations
@@ -11,14 +11,47 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+import shiboken6
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
 log = logging.getLogger(__name__)
+
+#: Relays whose result has not arrived yet. A relay has no Qt parent, so it outlives a closed dialog and
+#: the worker never emits on a deleted object; it removes itself once the result is delivered.
+_pending: set[_Relay] = set()
 
 
 class _Relay(QObject):
     succeeded = Signal(object)
     failed = Signal(object)
+
+    def __init__(
+        self, owner: QObject, on_success: Callable[[Any], None], on_failure: Callable[[Exception], None]
+    ) -> None:
+        super().__init__()  # created on the GUI thread: the slots below run there
+        self._owner = owner
+        self._on_success = on_success
+        self._on_failure = on_failure
+        self.succeeded.connect(self._on_relay_succeeded)
+        self.failed.connect(self._on_relay_failed)
+
+    @Slot(object)
+    def _on_relay_succeeded(self, value: Any) -> None:
+        if self._finish():
+            self._on_success(value)
+
+    @Slot(object)
+    def _on_relay_failed(self, exc: Exception) -> None:
+        if self._finish():
+            self._on_failure(exc)
+
+    def _finish(self) -> bool:
+        _pending.discard(self)
+        self.deleteLater()
+        alive = shiboken6.isValid(self._owner)
+        if not alive:
+            log.debug("background result dropped: its window is gone")
+        return alive
 
 
 class _Task(QRunnable):
@@ -31,16 +64,9 @@ class _Task(QRunnable):
         try:
             result = self._fn()
         except Exception as exc:  # noqa: BLE001 - handed to the failure handler
-            self._emit(self._relay.failed, exc)
+            self._relay.failed.emit(exc)
         else:
-            self._emit(self._relay.succeeded, result)
-
-    @staticmethod
-    def _emit(signal: Any, value: Any) -> None:
-        try:
-            signal.emit(value)
-        except RuntimeError:  # the owner (and its relay) was deleted meanwhile
-            log.debug("background result dropped: owner is gone")
+            self._relay.succeeded.emit(result)
 
 
 def run_in_background(
@@ -50,9 +76,6 @@ def run_in_background(
     owner: QObject,
 ) -> None:
     """Run ``fn`` on the global thread pool; deliver its result or exception to the handlers."""
-    relay = _Relay(owner)  # lives on the GUI thread; deleted with the owner
-    relay.succeeded.connect(on_success)
-    relay.failed.connect(on_failure)
-    relay.succeeded.connect(relay.deleteLater)
-    relay.failed.connect(relay.deleteLater)
+    relay = _Relay(owner, on_success, on_failure)
+    _pending.add(relay)
     QThreadPool.globalInstance().start(_Task(fn, relay))
