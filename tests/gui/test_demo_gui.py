@@ -43,6 +43,7 @@ def test_demo_stream_feeds_the_gui_engine(qtbot, tmp_path):
 
 def test_demo_gui_opens_the_demo_data_dir_never_the_real_one(qapp, tmp_path, monkeypatch):
     """``demo`` hands its own context to gui.app.main; the app must use it (not resolve the default dir)."""
+    import asyncio
     import logging
     import sys
 
@@ -54,6 +55,8 @@ def test_demo_gui_opens_the_demo_data_dir_never_the_real_one(qapp, tmp_path, mon
 
     def fake_run_application(app, loop, ctx, **_kw):
         seen.append((ctx.paths.data_dir, ctx.settings.listen_address, ctx.settings.retry))
+        loop.close()  # the real run_application closes its qasync loop too
+        asyncio.set_event_loop(None)
         return 0
 
     monkeypatch.setattr(gui_app, "run_application", fake_run_application)
