@@ -340,6 +340,7 @@ def record_outcomes(
         else:
             owned.update(conn.scalars(_OWNED, {"p_ids": chunk, "p_owner": owner}))
     when = fast.sqlite_time if sqlite else _same
+    finished_at = when(now)
     attempt_rows: list[list[Any]] = []
     item_updates: list[list[Any]] = []
     alerts_to_make = []
@@ -347,11 +348,12 @@ def record_outcomes(
         number = item.attempts + 1
         body = res.response_body
         headers = json.dumps(res.response_headers) if res.status_code is not None else None
+        started_at = when(res.started_at)
         attempt_rows.append(
             [
                 item.id,
                 number,
-                when(res.started_at),
+                started_at,
                 res.duration_ms,
                 res.status_code,
                 headers,
@@ -370,9 +372,9 @@ def record_outcomes(
                 item.id,
                 decision.status.value,
                 number,
-                when(res.started_at),
+                started_at,
                 when(now + timedelta(seconds=delay)) if delay is not None else None,
-                when(now) if final else None,
+                finished_at if final else None,
                 res.status_code,
                 decision.message,
                 res.duration_ms,
