@@ -128,3 +128,20 @@ def test_a_listener_that_cannot_start_is_explained(qtbot, app_paths, db, box):
     finally:
         blocker.close()
         wait_for_background(10_000)
+
+
+def test_each_new_error_alert_is_a_desktop_notification(qtbot, ctx):
+    window = open_window(qtbot, ctx)
+    shown: list[tuple] = []
+
+    class Tray:  # the offscreen platform has no system tray; this stands in for QSystemTrayIcon
+        def showMessage(self, *args) -> None:  # noqa: N802 - Qt's name
+            shown.append(args)
+
+        def hide(self) -> None:
+            pass
+
+    window.tray = Tray()
+    window._on_engine_alert_raised(7, "error", "Delivery failed for good: Order paid → ERP")
+    window._on_engine_alert_raised(8, "warning", "Certificate expires soon")
+    assert len(shown) == 1 and "Order paid → ERP" in shown[0][0]

@@ -101,6 +101,7 @@ def test_rows_are_fetched_lazily(qtbot, page, ctx):
     add_queue_items(ctx.db, 1200)
     load(qtbot, page)
     assert page.model.rowCount() == 1200
+    qtbot.waitUntil(lambda: page.model.is_row_loaded(0), timeout=5_000)  # the first screen was drawn
     # only the pages around what was drawn are in memory
     assert 0 < len(page.model._cache) < 600
     page.select_row(1199)

@@ -84,7 +84,8 @@ class QueuePage(QWidget):
         self.empty_label.setWordWrap(True)
         self.empty_label.setStyleSheet("color: #666; font-size: 11pt;")
         self.empty_label.hide()
-        self.table.viewport().installEventFilter(self)
+        self._viewport = self.table.viewport()
+        self._viewport.installEventFilter(self)
         self.detail_pane = ItemDetailPane()
 
         self.count_label = QLabel()
@@ -227,7 +228,7 @@ class QueuePage(QWidget):
         self._update_actions()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
+        if event.type() == QEvent.Type.Resize and watched is self._viewport:
             self._place_empty_label()
         return super().eventFilter(watched, event)
 
@@ -438,14 +439,14 @@ class QueuePage(QWidget):
             dialog.setLabelText(f"Exporting queue items… {done:,} of {total:,}")
 
         def finished(n: int) -> None:
-            dialog.close()
+            _dismiss(dialog)
             if n < 0:
                 self.message_posted.emit("Export cancelled")
             else:
                 self.message_posted.emit(f"Exported {n:,} items to {path}")
 
         def failed(message: str) -> None:
-            dialog.close()
+            _dismiss(dialog)
             self._show_error("Export failed", message)
 
         progress = run_in_background(
@@ -479,3 +480,10 @@ class QueuePage(QWidget):
         hh = self.table.horizontalHeader()
         if hh.count() != len(COLUMNS):
             hh.reset()
+
+
+def _dismiss(dialog: QProgressDialog) -> None:
+    """Close a progress dialog for good (reset() also stops its delayed-show timer)."""
+    dialog.reset()
+    dialog.close()
+    dialog.deleteLater()
