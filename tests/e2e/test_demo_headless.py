@@ -63,3 +63,36 @@ async def test_headless_demo_delivers_retries_and_alerts(tmp_path):
     assert counts.delivered >= 1
     assert alerts
     assert paths.database_file.is_file() and paths.database_file.is_relative_to(tmp_path)
+
+
+@pytest.mark.timeout(60)
+async def test_demo_log_file_holds_no_secret_even_at_debug_level(tmp_path):
+    """The demo triggers carry HMAC secrets and a basic-auth password; none may reach the log file."""
+    import logging
+
+    from shopctrl_desktop.engine.demo_triggers import load_demo_triggers
+    from shopctrl_desktop.engine.token import read_token
+    from shopctrl_desktop.logging_setup import setup_logging
+
+    paths = demo_paths(tmp_path)
+    root = logging.getLogger()
+    before = list(root.handlers), root.level
+    log_file = setup_logging(paths, verbose=True, stderr=False)
+    watcher = Watcher()
+    try:
+        async with headless_demo(paths, FAST, observer=watcher):
+            await watcher.wait_for(lambda: {"delivered", "retrying"} <= watcher.statuses, timeout=40)
+    finally:
+        for handler in list(root.handlers):
+            if handler not in before[0]:
+                root.removeHandler(handler)
+                handler.close()
+        root.setLevel(before[1])
+    secrets = {a.hmac_secret for t in load_demo_triggers("http://x") for a in t.actions if a.hmac_secret}
+    secrets |= {a.password for t in load_demo_triggers("http://x") for a in t.actions if a.password}
+    secrets.add(read_token(paths) or "no token?")
+    text = log_file.read_text("utf-8")
+    assert "listening for events" in text  # the log is really written, at debug level
+    assert len(secrets) >= 3
+    for secret in secrets:
+        assert secret not in text, f"a secret reached {log_file.name}"
