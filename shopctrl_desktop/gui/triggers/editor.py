@@ -348,7 +348,8 @@ class TriggerEditorDialog(QDialog):
             return False
         except Exception as exc:  # noqa: BLE001 - the user must know it was not stored
             log.exception("saving trigger failed")
-            self.form_message.show_error(f"The trigger was not saved: {exc}")
+            # the driver's own message, not SQLAlchemy's statement and parameters (encrypted secrets)
+            self.form_message.show_error(f"The trigger was not saved: {getattr(exc, 'orig', None) or exc}")
             return False
         self._trigger_id = trigger_id
         if stored is not None:

@@ -227,7 +227,11 @@ class TriggersPage(QWidget):
         except Exception as exc:  # noqa: BLE001 - shown to the user, the table goes back
             log.exception("could not store the enabled flag of trigger %s", trigger_id)
             self.model.set_enabled(trigger_id, not enabled)
-            QMessageBox.warning(self, "Trigger not changed", f"The trigger could not be changed: {exc}")
+            QMessageBox.warning(
+                self,
+                "Trigger not changed",
+                f"The trigger could not be changed: {getattr(exc, 'orig', None) or exc}",
+            )
             return
         self._update_actions()
         self.triggers_changed.emit()
