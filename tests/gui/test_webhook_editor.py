@@ -213,3 +213,27 @@ def test_preview_without_stored_events_uses_a_sample(qtbot, ctx, dialogs):  # no
     assert body["Trigger"] == "OrderChanged" and body["entityData"] == {"OrderId": None, "OrderCode": None}
     assert "sample event" in preview.message.text()
     preview.close()
+
+
+def test_preview_says_why_a_payload_cannot_be_rendered_and_send_test_reports_refusal(qtbot, ctx, dialogs):  # noqa: F811
+    store_event(ctx, {"Order": {"Id": 7, "OrderCode": "ORD-7"}})  # no TotalDue
+    action = full_action(url="http://127.0.0.1:9/hook", payload_body='{"total": {{ Order.TotalDue }}}')
+    dialog = _editor(dialogs, ctx, action)
+    preview = dialog.show_preview()
+    with qtbot.waitSignal(preview.preview_rendered, timeout=5000) as rendered:
+        pass
+    assert isinstance(rendered.args[0], str) and "JSON" in rendered.args[0]
+    assert "cannot be rendered" in preview.message.text() and not preview.send_button.isEnabled()
+    preview.close()
+
+    dialog.payload_tab.editor.setPlainText('{"total": {{ Order.TotalDue | json }}}')
+    preview = dialog.show_preview()
+    with qtbot.waitSignal(preview.preview_rendered, timeout=5000):
+        pass
+    assert '"total": null' in preview.request_view.toPlainText()
+    with qtbot.waitSignal(preview.test_finished, timeout=15000) as finished:
+        qtbot.mouseClick(preview.send_button, Qt.MouseButton.LeftButton)
+    result = finished.args[0]
+    assert result.status_code is None and result.error
+    assert "Not delivered" in preview.status_label.text()
+    preview.close()

@@ -9,11 +9,12 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from PySide6.QtCore import QThreadPool, QTimer
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from shopctrl_desktop.config import Settings
 from shopctrl_desktop.domain.model import Priority, SignatureScheme, Trigger, WebhookAction
+from shopctrl_desktop.gui.background import wait_for_background
 from shopctrl_desktop.gui.context import AppContext
 from shopctrl_desktop.store import triggers as trigger_store
 from shopctrl_desktop.store.models import EventRow, Shop
@@ -40,7 +41,7 @@ ORDER_DATA = {
 def ctx(app_paths, db, box) -> Iterator[AppContext]:
     yield AppContext(paths=app_paths, settings=Settings(), db=db, box=box)
     # background renders/loads hold their own sessions: let them finish before the db fixture closes it
-    QThreadPool.globalInstance().waitForDone(5000)
+    wait_for_background(10_000)
 
 
 class Receiver(BaseHTTPRequestHandler):

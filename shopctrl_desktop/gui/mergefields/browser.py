@@ -26,10 +26,10 @@ from shopctrl_desktop.domain import mergefields
 from shopctrl_desktop.domain.events import find_event
 from shopctrl_desktop.domain.mergefields import MergeField
 from shopctrl_desktop.domain.model import StoredEvent
+from shopctrl_desktop.gui.background import run_in_background
 from shopctrl_desktop.gui.context import AppContext
 from shopctrl_desktop.gui.mergefields.catalogue import generic_fields, insertion_text
 from shopctrl_desktop.gui.mergefields.model import Column, FieldRole, MergeFieldTreeModel
-from shopctrl_desktop.gui.widgets.background import run_in_background
 from shopctrl_desktop.gui.widgets.field_message import FieldMessage
 from shopctrl_desktop.store.events import latest_snapshot
 
@@ -152,7 +152,7 @@ class MergeFieldBrowser(QDialog):
             lambda: load_dynamic(ctx, entity_type, entity_id),
             self._on_entity_loaded,
             self._on_entity_failed,
-            self,
+            owner=self,
         )
 
     def _on_entity_loaded(self, result: tuple[StoredEvent | None, list[MergeField]]) -> None:
@@ -172,9 +172,9 @@ class MergeFieldBrowser(QDialog):
         )
         self.fields_loaded.emit(True)
 
-    def _on_entity_failed(self, exc: Exception) -> None:
+    def _on_entity_failed(self, message: str) -> None:
         self.load_button.setEnabled(True)
-        self.source_message.show_error(f"The entity could not be loaded: {exc}")
+        self.source_message.show_error(f"The entity could not be loaded: {message}")
 
     def _set_fields(self, fields: list[MergeField], *, with_values: bool) -> None:
         self._all_fields = fields

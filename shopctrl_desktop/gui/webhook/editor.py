@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from shopctrl_desktop.domain.model import StoredEvent, Trigger, WebhookAction
+from shopctrl_desktop.gui.background import run_in_background
 from shopctrl_desktop.gui.context import AppContext
 from shopctrl_desktop.gui.mergefields.browser import MergeFieldBrowser
 from shopctrl_desktop.gui.webhook.auth_tab import AuthTab
@@ -22,7 +23,6 @@ from shopctrl_desktop.gui.webhook.general_tab import GeneralTab
 from shopctrl_desktop.gui.webhook.headers_tab import HeadersTab
 from shopctrl_desktop.gui.webhook.payload_tab import PayloadTab
 from shopctrl_desktop.gui.webhook.preview import RequestPreviewDialog
-from shopctrl_desktop.gui.widgets.background import run_in_background
 from shopctrl_desktop.gui.widgets.field_message import FieldMessage
 from shopctrl_desktop.gui.widgets.unsaved import Answer, ask_unsaved_changes
 from shopctrl_desktop.store.events import recent_events
@@ -159,7 +159,7 @@ class WebhookEditorDialog(QDialog):
                 events = recent_events(session, event=name, limit=1)
             return events[0] if events else None
 
-        run_in_background(load, self._on_sample_loaded, lambda _exc: None, self)
+        run_in_background(load, self._on_sample_loaded, owner=self)
 
     def _on_sample_loaded(self, event: StoredEvent | None) -> None:
         if event is not None:

@@ -32,9 +32,9 @@ from PySide6.QtWidgets import (
 from shopctrl_desktop.domain.events import find_event
 from shopctrl_desktop.domain.model import RenderedRequest, StoredEvent, Trigger, WebhookAction
 from shopctrl_desktop.domain.outcome import AttemptResult
-from shopctrl_desktop.domain.payload import render_request
+from shopctrl_desktop.domain.payload import RenderError, render_request
+from shopctrl_desktop.gui.background import run_in_background
 from shopctrl_desktop.gui.context import AppContext
-from shopctrl_desktop.gui.widgets.background import run_in_background
 from shopctrl_desktop.gui.widgets.field_message import FieldMessage
 from shopctrl_desktop.store.events import recent_events
 
@@ -102,6 +102,16 @@ def format_result(result: AttemptResult) -> str:
     return "\n".join(lines)
 
 
+def render_or_error(
+    trigger: Trigger, action: WebhookAction, event: StoredEvent
+) -> RenderedRequest | RenderError:
+    """Worker thread: a template that does not render is an answer to show, not a failure to log."""
+    try:
+        return render_request(trigger, action, event)
+    except RenderError as exc:
+        return exc
+
+
 def deliver_once(ctx: AppContext, action: WebhookAction, request: RenderedRequest) -> AttemptResult:
     """Runs on a worker thread: one delivery (nothing recorded) on its own short event loop."""
     # Loaded only when used: the HTTP stack is not needed to edit triggers.
@@ -121,8 +131,8 @@ def deliver_once(ctx: AppContext, action: WebhookAction, request: RenderedReques
 
 class RequestPreviewDialog(QDialog):
     events_loaded = Signal(int)  # number of stored events offered
-    preview_rendered = Signal(object)  # RenderedRequest, or the exception
-    test_finished = Signal(object)  # AttemptResult, or the exception
+    preview_rendered = Signal(object)  # RenderedRequest, or the message why it cannot be rendered
+    test_finished = Signal(object)  # AttemptResult, or the message why it was not sent
 
     def __init__(
         self, ctx: AppContext, trigger: Trigger, action: WebhookAction, parent: QWidget | None = None
@@ -190,7 +200,7 @@ class RequestPreviewDialog(QDialog):
             with db.session() as session:
                 return recent_events(session, event=name, limit=50)
 
-        run_in_background(load, self._on_events_loaded, self._on_events_failed, self)
+        run_in_background(load, self._on_events_loaded, self._on_events_failed, owner=self)
 
     def _on_events_loaded(self, events: list[StoredEvent]) -> None:
         display = find_event(self.trigger.event)
@@ -210,8 +220,8 @@ class RequestPreviewDialog(QDialog):
         self.event_combo.setCurrentIndex(0)
         self._on_event_combo_changed(0)
 
-    def _on_events_failed(self, exc: Exception) -> None:
-        self.message.show_error(f"The stored events could not be read: {exc}")
+    def _on_events_failed(self, message: str) -> None:
+        self.message.show_error(f"The stored events could not be read: {message}")
         self.events_loaded.emit(0)
 
     def _on_event_combo_changed(self, _row: int) -> None:
@@ -222,10 +232,16 @@ class RequestPreviewDialog(QDialog):
         self.request = None
         trigger, action = self.trigger, self.action
         run_in_background(
-            lambda: render_request(trigger, action, event), self._on_rendered, self._on_render_failed, self
+            lambda: render_or_error(trigger, action, event),
+            self._on_rendered,
+            self._on_render_failed,
+            owner=self,
         )
 
-    def _on_rendered(self, request: RenderedRequest) -> None:
+    def _on_rendered(self, request: RenderedRequest | RenderError) -> None:
+        if isinstance(request, RenderError):
+            self._on_render_failed(str(request))
+            return
         self.request = request
         self.request_view.setPlainText(format_request(request))
         self.send_button.setEnabled(True)
@@ -234,10 +250,10 @@ class RequestPreviewDialog(QDialog):
             self._send_after_render = False
             self.send_test()
 
-    def _on_render_failed(self, exc: Exception) -> None:
+    def _on_render_failed(self, message: str) -> None:
         self.request_view.setPlainText("")
-        self.message.show_error(f"The payload cannot be rendered for this event: {exc}")
-        self.preview_rendered.emit(exc)
+        self.message.show_error(f"The payload cannot be rendered for this event: {message}")
+        self.preview_rendered.emit(message)
 
     def send_test(self) -> None:
         if self.request is None:
@@ -248,7 +264,7 @@ class RequestPreviewDialog(QDialog):
         action, request = self.action, self.request
         ctx = self.ctx
         run_in_background(
-            lambda: deliver_once(ctx, action, request), self._on_sent, self._on_send_failed, self
+            lambda: deliver_once(ctx, action, request), self._on_sent, self._on_send_failed, owner=self
         )
 
     def _on_sent(self, result: AttemptResult) -> None:
@@ -261,12 +277,12 @@ class RequestPreviewDialog(QDialog):
         self.response_view.setPlainText(format_result(result))
         self.test_finished.emit(result)
 
-    def _on_send_failed(self, exc: Exception) -> None:
+    def _on_send_failed(self, message: str) -> None:
         self.send_button.setEnabled(True)
         self.status_label.setText("<b>Not sent</b>")
         self.status_label.setStyleSheet("color: #b3261e;")
-        self.response_view.setPlainText(str(exc) or type(exc).__name__)
-        self.test_finished.emit(exc)
+        self.response_view.setPlainText(message)
+        self.test_finished.emit(message)
 
 
 __all__ = ["RequestPreviewDialog", "deliver_once", "sample_event"]
