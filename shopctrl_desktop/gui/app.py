@@ -164,6 +164,7 @@ def run_application(app: Any, loop: Any, ctx: Any, *, listen: bool = True, deliv
     # logs "main window shown; ready" once the loop runs; the bundle smoke test waits for that line
     loop.call_soon(log_ready, str(ctx.paths.data_dir))
     window.start()
+    settle_heap()
     engine.start()
     try:
         with loop:
