@@ -130,6 +130,7 @@ class DeliveryEngine:
         owner: str | None = None,
         poll_interval: float = 2.0,
         counts_interval: float = 0.5,
+        lease_margin: float = 5.0,
     ) -> None:
         self._db = db
         self._box = box
@@ -139,6 +140,7 @@ class DeliveryEngine:
         self._sender: Sender = sender or AiohttpSender()
         self._tls = TLSContextCache()
         self._poll_interval = poll_interval
+        self._lease_margin = lease_margin
         self._counts_interval = counts_interval
         self._concurrency = max(1, int(settings.concurrency))
         self._per_host = max(1, int(settings.per_host_concurrency))
@@ -275,6 +277,8 @@ class DeliveryEngine:
 
     def _recover(self) -> int:
         with self._db.session() as session:
+            self._lease_seconds = claims.lease_seconds_for(session, self._lease_margin)
+            self._lease_read_at = time.monotonic()
             return claims.recover_expired_leases(session, utcnow())
 
     def _cycle(
@@ -292,7 +296,7 @@ class DeliveryEngine:
             if want > 0:
                 clock = time.monotonic()
                 if clock - self._lease_read_at > ACTION_CACHE_SECONDS:
-                    self._lease_seconds = claims.lease_seconds_for(session)
+                    self._lease_seconds = claims.lease_seconds_for(session, self._lease_margin)
                     self._lease_read_at = clock
                 items = claims.claim_due(
                     session,
@@ -505,7 +509,7 @@ class DeliveryEngine:
 
     async def _heartbeat_loop(self) -> None:
         while True:
-            await asyncio.sleep(max(1.0, self._lease_seconds / 3))
+            await asyncio.sleep(max(0.2, self._lease_seconds / 3))
             ids = list(self._in_hand)
             if ids:
                 try:

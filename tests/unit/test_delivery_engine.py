@@ -15,7 +15,7 @@ from shopctrl_desktop import __version__
 from shopctrl_desktop.domain.model import Priority, RenderedRequest, SignatureScheme
 from shopctrl_desktop.domain.signing import generate_secret
 from shopctrl_desktop.engine.delivery import DeliveryEngine
-from shopctrl_desktop.store.models import AlertRow, DeliveryAttemptRow
+from shopctrl_desktop.store.models import AlertRow, DeliveryAttemptRow, utcnow
 from tests.helpers.engine_harness import fast_settings, running_engine
 from tests.helpers.factories import add_items, item_row, make_action
 from tests.helpers.receivers import Receiver, hang, reset_mid_response, sequence, status
@@ -335,3 +335,17 @@ async def test_attempt_log_keeps_the_first_64_kib_of_the_body(db, box, receiver)
     assert attempt.status_code == 500
     assert len(attempt.response_body.encode("utf-8")) <= 64 * 1024
     assert attempt.response_body.startswith("éxxx") and len(attempt.response_body) >= 64 * 1024 - 2
+
+
+async def test_heartbeats_keep_the_leases_of_waiting_items(db, box, receiver):
+    """Items claimed ahead wait behind a slow host longer than their lease; the heartbeat keeps them ours."""
+    receiver.responder = hang(receiver)
+    action = make_action(db, box, receiver.url(), timeout_seconds=1.0)
+    ids = add_items(db, action, 4)
+    settings = fast_settings(concurrency=1, per_host_concurrency=1)
+    async with running_engine(db, box, settings, lease_margin=0.3) as (engine, _observer):
+        await receiver.wait_for(3, timeout=10)  # ~2 s in: the 4th item was claimed at 0 s with a 1.3 s lease
+        row = item_row(db, ids[3])
+        assert row.status == "sending" and row.lease_owner == engine.owner
+        assert row.lease_expires_at > utcnow()
+        receiver.release.set()
