@@ -32,7 +32,7 @@ pytestmark = [
 ]
 
 REPO = Path(__file__).resolve().parents[2]
-MAX_BUNDLE_MB = 300
+MAX_BUNDLE_MB = 230  # measured 182.5 MB (stripped); the issue allows ≈ 215 MB unstripped
 
 
 def _free_port() -> int:
