@@ -221,10 +221,16 @@ class DeliveryEngine:
         heartbeat.cancel()
         counts.cancel()
         await asyncio.gather(heartbeat, counts, return_exceptions=True)
-        leftover = list(self._in_hand)
+        leftover = list(self._in_hand.values())
         if leftover:
             try:
-                await self._db_call(self._release, leftover)
+                await self._db_call(self._release, [item.id for item in leftover])
+                self._observer.items_changed(
+                    [
+                        ItemChange(it.id, "retrying" if it.attempts else "queued", it.attempts)
+                        for it in leftover
+                    ]
+                )
             except Exception:  # noqa: BLE001 - lease recovery will bring them back
                 log.exception("could not give %d item(s) back; lease recovery will", len(leftover))
             self._in_hand.clear()
