@@ -145,3 +145,21 @@ def test_each_new_error_alert_is_a_desktop_notification(qtbot, ctx):
     window._on_engine_alert_raised(7, "error", "Delivery failed for good: Order paid → ERP")
     window._on_engine_alert_raised(8, "warning", "Certificate expires soon")
     assert len(shown) == 1 and "Order paid → ERP" in shown[0][0]
+
+
+def test_keyboard_shortcuts_act_on_the_page_with_the_focus(qtbot, ctx):
+    from shopctrl_desktop.gui.queue.model import COL_STATUS
+    from tests.gui.queue_support import item_status
+
+    ids = add_queue_items(ctx.db, 6, status="queued")
+    window = open_window(qtbot, ctx)
+    window.activateWindow()
+    page = window.queue_page
+    page.model.index(0, COL_STATUS).data()
+    qtbot.waitUntil(lambda: page.model.is_row_loaded(0), timeout=5_000)
+    page.table.setFocus()
+    page.select_row(0)
+    qtbot.waitUntil(page.cancel_action.isEnabled, timeout=5_000)
+    qtbot.keyClick(page.table, Qt.Key.Key_Delete)  # Del = Cancel on the queue page (Delete… on Triggers)
+    qtbot.waitUntil(lambda: item_status(ctx.db, ids[-1]) == "cancelled", timeout=5_000)
+    assert [item_status(ctx.db, i) for i in ids[:-1]] == ["queued"] * 5
