@@ -6,10 +6,10 @@ Flow on one asyncio loop:
   oldest) in one transaction per turn — whenever sends finish, on ``wake()`` (new items), when a retry
   comes due (a timer) and on a periodic poll (items made due by another process, expired leases of a
   killed engine). Outcomes that finish during a turn go into the next one, so the groups grow with load;
-* one task per claimed item waits for its **host's slot** (``per_host_concurrency``) and then a **global
-  slot** (``concurrency``) — in that order, so items of a hanging host never hold global slots while
-  they wait — then builds the request (auth, signature over the exact body bytes, client certificate)
-  and sends it without following redirects;
+* ``concurrency`` **workers** take claimed items in claim order, skipping items whose host already has
+  ``per_host_concurrency`` requests running (so a hanging host holds only that many workers), build the
+  request (auth, signature over the exact body bytes, client certificate; engine/outgoing.py) and send it
+  without following redirects;
 * a **heartbeat** extends the leases of every item in hand, so a lease only runs out when the process is
   gone.
 
@@ -20,7 +20,6 @@ costs a GIL hand-over while the loop thread is busy sending, which is why one tu
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 import os
 import socket
@@ -33,14 +32,13 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from shopctrl_desktop import __version__
 from shopctrl_desktop.config import Settings
 from shopctrl_desktop.domain.model import RenderedRequest, WebhookAction
 from shopctrl_desktop.domain.outcome import AttemptResult
-from shopctrl_desktop.domain.signing import sign
 from shopctrl_desktop.domain.tls import CertificateError
+from shopctrl_desktop.engine.outgoing import USER_AGENT, build_request, config_failure
 from shopctrl_desktop.engine.progress import EngineObserver, ItemChange, NullObserver, QueueCounts
-from shopctrl_desktop.engine.senders import AiohttpSender, OutgoingRequest, Sender
+from shopctrl_desktop.engine.senders import AiohttpSender, Sender
 from shopctrl_desktop.engine.tlsconfig import TLSContextCache
 from shopctrl_desktop.store import claim as claims
 from shopctrl_desktop.store.db import Database
@@ -52,7 +50,6 @@ __all__ = ["USER_AGENT", "AttemptResult", "DeliveryEngine", "build_request"]
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-USER_AGENT = f"ShopCtrl-Desktop/{__version__}"
 #: How long decrypted actions and the lease length are reused before they are read again.
 ACTION_CACHE_SECONDS = 2.0
 #: Items in hand (sending or waiting for a slot) per slot: enough that a database turn never leaves the
@@ -60,43 +57,6 @@ ACTION_CACHE_SECONDS = 2.0
 #: bare-client ceiling), few enough that a waiting item is sent soon after its claim.
 PREFETCH = 4
 SWITCH_INTERVAL = 0.001
-
-
-def build_request(
-    action: WebhookAction,
-    method: str,
-    url: str,
-    headers: dict[str, str],
-    body: str,
-    delivery_id: str,
-    attempt: int,
-    tls: TLSContextCache,
-    *,
-    timestamp: int | None = None,
-) -> OutgoingRequest:
-    """The request as sent: stored headers (Content-Type, X-ShopCtrl-Trigger, custom) plus User-Agent,
-    X-ShopCtrl-Delivery/-Attempt, basic auth and the signature over the exact body bytes. A custom
-    User-Agent is kept; every other header added here replaces a stored one of the same name.
-
-    Raises ValueError / CertificateError (a subclass) when the action's configuration cannot be used.
-    """
-    raw = body.encode("utf-8")
-    added = {"X-ShopCtrl-Delivery": delivery_id, "X-ShopCtrl-Attempt": str(attempt)}
-    if action.username:
-        token = base64.b64encode(f"{action.username}:{action.password or ''}".encode()).decode("ascii")
-        added["Authorization"] = f"Basic {token}"
-    if action.hmac_secret:
-        ts = int(time.time()) if timestamp is None else timestamp
-        added.update(sign(action.signature_scheme, action.hmac_secret, raw, delivery_id, ts))
-    replaced = {name.lower() for name in added}
-    out = {k: v for k, v in headers.items() if k.lower() not in replaced}
-    if "user-agent" not in (k.lower() for k in out):
-        out["User-Agent"] = USER_AGENT
-    out.update(added)
-    context = tls.context_for(action) if url[:6].lower() == "https:" else None
-    return OutgoingRequest(
-        method.upper(), url, out, raw, float(action.timeout_seconds), context, bool(action.client_certificate)
-    )
 
 
 def _shorten_gil_switch_interval() -> float | None:
@@ -112,10 +72,6 @@ def _shorten_gil_switch_interval() -> float | None:
         return None
     sys.setswitchinterval(SWITCH_INTERVAL)
     return old
-
-
-def _config_failure(message: str) -> AttemptResult:
-    return AttemptResult(started_at=utcnow(), duration_ms=0.0, error=message, permanent=True)
 
 
 class DeliveryEngine:
@@ -273,7 +229,7 @@ class DeliveryEngine:
                 action, request.method, request.url, request.headers, request.body, delivery_id, 1, self._tls
             )
         except (CertificateError, ValueError) as exc:
-            return _config_failure(f"invalid configuration: {exc}")
+            return config_failure(f"invalid configuration: {exc}")
         return await self._sender.send(outgoing)
 
     # ------------------------------------------------------------------ database (one thread)
@@ -477,7 +433,7 @@ class DeliveryEngine:
     async def _attempt(self, item: claims.ClaimedItem, action: WebhookAction | None) -> AttemptResult:
         self.attempted += 1
         if action is None:
-            return _config_failure(
+            return config_failure(
                 "the webhook action of this item no longer exists (its trigger was deleted)"
             )
         try:
@@ -492,7 +448,7 @@ class DeliveryEngine:
                 self._tls,
             )
         except (CertificateError, ValueError) as exc:
-            return _config_failure(f"invalid configuration: {exc}")
+            return config_failure(f"invalid configuration: {exc}")
         return await self._sender.send(outgoing)
 
     def _after_record(
