@@ -50,8 +50,19 @@ class ItemDetailPane(QWidget):
         self.attempts_view.setOpenLinks(False)
         self.attempts_view.document().setDefaultFont(self.font())
         self.attempts_view.document().setDefaultStyleSheet(f"pre {{ font-family: '{mono.family()}'; }}")
+        self.mask_note = QLabel(
+            "Credentials and signatures (••••••) are added when the request is sent and are never shown; "
+            "X-ShopCtrl-Delivery and X-ShopCtrl-Attempt are set per attempt."
+        )
+        self.mask_note.setWordWrap(True)
+        self.mask_note.setStyleSheet("color: #666;")
+        request_tab = QWidget()
+        request_layout = QVBoxLayout(request_tab)
+        request_layout.setContentsMargins(0, 0, 0, 0)
+        request_layout.addWidget(self.request_view, 1)
+        request_layout.addWidget(self.mask_note)
         self.tabs = QTabWidget()
-        self.tabs.addTab(self.request_view, "Request")
+        self.tabs.addTab(request_tab, "Request")
         self.tabs.addTab(self.attempts_view, "Attempts")
 
         self.summary.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)

@@ -104,6 +104,7 @@ class QueuePage(QWidget):
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
         self.splitter.setChildrenCollapsible(False)
+        self.splitter.setSizes([600, 340])  # the table gets the larger part until the user moves it
 
         lay = QVBoxLayout(self)
         lay.addWidget(self.filter_bar)
