@@ -123,8 +123,10 @@ def _parse_one(raw: Any, index: int | None, now: datetime, problems: list[Proble
                 bad("id", f"is longer than {MAX_ID_LENGTH} characters")
 
     shop_id = raw.get("shopId")
-    if shop_id is not None and (isinstance(shop_id, bool) or not isinstance(shop_id, int)):
-        bad("shopId", "must be a whole number or null")
+    if shop_id is not None and (
+        isinstance(shop_id, bool) or not isinstance(shop_id, int) or not 0 <= shop_id < 2**63
+    ):
+        bad("shopId", "must be a whole number (0 or more) or null")
         shop_id = None
 
     occurred_at = now
@@ -170,8 +172,8 @@ def _parse_time(value: Any) -> datetime | None:
         text = text[:-1] + "+00:00"
     try:
         parsed = datetime.fromisoformat(text)
-    except ValueError:
+        if parsed.tzinfo is None:
+            return parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)

@@ -177,6 +177,14 @@ class Listener:
         self._idle.clear()
         try:
             return await self._take_events(request)
+        except Exception:  # noqa: BLE001 - a bug must not cost the client a clear answer
+            log.exception("POST /events failed")
+            return _error(
+                500,
+                "internal_error",
+                "the engine failed while taking the events (see its log); "
+                "send them again — an event with an id is never stored twice",
+            )
         finally:
             self._in_flight -= 1
             if self._in_flight == 0:
@@ -209,6 +217,8 @@ class Listener:
             payload = json.loads(raw)
         except UnicodeDecodeError:
             return _error(400, "malformed_json", "the body is not valid UTF-8 JSON", field=None, index=None)
+        except RecursionError:
+            return _error(400, "malformed_json", "the JSON is nested too deeply", field=None, index=None)
         except json.JSONDecodeError as exc:
             return _error(
                 400,

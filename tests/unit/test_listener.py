@@ -152,6 +152,14 @@ async def test_batch_of_1000_accepted_and_1001_refused(client, db) -> None:
         ({"event": "OrderChanged", "id": True}, "id", None, "text or a number"),
         ({"event": "OrderChanged", "shopId": True}, "shopId", None, "whole number"),
         ([EVENT, 5], None, 1, "events[1]"),
+        ("[" * 100_000 + "]" * 100_000, None, None, "nested too deeply"),
+        ({"event": "OrderChanged", "shopId": 2**70}, "shopId", None, "whole number"),
+        (
+            {"event": "OrderChanged", "occurredAt": "0001-01-01T00:00:00+05:00"},
+            "occurredAt",
+            None,
+            "ISO-8601",
+        ),
     ],
 )
 async def test_400_names_field_and_index_and_stores_nothing(client, db, body, field, index, words) -> None:
@@ -301,3 +309,16 @@ async def test_stop_answers_requests_in_flight_and_loses_no_accepted_event(
     accepted = statuses.count(202)
     assert accepted > 0 and set(statuses) <= {202, 503, None}
     assert count(db, EventRow) == accepted == count(db, QueueItemRow)
+
+
+async def test_a_bug_answers_500_json_and_the_listener_keeps_serving(client, monkeypatch) -> None:
+    from shopctrl_desktop.engine import listener as listener_module
+
+    def broken(payload):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(listener_module, "parse_body", broken)
+    status, body = await post(client, EVENT)
+    assert status == 500 and body["error"] == "internal_error"
+    monkeypatch.undo()
+    assert (await post(client, EVENT))[0] == 202
