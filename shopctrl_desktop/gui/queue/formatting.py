@@ -82,6 +82,10 @@ def _fmt_time(value: object) -> str:
     return ""
 
 
+def _duration(ms: float) -> str:
+    return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
+
+
 def attempt_html(attempt: AttemptView) -> str:
     if attempt.error:
         outcome = f"<span style='color:#a61b1b'><b>{html.escape(attempt.error)}</b></span>"
@@ -92,7 +96,7 @@ def attempt_html(attempt: AttemptView) -> str:
         outcome = "no answer"
     head = (
         f"<p><b>Attempt {attempt.number}</b> · {_fmt_time(attempt.started_at)} · "
-        f"{attempt.duration_ms:.0f} ms · {outcome}</p>"
+        f"{_duration(attempt.duration_ms)} · {outcome}</p>"
     )
     parts = [head]
     if attempt.response_headers:
