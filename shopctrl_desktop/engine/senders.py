@@ -174,7 +174,11 @@ class AiohttpSender:
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, ttl_dns_cache=60)
+            # Idle keep-alive connections are dropped after 4 s, before common server timeouts (Node.js: 5 s),
+            # so a POST is not written into a connection the server is closing at that moment.
+            connector = aiohttp.TCPConnector(
+                limit=0, limit_per_host=0, ttl_dns_cache=60, keepalive_timeout=4.0
+            )
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 auto_decompress=True,
