@@ -58,6 +58,11 @@ def _host(url: str) -> str:
         return url
 
 
+RESET = "connection reset by the server"
+_HANDSHAKE = 22  # TLS content type
+_CERTIFICATE_REQUEST = 13  # TLS handshake message type
+
+
 def _ssl_reason(exc: BaseException) -> str:
     reason = getattr(exc, "reason", None) or ""
     return str(reason).upper() if reason else str(exc).upper()
@@ -104,22 +109,16 @@ def describe_error(exc: BaseException, request: OutgoingRequest) -> str:
         return (
             f"cannot connect to {host}:{exc.port}: {os_error.strerror or os_error or type(os_error).__name__}"
         )
-    if (
-        isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError | ConnectionResetError)
-        or isinstance(exc, aiohttp.ClientOSError)
+    if isinstance(
+        exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError | ConnectionResetError
+    ) or (
+        isinstance(exc, aiohttp.ClientOSError)
         and getattr(exc, "errno", None) in (errno.ECONNRESET, errno.EPIPE)
     ):
-        return "connection reset by the server"
+        return RESET
     if isinstance(exc, aiohttp.InvalidURL | aiohttp.InvalidUrlClientError | ValueError):
         return f"invalid URL {request.url!r}: {exc}"
-    if isinstance(exc, aiohttp.ClientError):
-        return f"request failed: {type(exc).__name__}: {exc}"
     return f"request failed: {type(exc).__name__}: {exc}"
-
-
-_HANDSHAKE = 22
-_CERTIFICATE_REQUEST = 13
-RESET = "connection reset by the server"
 
 
 def server_requests_client_certificate(url: str, timeout: float) -> bool | None:
