@@ -109,6 +109,7 @@ class DeliveryEngine:
         self._sending_allowed = False
         self._more_due = True
         self._recover_due = True
+        self._recovered_at = float("-inf")  # monotonic time of the last recovery of expired leases
         self._lease_seconds = 35.0
         self._lease_read_at = float("-inf")  # monotonic time; only the database thread touches these two
         self._actions: dict[int, tuple[float, WebhookAction]] = {}
@@ -349,7 +350,13 @@ class DeliveryEngine:
                     self._more_due = self._recover_due = True
                 continue
             batch, self._records = self._records, []
-            recover, self._recover_due = self._recover_due, False
+            clock = time.monotonic()
+            if clock - self._recovered_at >= self._poll_interval:  # also while busy: other engines' leases
+                self._recover_due = True
+            recover = self._recover_due and want > 0
+            if recover:
+                self._recover_due = False
+                self._recovered_at = clock
             try:
                 record, items, actions = await self._db_call(
                     self._cycle, batch, want, dict(self._host_active), recover

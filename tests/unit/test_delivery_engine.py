@@ -349,3 +349,29 @@ async def test_heartbeats_keep_the_leases_of_waiting_items(db, box, receiver):
         assert row.status == "sending" and row.lease_owner == engine.owner
         assert row.lease_expires_at > utcnow()
         receiver.release.set()
+
+
+async def test_a_busy_engine_still_recovers_leases_that_run_out(db, box, receiver):
+    """Items left in 'sending' by a killed engine come back while this one is busy, not after its backlog."""
+    import asyncio
+
+    from aiohttp import web
+
+    from shopctrl_desktop.store import claim as claims
+
+    async def slow_ok(_req, _n):
+        await asyncio.sleep(0.02)  # simulated receiver latency keeps the engine busy for a few seconds
+        return web.Response(text="ok")
+
+    receiver.responder = slow_ok
+    action = make_action(db, box, receiver.url())
+    stranded = add_items(db, action, 2)
+    with db.session() as s:  # a "dead" engine holds them with a lease that runs out in 1 s
+        claims.claim_due(s, "dead-engine", 2, utcnow(), 1.0)
+    backlog = add_items(db, action, 200)
+    settings = fast_settings(concurrency=2, per_host_concurrency=2)
+    async with running_engine(db, box, settings, poll_interval=0.3) as (_engine, observer):
+        await observer.wait_final(stranded + backlog, timeout=60)
+    order = [int(r.header("X-ShopCtrl-Delivery")) for r in receiver.requests]
+    assert set(stranded) <= set(order)
+    assert max(order.index(i) for i in stranded) < order.index(backlog[-1])
