@@ -109,6 +109,7 @@ class DeliveryEngine:
         self._sending_allowed = False
         self._more_due = True
         self._recover_due = True
+        self._db_failing = False
         self._recovered_at = float("-inf")  # monotonic time of the last recovery of expired leases
         self._lease_seconds = 35.0
         self._lease_read_at = float("-inf")  # monotonic time; only the database thread touches these two
@@ -361,12 +362,19 @@ class DeliveryEngine:
                 record, items, actions = await self._db_call(
                     self._cycle, batch, want, dict(self._host_active), recover
                 )
-            except Exception:  # noqa: BLE001 - database busy or gone: keep the outcomes, try again
+            except Exception as exc:  # noqa: BLE001 - database busy or gone: keep the outcomes, try again
                 log.exception("recording %d attempt(s) / claiming failed; trying again", len(batch))
+                if not self._db_failing:
+                    self._db_failing = True
+                    first_line = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+                    self._observer.state_changed("delivery", "error", f"database unavailable: {first_line}")
                 self._records[:0] = batch
                 self._recover_due = self._recover_due or recover
                 await asyncio.sleep(0.5)
                 continue
+            if self._db_failing:
+                self._db_failing = False
+                self._observer.state_changed("delivery", "running", "database available again")
             if batch:
                 self._after_record(batch, record)
             if want:
@@ -425,6 +433,9 @@ class DeliveryEngine:
             item, action = job
             try:
                 result = await self._attempt(item, action)
+            except Exception as exc:  # noqa: BLE001 - a bug must not strand the item or lose a worker
+                log.exception("sending queue item %d failed unexpectedly", item.id)
+                result = AttemptResult(started_at=utcnow(), duration_ms=0.0, error=f"internal error: {exc!r}")
             finally:
                 self._host_sending[item.host] -= 1
                 self._active.discard(item.id)

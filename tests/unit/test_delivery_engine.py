@@ -375,3 +375,23 @@ async def test_a_busy_engine_still_recovers_leases_that_run_out(db, box, receive
     order = [int(r.header("X-ShopCtrl-Delivery")) for r in receiver.requests]
     assert set(stranded) <= set(order)
     assert max(order.index(i) for i in stranded) < order.index(backlog[-1])
+
+
+async def test_an_unexpected_sender_error_is_recorded_and_the_item_retried(db, box, receiver):
+    from shopctrl_desktop.engine.senders import AiohttpSender
+
+    class FlakySender(AiohttpSender):
+        calls = 0
+
+        async def send(self, request):  # type: ignore[no-untyped-def]
+            FlakySender.calls += 1
+            if FlakySender.calls == 1:
+                raise RuntimeError("boom")
+            return await super().send(request)
+
+    action = make_action(db, box, receiver.url())
+    (item_id,) = add_items(db, action)
+    async with running_engine(db, box, sender=FlakySender()) as (_engine, observer):
+        assert await observer.wait_final([item_id]) == {item_id: "delivered"}
+    first, second = attempts_of(db, item_id)
+    assert first.error == "internal error: RuntimeError('boom')" and second.status_code == 200
