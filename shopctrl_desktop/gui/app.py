@@ -152,6 +152,7 @@ def main(
 def run_application(app: Any, loop: Any, ctx: Any, *, listen: bool = True, deliver: bool = True) -> int:
     from shopctrl_desktop.gui.background import wait_for_background
     from shopctrl_desktop.gui.engine_thread import EngineThread
+    from shopctrl_desktop.gui.garbage import GuiThreadGarbageCollector
     from shopctrl_desktop.gui.main_window import MainWindow
 
     engine = EngineThread(ctx, listen=listen, deliver=deliver)
@@ -165,6 +166,7 @@ def run_application(app: Any, loop: Any, ctx: Any, *, listen: bool = True, deliv
     loop.call_soon(log_ready, str(ctx.paths.data_dir))
     window.start()
     settle_heap()
+    collector = GuiThreadGarbageCollector(window)  # cycles are collected on this thread only
     engine.start()
     try:
         with loop:
@@ -173,6 +175,7 @@ def run_application(app: Any, loop: Any, ctx: Any, *, listen: bool = True, deliv
         if not engine.stop(60_000):
             log.error("the engine did not stop within 60 s")
         wait_for_background(30_000)
+        collector.stop()
     return 0
 
 

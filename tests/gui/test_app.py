@@ -65,3 +65,28 @@ def test_main_starts_the_engine_and_quits_cleanly(tmp_path):
     assert "LISTENING 127.0.0.1:" in done.stdout and "EXIT 0" in done.stdout
     assert "Traceback" not in done.stderr
     assert (tmp_path / "data" / "window.ini").exists()  # the layout was saved on quit
+
+
+def test_garbage_is_collected_on_the_gui_thread_only(qtbot):
+    import gc
+    import weakref
+
+    from shopctrl_desktop.gui.garbage import GuiThreadGarbageCollector
+
+    collector = GuiThreadGarbageCollector(interval_ms=10)
+    try:
+        assert not gc.isenabled()  # no collection on an engine or worker thread
+
+        class Node:
+            pass
+
+        first = Node()
+        first.me = first  # a cycle: only the cyclic collector frees it
+        gone = weakref.ref(first)
+        del first
+        keep = [Node() for _ in range(gc.get_threshold()[0] + 10)]  # fill generation 0
+        qtbot.waitUntil(lambda: gone() is None, timeout=5_000)
+        del keep
+    finally:
+        collector.stop()
+    assert gc.isenabled()
