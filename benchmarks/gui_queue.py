@@ -308,6 +308,9 @@ def main() -> int:
     from shopctrl_desktop.gui.app import settle_heap
 
     settle_heap()  # as gui.app.run_application() does after start-up
+    from shopctrl_desktop.gui.garbage import GuiThreadGarbageCollector
+
+    collector = GuiThreadGarbageCollector(window)  # as the app does
     started: list[str] = []
     delivered_ids: set[int] = set()
     child = None
@@ -362,6 +365,7 @@ def main() -> int:
         child.wait(60)
     window.close()
     wait_for_background(30_000)
+    collector.stop()
     parent_conn.send("stop")
     receiver.join(10)
     poster.join(10)
