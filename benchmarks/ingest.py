@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import json
 import multiprocessing as mp
+import os
 import sys
 import tempfile
 import time
@@ -181,6 +182,7 @@ async def main(args: argparse.Namespace) -> int:
     engine.listener.app.router.add_post("/bare", bare)
     await engine.start()
     url = f"http://{engine.listener_address}"
+    load_start = os.getloadavg()
     token = paths.token_file.read_text().strip()
     print(
         f"server {url}  client: separate process, concurrency {args.concurrency}, {args.seconds:.0f} s per phase, "
@@ -218,6 +220,11 @@ async def main(args: argparse.Namespace) -> int:
     events_rate = totals["/events"][0] / max(totals["/events"][1], 1e-9)
     bare_rate = totals["/bare"][0] / max(totals["/bare"][1], 1e-9) or float("nan")
     ratio = events_rate / bare_rate
+    load = os.getloadavg()
+    print(
+        f"machine load average now {load[0]:.2f} (1 min), {load[1]:.2f} (5 min) on {os.cpu_count()} CPUs; "
+        f"at start {load_start[0]:.2f} — other processes take CPU from both phases alike"
+    )
     print(f"accepted events/s : {events_rate:8.0f}   (target >= 2000)")
     print(f"bare route/s      : {bare_rate:8.0f}")
     print(f"ratio             : {ratio:8.2f}   (target >= 0.40)")
