@@ -7,6 +7,7 @@ Passing rows as one JSON array (``json_each``) and fetching them as one (``json_
 turn about ten steps. Semantics are those of the portable statements in store/claim.py (PostgreSQL and
 any other backend use those).
 
+Needs SQLite 3.33 (UPDATE … FROM) with JSON1, like the rest of the store (RETURNING: 3.35).
 Datetimes are written in SQLAlchemy's SQLite storage format (naive UTC, ``YYYY-MM-DD HH:MM:SS.ffffff``)
 so that they compare and read back exactly like the ORM's own.
 """
@@ -62,17 +63,36 @@ _OWNED = text(
     "SELECT json_group_array(id) FROM queue_items "
     f"WHERE id IN {_IDS} AND +status = 'sending' AND lease_owner = :owner"
 )
+_RECORD_COLUMNS = (
+    "status",
+    "attempts",
+    "last_attempt_at",
+    "next_attempt_at",
+    "finished_at",
+    "response_status",
+    "response_message",
+    "duration_ms",
+)
+_ATTEMPT_COLUMNS = (
+    "item_id",
+    "number",
+    "started_at",
+    "duration_ms",
+    "status_code",
+    "response_headers_json",
+    "response_body",
+    "error",
+)
 _RECORD = text(
-    "UPDATE queue_items SET status = j.value ->> 1, attempts = j.value ->> 2, last_attempt_at = j.value ->> 3, "
-    "next_attempt_at = j.value ->> 4, finished_at = j.value ->> 5, response_status = j.value ->> 6, "
-    "response_message = j.value ->> 7, duration_ms = j.value ->> 8, lease_owner = NULL, lease_expires_at = NULL "
-    "FROM json_each(:rows) AS j WHERE queue_items.id = j.value ->> 0"
+    "UPDATE queue_items SET "
+    + ", ".join(f"{col} = json_extract(j.value, '$[{n}]')" for n, col in enumerate(_RECORD_COLUMNS, 1))
+    + ", lease_owner = NULL, lease_expires_at = NULL "
+    "FROM json_each(:rows) AS j WHERE queue_items.id = json_extract(j.value, '$[0]')"
 )
 _ATTEMPTS = text(
-    "INSERT INTO delivery_attempts (item_id, number, started_at, duration_ms, status_code, "
-    "response_headers_json, response_body, error) "
-    "SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7 "
-    "FROM json_each(:rows)"
+    f"INSERT INTO delivery_attempts ({', '.join(_ATTEMPT_COLUMNS)}) SELECT "
+    + ", ".join(f"json_extract(value, '$[{n}]')" for n in range(len(_ATTEMPT_COLUMNS)))
+    + " FROM json_each(:rows)"
 )
 
 
