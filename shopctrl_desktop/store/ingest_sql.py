@@ -28,6 +28,7 @@ SHOPS = cast(Table, Shop.__table__)
 TRIGGERS = cast(Table, TriggerRow.__table__)
 ACTIONS = cast(Table, WebhookActionRow.__table__)
 CHUNK = 500  # values per IN (...) list, well below every backend's parameter limit
+MAX_VARIABLES = 999  # per statement: SQLite before 3.32 allows 999 host parameters
 
 _insert_plans: dict[str, tuple[str, Any, dict[str, Any], list[tuple[int, Any]]]] = {}
 
@@ -221,14 +222,15 @@ class IntakeSql:
                 processor = column.type._cached_bind_processor(self.conn.dialect)  # noqa: SLF001
                 if processor is not None:
                     processed.append((index, processor))
-            sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({_marks(len(names))})"
+            sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES "
             getter = itemgetter(*names) if len(names) > 1 else (lambda row, _n=names[0]: (row[_n],))
             plan = _insert_plans[table.name] = (sql, getter, defaults, processed)
         sql, getter, defaults, processed = plan
+        width = len(defaults)
         memo: dict[Any, Any] = {}  # the same "now" appears in every row
-        params = []
+        params: list[Any] = []
         for row in rows:
-            values = list(getter(row if len(row) == len(defaults) else {**defaults, **row}))
+            values = list(getter(row if len(row) == width else {**defaults, **row}))
             for index, processor in processed:
                 value = values[index]
                 if value is not None:
@@ -236,9 +238,18 @@ class IntakeSql:
                     if done is None:
                         done = memo[value] = processor(value)
                     values[index] = done
-            params.append(values)
+            params.extend(values)
+        # Multi-row INSERTs rather than executemany: one statement step per chunk instead of one per row,
+        # so the worker thread releases and re-takes the GIL a few times per group, not twice per event
+        # (each re-take can wait for the event loop thread).
+        per_statement = max(1, MAX_VARIABLES // width)
+        row_marks = f"({_marks(width)})"
         cursor = self.raw.cursor()
         try:
-            cursor.executemany(sql, params)
+            for start in range(0, len(rows), per_statement):
+                count = min(per_statement, len(rows) - start)
+                cursor.execute(
+                    sql + ", ".join([row_marks] * count), params[start * width : (start + count) * width]
+                )
         finally:
             cursor.close()
