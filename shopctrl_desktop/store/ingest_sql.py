@@ -4,7 +4,7 @@ SQLite (the default, one writer at a time): plain DBAPI calls on the session's o
 the same transaction. At thousands of events a second SQLAlchemy's per-statement machinery (building,
 cache keys, result metadata, per-row bind processing) costs more than the statements themselves —
 about 0.4 ms per statement against 20 µs. Ids are assigned from max(id) under the write lock taken by
-BEGIN IMMEDIATE, so one executemany inserts a whole group.
+BEGIN IMMEDIATE, so a few multi-row INSERTs store a whole group.
 
 Other databases (PostgreSQL, several engines at once): SQLAlchemy Core with INSERT … RETURNING.
 """
@@ -208,10 +208,10 @@ class IntakeSql:
             ids = list(range(first, first + len(rows)))
             for row, new_id in zip(rows, ids, strict=True):
                 row["id"] = new_id
-        self._executemany(table, rows)
+        self._insert_rows(table, rows)
         return ids
 
-    def _executemany(self, table: Any, rows: list[dict[str, Any]]) -> None:
+    def _insert_rows(self, table: Any, rows: list[dict[str, Any]]) -> None:
         plan = _insert_plans.get(table.name)
         if plan is None:
             names, defaults, processed = [], {}, []
