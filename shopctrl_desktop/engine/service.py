@@ -161,6 +161,11 @@ class Engine:
 
     # --- observer ------------------------------------------------------------------------------------
     def _on_committed(self, results: list[IngestResult]) -> None:
+        if isinstance(self.observer, NullObserver):  # headless: nobody listens, only delivery needs a nudge
+            if any(r.new_item_ids or r.updated_item_ids or r.failed_item_ids for r in results):
+                self._counts_cache = None
+                self.wake()
+            return
         changes: list[ItemChange] = []
         for result in results:
             changes.extend(ItemChange(i, ItemStatus.QUEUED.value, 0) for i in result.new_item_ids)
