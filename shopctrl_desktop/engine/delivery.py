@@ -108,6 +108,7 @@ class DeliveryEngine:
         self._running = False
         self._sending_allowed = False
         self._more_due = True
+        self._capped_hosts: set[str] = set()
         self._recover_due = True
         self._db_failing = False
         self._recovered_at = float("-inf")  # monotonic time of the last recovery of expired leases
@@ -359,8 +360,9 @@ class DeliveryEngine:
                 self._recover_due = False
                 self._recovered_at = clock
             try:
+                in_hand_at_claim = dict(self._host_active)
                 record, items, actions = await self._db_call(
-                    self._cycle, batch, want, dict(self._host_active), recover
+                    self._cycle, batch, want, in_hand_at_claim, recover
                 )
             except Exception as exc:  # noqa: BLE001 - database busy or gone: keep the outcomes, try again
                 log.exception("recording %d attempt(s) / claiming failed; trying again", len(batch))
@@ -384,6 +386,18 @@ class DeliveryEngine:
                     self._in_hand.update((it.id, it) for it in items)  # stop() gives them back
                 elif items:
                     self._start_items(items, actions)
+                if len(items) < want:
+                    # A host that hit its cap in this claim may still have items due: claim again as soon
+                    # as one of its items ends (some may have ended while the claim ran).
+                    claimed = Counter(it.host for it in items)
+                    capped = {
+                        h
+                        for h in {*in_hand_at_claim, *claimed}
+                        if in_hand_at_claim.get(h, 0) + claimed[h] >= self._host_cap
+                    }
+                    self._capped_hosts = {h for h in capped if self._host_active.get(h, 0) >= self._host_cap}
+                    if capped - self._capped_hosts:
+                        self._more_due = True
 
     def _start_items(self, items: list[claims.ClaimedItem], actions: dict[int, WebhookAction]) -> None:
         changes = []
@@ -440,6 +454,9 @@ class DeliveryEngine:
                 self._host_sending[item.host] -= 1
                 self._active.discard(item.id)
                 self._host_active[item.host] -= 1
+                if item.host in self._capped_hosts:
+                    self._capped_hosts.discard(item.host)
+                    self._more_due = True
                 if self._host_active[item.host] <= 0:
                     del self._host_active[item.host]
                     del self._host_sending[item.host]

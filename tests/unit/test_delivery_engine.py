@@ -395,3 +395,14 @@ async def test_an_unexpected_sender_error_is_recorded_and_the_item_retried(db, b
         assert await observer.wait_final([item_id]) == {item_id: "delivered"}
     first, second = attempts_of(db, item_id)
     assert first.error == "internal error: RuntimeError('boom')" and second.status_code == 200
+
+
+async def test_one_host_backlog_keeps_flowing_without_waiting_for_the_poll(db, box, receiver):
+    """Default limits (per host 4): a claim cut short by the per-host cap must not park the engine
+    until the next poll — the backlog of a single endpoint flows as fast as the endpoint answers."""
+    action = make_action(db, box, receiver.url())
+    ids = add_items(db, action, 120)
+    settings = fast_settings(concurrency=16, per_host_concurrency=4)
+    # a poll interval far beyond the wait below: only the engine's own wake-ups can move the backlog
+    async with running_engine(db, box, settings, poll_interval=600.0) as (_engine, observer):
+        assert set((await observer.wait_final(ids, timeout=20.0)).values()) == {"delivered"}
