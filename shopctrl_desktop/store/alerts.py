@@ -100,4 +100,6 @@ def mark_all_read(session: Session) -> int:
 
 
 def unread_count(session: Session) -> int:
-    return int(session.scalar(select(func.count()).select_from(AlertRow).where(AlertRow.read.is_(False))) or 0)
+    return int(
+        session.scalar(select(func.count()).select_from(AlertRow).where(AlertRow.read.is_(False))) or 0
+    )
