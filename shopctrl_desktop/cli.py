@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -70,90 +69,6 @@ def _table(rows: list[list[str]], header: list[str]) -> None:
         _out("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
 
 
-# --- serve -------------------------------------------------------------------------------------------
-def cmd_serve(ctx: Context) -> int:
-    from shopctrl_desktop.engine.listener import ListenerError
-    from shopctrl_desktop.engine.service import run_engine_blocking
-    from shopctrl_desktop.logging_setup import setup_logging
-
-    setup_logging(ctx.paths, verbose=ctx.args.verbose)
-    try:
-        return run_engine_blocking(ctx.db, ctx.box, ctx.settings, ctx.paths)
-    except ListenerError as exc:
-        raise CliError(str(exc)) from None
-
-
-# --- triggers ----------------------------------------------------------------------------------------
-def cmd_triggers_list(ctx: Context) -> int:
-    from shopctrl_desktop.domain.trigger_file import trigger_to_json
-    from shopctrl_desktop.store.triggers import list_triggers
-
-    with ctx.db.session() as session:
-        triggers = list_triggers(session, ctx.box)
-    if ctx.args.json:
-        _print_json([{"id": t.id, **trigger_to_json(t)} for t in triggers])
-        return EXIT_OK
-    rows = [
-        [
-            str(t.id),
-            t.title,
-            t.event,
-            "all" if t.shop_id is None else str(t.shop_id),
-            "yes" if t.enabled else "no",
-            str(len(t.actions)),
-        ]
-        for t in triggers
-    ]
-    _table(rows, ["ID", "TITLE", "EVENT", "SHOP", "ENABLED", "ACTIONS"])
-    return EXIT_OK
-
-
-def cmd_triggers_export(ctx: Context) -> int:
-    from shopctrl_desktop.domain.trigger_file import export_document
-    from shopctrl_desktop.store.triggers import list_triggers
-
-    with ctx.db.session() as session:
-        triggers = list_triggers(session, ctx.box)
-    text = (
-        json.dumps(
-            export_document(triggers, include_secrets=ctx.args.include_secrets), indent=2, ensure_ascii=False
-        )
-        + "\n"
-    )
-    if ctx.args.output and ctx.args.output != "-":
-        path = Path(ctx.args.output)
-        mode = 0o600 if ctx.args.include_secrets else 0o644
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        if ctx.args.include_secrets:
-            os.chmod(path, 0o600)
-        print(f"exported {len(triggers)} trigger(s) to {path}", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
-    return EXIT_OK
-
-
-def cmd_triggers_import(ctx: Context) -> int:
-    from shopctrl_desktop.domain.trigger_file import TriggerFileError, merge_secrets, parse_document
-    from shopctrl_desktop.store.triggers import find_trigger_by_title, save_trigger
-
-    document = _read_json_file(ctx.args.file)
-    try:
-        triggers = parse_document(document)
-    except TriggerFileError as exc:
-        raise CliError(str(exc)) from None
-    created = updated = 0
-    with ctx.db.session() as session:
-        for trigger in triggers:
-            existing = find_trigger_by_title(session, ctx.box, trigger.title)
-            save_trigger(session, ctx.box, merge_secrets(trigger, existing))
-            created += existing is None
-            updated += existing is not None
-    _out(f"imported {len(triggers)} trigger(s): {created} created, {updated} updated")
-    return EXIT_OK
-
-
 def _read_json_file(name: str) -> Any:
     try:
         text = sys.stdin.read() if name == "-" else Path(name).read_text("utf-8")
@@ -169,116 +84,20 @@ def _read_json_file(name: str) -> Any:
         ) from None
 
 
-# --- queue -------------------------------------------------------------------------------------------
-def cmd_queue_list(ctx: Context) -> int:
-    from shopctrl_desktop.domain.model import ItemStatus, Priority
-    from shopctrl_desktop.store.queue import list_items
+# --- serve -------------------------------------------------------------------------------------------
+def cmd_serve(ctx: Context) -> int:
+    from shopctrl_desktop.engine.listener import ListenerError
+    from shopctrl_desktop.engine.service import run_engine_blocking
+    from shopctrl_desktop.logging_setup import setup_logging
 
-    statuses = None
-    if ctx.args.status:
-        statuses = [s.strip().lower() for s in ctx.args.status.split(",") if s.strip()]
-        unknown = [s for s in statuses if s not in {x.value for x in ItemStatus}]
-        if unknown:
-            raise CliError(
-                f"unknown status {', '.join(unknown)}; use one of " + ", ".join(s.value for s in ItemStatus),
-                EXIT_USAGE,
-            )
-    with ctx.db.session() as session:
-        items = list_items(session, statuses, limit=ctx.args.limit)
-    if ctx.args.json:
-        _print_json([i.to_json() for i in items])
-        return EXIT_OK
-    rows = [
-        [
-            str(i.id),
-            i.status,
-            Priority(i.priority).label,
-            i.trigger_title,
-            i.event_name,
-            f"{i.entity_type} {i.entity_code or i.entity_id or ''}".strip(),
-            i.url,
-            str(i.attempts),
-            (i.next_attempt_at.strftime("%Y-%m-%d %H:%M:%S") if i.next_attempt_at else ""),
-            (f"{i.response_status or ''} {i.response_message or ''}".strip())[:60],
-        ]
-        for i in items
-    ]
-    _table(
-        rows,
-        [
-            "ID",
-            "STATUS",
-            "PRIORITY",
-            "TRIGGER",
-            "EVENT",
-            "ENTITY",
-            "URL",
-            "ATTEMPTS",
-            "NEXT (UTC)",
-            "LAST RESPONSE",
-        ],
-    )
-    return EXIT_OK
+    setup_logging(ctx.paths, verbose=ctx.args.verbose)
+    try:
+        return run_engine_blocking(ctx.db, ctx.box, ctx.settings, ctx.paths)
+    except ListenerError as exc:
+        raise CliError(str(exc)) from None
 
 
-def cmd_queue_cancel(ctx: Context) -> int:
-    from shopctrl_desktop.store.queue import cancel_item, get_item
-
-    with ctx.db.session() as session:
-        if cancel_item(session, ctx.args.id):
-            _out(f"item {ctx.args.id} cancelled")
-            return EXIT_OK
-        item = get_item(session, ctx.args.id)
-    if item is None:
-        raise CliError(f"there is no queue item {ctx.args.id}")
-    raise CliError(f"item {ctx.args.id} is {item.status}; only queued or retrying items can be cancelled")
-
-
-def cmd_queue_retry(ctx: Context) -> int:
-    from shopctrl_desktop.store.queue import get_item, retry_failed, retry_item
-
-    if ctx.args.failed == (ctx.args.id is not None):
-        raise CliError("give either an item ID or --failed", EXIT_USAGE)
-    with ctx.db.session() as session:
-        if ctx.args.failed:
-            n = retry_failed(session)
-            _out(f"{n} failed item(s) queued again")
-            return EXIT_OK
-        if retry_item(session, ctx.args.id):
-            _out(f"item {ctx.args.id} queued again")
-            return EXIT_OK
-        item = get_item(session, ctx.args.id)
-    if item is None:
-        raise CliError(f"there is no queue item {ctx.args.id}")
-    raise CliError(
-        f"item {ctx.args.id} is {item.status}; only failed, retrying or cancelled items can be retried"
-    )
-
-
-# --- alerts, token, send-event -----------------------------------------------------------------------
-def cmd_alerts_list(ctx: Context) -> int:
-    from shopctrl_desktop.store.alerts import list_alerts
-
-    with ctx.db.session() as session:
-        alerts = list_alerts(session, unread_only=ctx.args.unread, limit=ctx.args.limit)
-    if ctx.args.json:
-        _print_json([a.to_json() for a in alerts])
-        return EXIT_OK
-    rows = [
-        [
-            str(a.id),
-            a.created_at.strftime("%Y-%m-%d %H:%M:%S"),
-            a.severity,
-            "" if a.read else "unread",
-            str(a.item_id or ""),
-            a.title,
-        ]
-        for a in alerts
-    ]
-    _table(rows, ["ID", "CREATED (UTC)", "SEVERITY", "READ", "ITEM", "TITLE"])
-    return EXIT_OK
-
-
+# --- token, send-event, render ----------------------------------------------------------------------
 def cmd_token(ctx: Context) -> int:
     from shopctrl_desktop.engine.token import load_or_create_token, rotate_token
 
@@ -403,6 +222,10 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # Imported here: those modules import this one's helpers (CliError, _out, _table, ...).
+    from shopctrl_desktop.cli_queue import add_queue_parsers
+    from shopctrl_desktop.cli_triggers import add_triggers_parser
+
     parser = argparse.ArgumentParser(
         prog="shopctrl-desktop",
         description="ShopCtrl Desktop: triggers, payload templates and a persistent webhook delivery queue. "
@@ -434,47 +257,8 @@ def build_parser() -> argparse.ArgumentParser:
         "the engine without a screen (listener + delivery); stops cleanly on SIGINT/SIGTERM",
     )
 
-    triggers = add("triggers", lambda ctx: _missing(triggers), "list, export or import triggers")
-    tsub = triggers.add_subparsers(dest="triggers_command", metavar="ACTION")
-    p = tsub.add_parser("list", help="list the triggers", parents=[common])
-    p.add_argument("--json", action="store_true", help="one JSON array")
-    p.set_defaults(handler=cmd_triggers_list)
-    p = tsub.add_parser("export", help="write every trigger as JSON (SPEC 3.3)", parents=[common])
-    p.add_argument(
-        "--include-secrets", action="store_true", help="include HMAC secrets, passwords, private keys"
-    )
-    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
-    p.set_defaults(handler=cmd_triggers_export)
-    p = tsub.add_parser("import", help="create or update triggers by title from FILE", parents=[common])
-    p.add_argument("file", metavar="FILE", help="an export file ('-' reads standard input)")
-    p.set_defaults(handler=cmd_triggers_import)
-
-    queue = add("queue", lambda ctx: _missing(queue), "list, retry or cancel queue items")
-    qsub = queue.add_subparsers(dest="queue_command", metavar="ACTION")
-    p = qsub.add_parser("list", help="queue items, highest priority first, then oldest", parents=[common])
-    p.add_argument(
-        "--status", metavar="S", help="queued, sending, delivered, retrying, failed, cancelled (comma list)"
-    )
-    p.add_argument("--limit", type=int, default=1000, help="at most this many items (default 1000)")
-    p.add_argument("--json", action="store_true", help="one JSON array with camelCase fields")
-    p.set_defaults(handler=cmd_queue_list)
-    p = qsub.add_parser(
-        "retry", help="send an item again now (ID) or every failed item (--failed)", parents=[common]
-    )
-    p.add_argument("id", metavar="ID", type=int, nargs="?")
-    p.add_argument("--failed", action="store_true", help="every failed item")
-    p.set_defaults(handler=cmd_queue_retry)
-    p = qsub.add_parser("cancel", help="cancel a waiting item", parents=[common])
-    p.add_argument("id", metavar="ID", type=int)
-    p.set_defaults(handler=cmd_queue_cancel)
-
-    alerts = add("alerts", lambda ctx: _missing(alerts), "list alerts")
-    asub = alerts.add_subparsers(dest="alerts_command", metavar="ACTION")
-    p = asub.add_parser("list", help="alerts, newest first", parents=[common])
-    p.add_argument("--json", action="store_true", help="one JSON array with camelCase fields")
-    p.add_argument("--unread", action="store_true", help="only unread alerts")
-    p.add_argument("--limit", type=int, default=500)
-    p.set_defaults(handler=cmd_alerts_list)
+    add_triggers_parser(add, common)
+    add_queue_parsers(add, common)
 
     p = add("token", cmd_token, "print the listener's bearer token (created on first use)")
     p.add_argument("--rotate", action="store_true", help="make a new token; the old one stops working")

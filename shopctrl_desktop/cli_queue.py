@@ -1,0 +1,147 @@
+"""``shopctrl-desktop queue list|retry|cancel`` and ``alerts list``: the queue subcommands of the command line
+(``cli``)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from shopctrl_desktop.cli import EXIT_OK, EXIT_USAGE, CliError, Context, _missing, _out, _print_json, _table
+
+
+def cmd_queue_list(ctx: Context) -> int:
+    from shopctrl_desktop.domain.model import ItemStatus, Priority
+    from shopctrl_desktop.store.queue import list_items
+
+    statuses = None
+    if ctx.args.status:
+        statuses = [s.strip().lower() for s in ctx.args.status.split(",") if s.strip()]
+        unknown = [s for s in statuses if s not in {x.value for x in ItemStatus}]
+        if unknown:
+            raise CliError(
+                f"unknown status {', '.join(unknown)}; use one of " + ", ".join(s.value for s in ItemStatus),
+                EXIT_USAGE,
+            )
+    with ctx.db.session() as session:
+        items = list_items(session, statuses, limit=ctx.args.limit)
+    if ctx.args.json:
+        _print_json([i.to_json() for i in items])
+        return EXIT_OK
+    rows = [
+        [
+            str(i.id),
+            i.status,
+            Priority(i.priority).label,
+            i.trigger_title,
+            i.event_name,
+            f"{i.entity_type} {i.entity_code or i.entity_id or ''}".strip(),
+            i.url,
+            str(i.attempts),
+            (i.next_attempt_at.strftime("%Y-%m-%d %H:%M:%S") if i.next_attempt_at else ""),
+            (f"{i.response_status or ''} {i.response_message or ''}".strip())[:60],
+        ]
+        for i in items
+    ]
+    _table(
+        rows,
+        [
+            "ID",
+            "STATUS",
+            "PRIORITY",
+            "TRIGGER",
+            "EVENT",
+            "ENTITY",
+            "URL",
+            "ATTEMPTS",
+            "NEXT (UTC)",
+            "LAST RESPONSE",
+        ],
+    )
+    return EXIT_OK
+
+
+def cmd_queue_cancel(ctx: Context) -> int:
+    from shopctrl_desktop.store.queue import cancel_item, get_item
+
+    with ctx.db.session() as session:
+        if cancel_item(session, ctx.args.id):
+            _out(f"item {ctx.args.id} cancelled")
+            return EXIT_OK
+        item = get_item(session, ctx.args.id)
+    if item is None:
+        raise CliError(f"there is no queue item {ctx.args.id}")
+    raise CliError(f"item {ctx.args.id} is {item.status}; only queued or retrying items can be cancelled")
+
+
+def cmd_queue_retry(ctx: Context) -> int:
+    from shopctrl_desktop.store.queue import get_item, retry_failed, retry_item
+
+    if ctx.args.failed == (ctx.args.id is not None):
+        raise CliError("give either an item ID or --failed", EXIT_USAGE)
+    with ctx.db.session() as session:
+        if ctx.args.failed:
+            n = retry_failed(session)
+            _out(f"{n} failed item(s) queued again")
+            return EXIT_OK
+        if retry_item(session, ctx.args.id):
+            _out(f"item {ctx.args.id} queued again")
+            return EXIT_OK
+        item = get_item(session, ctx.args.id)
+    if item is None:
+        raise CliError(f"there is no queue item {ctx.args.id}")
+    raise CliError(
+        f"item {ctx.args.id} is {item.status}; only failed, retrying or cancelled items can be retried"
+    )
+
+
+def cmd_alerts_list(ctx: Context) -> int:
+    from shopctrl_desktop.store.alerts import list_alerts
+
+    with ctx.db.session() as session:
+        alerts = list_alerts(session, unread_only=ctx.args.unread, limit=ctx.args.limit)
+    if ctx.args.json:
+        _print_json([a.to_json() for a in alerts])
+        return EXIT_OK
+    rows = [
+        [
+            str(a.id),
+            a.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+            a.severity,
+            "" if a.read else "unread",
+            str(a.item_id or ""),
+            a.title,
+        ]
+        for a in alerts
+    ]
+    _table(rows, ["ID", "CREATED (UTC)", "SEVERITY", "READ", "ITEM", "TITLE"])
+    return EXIT_OK
+
+
+def add_queue_parsers(add: Callable[..., argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
+    """Add ``queue`` and ``alerts`` and their actions; ``add`` is ``build_parser``'s subcommand factory."""
+    queue = add("queue", lambda ctx: _missing(queue), "list, retry or cancel queue items")
+    qsub = queue.add_subparsers(dest="queue_command", metavar="ACTION")
+    p = qsub.add_parser("list", help="queue items, highest priority first, then oldest", parents=[common])
+    p.add_argument(
+        "--status", metavar="S", help="queued, sending, delivered, retrying, failed, cancelled (comma list)"
+    )
+    p.add_argument("--limit", type=int, default=1000, help="at most this many items (default 1000)")
+    p.add_argument("--json", action="store_true", help="one JSON array with camelCase fields")
+    p.set_defaults(handler=cmd_queue_list)
+    p = qsub.add_parser(
+        "retry", help="send an item again now (ID) or every failed item (--failed)", parents=[common]
+    )
+    p.add_argument("id", metavar="ID", type=int, nargs="?")
+    p.add_argument("--failed", action="store_true", help="every failed item")
+    p.set_defaults(handler=cmd_queue_retry)
+    p = qsub.add_parser("cancel", help="cancel a waiting item", parents=[common])
+    p.add_argument("id", metavar="ID", type=int)
+    p.set_defaults(handler=cmd_queue_cancel)
+
+    alerts = add("alerts", lambda ctx: _missing(alerts), "list alerts")
+    asub = alerts.add_subparsers(dest="alerts_command", metavar="ACTION")
+    p = asub.add_parser("list", help="alerts, newest first", parents=[common])
+    p.add_argument("--json", action="store_true", help="one JSON array with camelCase fields")
+    p.add_argument("--unread", action="store_true", help="only unread alerts")
+    p.add_argument("--limit", type=int, default=500)
+    p.set_defaults(handler=cmd_alerts_list)

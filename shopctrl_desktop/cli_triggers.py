@@ -1,0 +1,109 @@
+"""``shopctrl-desktop triggers list|export|import``: the trigger subcommands of the command line (``cli``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from shopctrl_desktop.cli import (
+    EXIT_OK,
+    CliError,
+    Context,
+    _missing,
+    _out,
+    _print_json,
+    _read_json_file,
+    _table,
+)
+
+
+def cmd_triggers_list(ctx: Context) -> int:
+    from shopctrl_desktop.domain.trigger_file import trigger_to_json
+    from shopctrl_desktop.store.triggers import list_triggers
+
+    with ctx.db.session() as session:
+        triggers = list_triggers(session, ctx.box)
+    if ctx.args.json:
+        _print_json([{"id": t.id, **trigger_to_json(t)} for t in triggers])
+        return EXIT_OK
+    rows = [
+        [
+            str(t.id),
+            t.title,
+            t.event,
+            "all" if t.shop_id is None else str(t.shop_id),
+            "yes" if t.enabled else "no",
+            str(len(t.actions)),
+        ]
+        for t in triggers
+    ]
+    _table(rows, ["ID", "TITLE", "EVENT", "SHOP", "ENABLED", "ACTIONS"])
+    return EXIT_OK
+
+
+def cmd_triggers_export(ctx: Context) -> int:
+    from shopctrl_desktop.domain.trigger_file import export_document
+    from shopctrl_desktop.store.triggers import list_triggers
+
+    with ctx.db.session() as session:
+        triggers = list_triggers(session, ctx.box)
+    text = (
+        json.dumps(
+            export_document(triggers, include_secrets=ctx.args.include_secrets), indent=2, ensure_ascii=False
+        )
+        + "\n"
+    )
+    if ctx.args.output and ctx.args.output != "-":
+        path = Path(ctx.args.output)
+        mode = 0o600 if ctx.args.include_secrets else 0o644
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        if ctx.args.include_secrets:
+            os.chmod(path, 0o600)
+        print(f"exported {len(triggers)} trigger(s) to {path}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def cmd_triggers_import(ctx: Context) -> int:
+    from shopctrl_desktop.domain.trigger_file import TriggerFileError, merge_secrets, parse_document
+    from shopctrl_desktop.store.triggers import find_trigger_by_title, save_trigger
+
+    document = _read_json_file(ctx.args.file)
+    try:
+        triggers = parse_document(document)
+    except TriggerFileError as exc:
+        raise CliError(str(exc)) from None
+    created = updated = 0
+    with ctx.db.session() as session:
+        for trigger in triggers:
+            existing = find_trigger_by_title(session, ctx.box, trigger.title)
+            save_trigger(session, ctx.box, merge_secrets(trigger, existing))
+            created += existing is None
+            updated += existing is not None
+    _out(f"imported {len(triggers)} trigger(s): {created} created, {updated} updated")
+    return EXIT_OK
+
+
+def add_triggers_parser(add: Callable[..., argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
+    """Add ``triggers`` and its actions; ``add`` is ``build_parser``'s subcommand factory."""
+    triggers = add("triggers", lambda ctx: _missing(triggers), "list, export or import triggers")
+    tsub = triggers.add_subparsers(dest="triggers_command", metavar="ACTION")
+    p = tsub.add_parser("list", help="list the triggers", parents=[common])
+    p.add_argument("--json", action="store_true", help="one JSON array")
+    p.set_defaults(handler=cmd_triggers_list)
+    p = tsub.add_parser("export", help="write every trigger as JSON (SPEC 3.3)", parents=[common])
+    p.add_argument(
+        "--include-secrets", action="store_true", help="include HMAC secrets, passwords, private keys"
+    )
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
+    p.set_defaults(handler=cmd_triggers_export)
+    p = tsub.add_parser("import", help="create or update triggers by title from FILE", parents=[common])
+    p.add_argument("file", metavar="FILE", help="an export file ('-' reads standard input)")
+    p.set_defaults(handler=cmd_triggers_import)
