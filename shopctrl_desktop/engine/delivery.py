@@ -13,8 +13,9 @@ Flow on one asyncio loop:
 * a **heartbeat** extends the leases of every item in hand, so a lease only runs out when the process is
   gone.
 
-Database work runs on one dedicated thread (a Session never crosses threads). Each hop to that thread
-costs a GIL hand-over while the loop thread is busy sending, which is why one turn does both jobs.
+Database work (engine/delivery_db.py) runs on one dedicated thread (a Session never crosses threads). Each
+hop to that thread costs a GIL hand-over while the loop thread is busy sending, which is why one turn does
+both jobs.
 """
 
 from __future__ import annotations
@@ -29,15 +30,15 @@ import uuid
 from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 from typing import Any, TypeVar
 
 from shopctrl_desktop.config import Settings
 from shopctrl_desktop.domain.model import RenderedRequest, WebhookAction
 from shopctrl_desktop.domain.outcome import AttemptResult
 from shopctrl_desktop.domain.tls import CertificateError
+from shopctrl_desktop.engine.delivery_db import DeliveryDatabase
 from shopctrl_desktop.engine.outgoing import USER_AGENT, build_request, config_failure
-from shopctrl_desktop.engine.progress import EngineObserver, ItemChange, NullObserver, QueueCounts
+from shopctrl_desktop.engine.progress import EngineObserver, ItemChange, NullObserver
 from shopctrl_desktop.engine.senders import AiohttpSender, Sender
 from shopctrl_desktop.engine.tlsconfig import TLSContextCache
 from shopctrl_desktop.store import claim as claims
@@ -50,8 +51,6 @@ __all__ = ["USER_AGENT", "AttemptResult", "DeliveryEngine", "build_request"]
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-#: How long decrypted actions and the lease length are reused before they are read again.
-ACTION_CACHE_SECONDS = 2.0
 #: Items in hand (sending or waiting for a slot) per slot: enough that a database turn never leaves the
 #: workers idle and each turn moves a large group (benchmarks/delivery.py: 2 -> 0.50, 4 -> 0.56 of the
 #: bare-client ceiling), few enough that a waiting item is sent soon after its claim.
@@ -88,15 +87,12 @@ class DeliveryEngine:
         counts_interval: float = 0.5,
         lease_margin: float = 5.0,
     ) -> None:
-        self._db = db
-        self._box = box
-        self._settings = settings
         self._observer: EngineObserver = observer or NullObserver()
-        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._store = DeliveryDatabase(db, box, settings, owner, lease_margin)
         self._sender: Sender = sender or AiohttpSender()
         self._tls = TLSContextCache()
         self._poll_interval = poll_interval
-        self._lease_margin = lease_margin
         self._counts_interval = counts_interval
         self._concurrency = max(1, int(settings.concurrency))
         self._per_host = max(1, int(settings.per_host_concurrency))
@@ -112,9 +108,6 @@ class DeliveryEngine:
         self._recover_due = True
         self._db_failing = False
         self._recovered_at = float("-inf")  # monotonic time of the last recovery of expired leases
-        self._lease_seconds = 35.0
-        self._lease_read_at = float("-inf")  # monotonic time; only the database thread touches these two
-        self._actions: dict[int, tuple[float, WebhookAction]] = {}
         self._in_hand: dict[int, claims.ClaimedItem] = {}  # claimed, not yet recorded
         self._active: set[int] = set()  # claimed, not yet sent
         self._host_active: Counter[str] = Counter()
@@ -141,7 +134,7 @@ class DeliveryEngine:
         self._switch_interval = _shorten_gil_switch_interval()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="delivery-db")
         self._event = asyncio.Event()
-        recovered = await self._db_call(self._recover)
+        recovered = await self._db_call(self._store.recover)
         if recovered:
             log.info("%d item(s) left in 'sending' by a stopped engine are due again", recovered)
         self._running = self._sending_allowed = True
@@ -183,7 +176,7 @@ class DeliveryEngine:
         leftover = list(self._in_hand.values())
         if leftover:
             try:
-                await self._db_call(self._release, [item.id for item in leftover])
+                await self._db_call(self._store.release, [item.id for item in leftover])
                 self._observer.items_changed(
                     [
                         ItemChange(it.id, "retrying" if it.attempts else "queued", it.attempts)
@@ -194,7 +187,7 @@ class DeliveryEngine:
                 log.exception("could not give %d item(s) back; lease recovery will", len(leftover))
             self._in_hand.clear()
         try:
-            self._observer.counts_changed(await self._db_call(self._counts))
+            self._observer.counts_changed(await self._db_call(self._store.counts))
         except Exception:  # noqa: BLE001
             log.debug("final counts failed", exc_info=True)
         await self._sender.close()
@@ -220,6 +213,11 @@ class DeliveryEngine:
             loop.call_soon_threadsafe(self._on_wake)
 
     @property
+    def owner(self) -> str:
+        """This engine's name on the leases it holds."""
+        return self._store.owner
+
+    @property
     def in_hand(self) -> int:
         return len(self._in_hand)
 
@@ -239,74 +237,6 @@ class DeliveryEngine:
     async def _db_call(self, fn: Callable[..., T], *args: Any) -> T:
         assert self._loop is not None and self._executor is not None
         return await self._loop.run_in_executor(self._executor, fn, *args)
-
-    def _recover(self) -> int:
-        with self._db.session() as session:
-            self._lease_seconds = claims.lease_seconds_for(session, self._lease_margin)
-            self._lease_read_at = time.monotonic()
-            return claims.recover_expired_leases(session, utcnow())
-
-    def _cycle(
-        self,
-        batch: list[tuple[claims.ClaimedItem, AttemptResult]],
-        want: int,
-        host_active: dict[str, int],
-        recover: bool,
-    ) -> tuple[claims.RecordResult, list[claims.ClaimedItem], dict[int, WebhookAction]]:
-        """One transaction: record what finished, then claim what fits (one commit, one thread hop)."""
-        items: list[claims.ClaimedItem] = []
-        actions: dict[int, WebhookAction] = {}
-        with self._db.session() as session:
-            record = claims.record_outcomes(session, self.owner, batch, self._settings.retry)
-            if want > 0:
-                clock = time.monotonic()
-                if clock - self._lease_read_at > ACTION_CACHE_SECONDS:
-                    self._lease_seconds = claims.lease_seconds_for(session, self._lease_margin)
-                    self._lease_read_at = clock
-                items = claims.claim_due(
-                    session,
-                    self.owner,
-                    want,
-                    utcnow(),
-                    self._lease_seconds,
-                    per_host=self._host_cap,
-                    host_in_hand=host_active,
-                    recover=recover,
-                )
-                actions = self._actions_for(session, items, clock)
-        return record, items, actions
-
-    def _actions_for(
-        self, session: Any, items: list[claims.ClaimedItem], clock: float
-    ) -> dict[int, WebhookAction]:
-        """Actions (secrets decrypted) cached for a few seconds: edits apply to the next claims."""
-        wanted = {it.action_id for it in items if it.action_id is not None}
-        stale = {
-            i for i in wanted if i not in self._actions or clock - self._actions[i][0] > ACTION_CACHE_SECONDS
-        }
-        if stale:
-            loaded = claims.load_actions(session, self._box, stale)
-            for action_id in stale:
-                if action_id in loaded:
-                    self._actions[action_id] = (clock, loaded[action_id])
-                else:
-                    self._actions.pop(action_id, None)
-        return {i: self._actions[i][1] for i in wanted if i in self._actions}
-
-    def _release(self, ids: list[int]) -> int:
-        with self._db.session() as session:
-            return claims.release_items(session, self.owner, ids)
-
-    def _extend(self, ids: list[int]) -> int:
-        with self._db.session() as session:
-            until = utcnow() + timedelta(seconds=self._lease_seconds)
-            return claims.extend_leases(session, self.owner, ids, until)
-
-    def _counts(self) -> QueueCounts:
-        from shopctrl_desktop.store.queue import queue_counts
-
-        with self._db.session() as session:
-            return queue_counts(session)
 
     # ------------------------------------------------------------------ the loop
     def _on_wake(self) -> None:
@@ -362,7 +292,7 @@ class DeliveryEngine:
             try:
                 in_hand_at_claim = dict(self._host_active)
                 record, items, actions = await self._db_call(
-                    self._cycle, batch, want, in_hand_at_claim, recover
+                    self._store.cycle, batch, want, self._host_cap, in_hand_at_claim, recover
                 )
             except Exception as exc:  # noqa: BLE001 - database busy or gone: keep the outcomes, try again
                 log.exception("recording %d attempt(s) / claiming failed; trying again", len(batch))
@@ -506,11 +436,11 @@ class DeliveryEngine:
 
     async def _heartbeat_loop(self) -> None:
         while True:
-            await asyncio.sleep(max(0.2, self._lease_seconds / 3))
+            await asyncio.sleep(max(0.2, self._store.lease_seconds / 3))
             ids = list(self._in_hand)
             if ids:
                 try:
-                    await self._db_call(self._extend, ids)
+                    await self._db_call(self._store.extend, ids)
                 except Exception:  # noqa: BLE001
                     log.exception("extending leases failed")
 
@@ -519,7 +449,7 @@ class DeliveryEngine:
             if self._counts_dirty:
                 self._counts_dirty = False
                 try:
-                    self._observer.counts_changed(await self._db_call(self._counts))
+                    self._observer.counts_changed(await self._db_call(self._store.counts))
                 except Exception:  # noqa: BLE001
                     log.debug("counting queue items failed", exc_info=True)
             await asyncio.sleep(self._counts_interval)

@@ -1,0 +1,107 @@
+"""The delivery engine's database work (engine/delivery.py): every method runs on the engine's one
+database thread, each in its own short Session, and returns plain values.
+
+It also keeps what that thread reads and reuses for a few seconds: the lease length and the decrypted
+webhook actions.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from typing import Any
+
+from shopctrl_desktop.config import Settings
+from shopctrl_desktop.domain.model import WebhookAction
+from shopctrl_desktop.domain.outcome import AttemptResult
+from shopctrl_desktop.engine.progress import QueueCounts
+from shopctrl_desktop.store import claim as claims
+from shopctrl_desktop.store.db import Database
+from shopctrl_desktop.store.models import utcnow
+from shopctrl_desktop.store.secrets import SecretBox
+
+#: How long decrypted actions and the lease length are reused before they are read again.
+ACTION_CACHE_SECONDS = 2.0
+
+
+class DeliveryDatabase:
+    def __init__(
+        self, db: Database, box: SecretBox, settings: Settings, owner: str, lease_margin: float
+    ) -> None:
+        self._db = db
+        self._box = box
+        self._settings = settings
+        self.owner = owner
+        self._lease_margin = lease_margin
+        self.lease_seconds = 35.0
+        self._lease_read_at = float("-inf")  # monotonic time; only the database thread touches these two
+        self._actions: dict[int, tuple[float, WebhookAction]] = {}
+
+    def recover(self) -> int:
+        with self._db.session() as session:
+            self.lease_seconds = claims.lease_seconds_for(session, self._lease_margin)
+            self._lease_read_at = time.monotonic()
+            return claims.recover_expired_leases(session, utcnow())
+
+    def cycle(
+        self,
+        batch: list[tuple[claims.ClaimedItem, AttemptResult]],
+        want: int,
+        per_host: int,
+        host_active: dict[str, int],
+        recover: bool,
+    ) -> tuple[claims.RecordResult, list[claims.ClaimedItem], dict[int, WebhookAction]]:
+        """One transaction: record what finished, then claim what fits (one commit, one thread hop)."""
+        items: list[claims.ClaimedItem] = []
+        actions: dict[int, WebhookAction] = {}
+        with self._db.session() as session:
+            record = claims.record_outcomes(session, self.owner, batch, self._settings.retry)
+            if want > 0:
+                clock = time.monotonic()
+                if clock - self._lease_read_at > ACTION_CACHE_SECONDS:
+                    self.lease_seconds = claims.lease_seconds_for(session, self._lease_margin)
+                    self._lease_read_at = clock
+                items = claims.claim_due(
+                    session,
+                    self.owner,
+                    want,
+                    utcnow(),
+                    self.lease_seconds,
+                    per_host=per_host,
+                    host_in_hand=host_active,
+                    recover=recover,
+                )
+                actions = self._actions_for(session, items, clock)
+        return record, items, actions
+
+    def _actions_for(
+        self, session: Any, items: list[claims.ClaimedItem], clock: float
+    ) -> dict[int, WebhookAction]:
+        """Actions (secrets decrypted) cached for a few seconds: edits apply to the next claims."""
+        wanted = {it.action_id for it in items if it.action_id is not None}
+        stale = {
+            i for i in wanted if i not in self._actions or clock - self._actions[i][0] > ACTION_CACHE_SECONDS
+        }
+        if stale:
+            loaded = claims.load_actions(session, self._box, stale)
+            for action_id in stale:
+                if action_id in loaded:
+                    self._actions[action_id] = (clock, loaded[action_id])
+                else:
+                    self._actions.pop(action_id, None)
+        return {i: self._actions[i][1] for i in wanted if i in self._actions}
+
+    def release(self, ids: list[int]) -> int:
+        with self._db.session() as session:
+            return claims.release_items(session, self.owner, ids)
+
+    def extend(self, ids: list[int]) -> int:
+        with self._db.session() as session:
+            until = utcnow() + timedelta(seconds=self.lease_seconds)
+            return claims.extend_leases(session, self.owner, ids, until)
+
+    def counts(self) -> QueueCounts:
+        from shopctrl_desktop.store.queue import queue_counts
+
+        with self._db.session() as session:
+            return queue_counts(session)
