@@ -17,8 +17,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from shopctrl_desktop.gui.queue.columns import STATUS_COLOURS
 from shopctrl_desktop.gui.queue.formatting import attempts_html, request_text, summary_rows
-from shopctrl_desktop.gui.queue.model import STATUS_COLOURS
 from shopctrl_desktop.store.browse import ItemDetail
 
 
