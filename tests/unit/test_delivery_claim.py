@@ -3,15 +3,9 @@ binaries are installed): order, due times, per-host room, lease recovery, and co
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
 import threading
-import uuid
+from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, update
@@ -22,43 +16,13 @@ from shopctrl_desktop.store import claim as claims
 from shopctrl_desktop.store.db import Database
 from shopctrl_desktop.store.models import AlertRow, DeliveryAttemptRow, QueueItemRow, utcnow
 from tests.helpers.factories import add_items, item_row, make_action
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.helpers.postgres import PostgresCluster, throwaway_postgres
 
 
 @pytest.fixture(scope="module")
-def postgres():
-    """A throwaway PostgreSQL cluster (unix socket only); skipped when the binaries are missing."""
-    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
-    if not initdb or not pg_ctl:
-        pytest.skip("PostgreSQL server binaries not installed")
-    # not below pytest's tmp dir: that is private to root, and the server must not run as root
-    base = Path(tempfile.mkdtemp(prefix="shopctrl-pg-"))
-    prefix: list[str] = []
-    if os.geteuid() == 0:  # the server refuses to run as root
-        if not shutil.which("runuser"):
-            pytest.skip("running as root without runuser")
-        shutil.chown(base, "nobody")
-        prefix = ["runuser", "-u", "nobody", "--"]
-    data, port = base / "data", _free_port()
-    subprocess.run(
-        [*prefix, initdb, "-D", str(data), "-A", "trust", "-U", "shop", "--no-sync"],
-        check=True,
-        capture_output=True,
-    )
-    options = f"-p {port} -k {base} -c listen_addresses='' -c fsync=off"
-    subprocess.run(
-        [*prefix, pg_ctl, "-D", str(data), "-o", options, "-l", str(base / "log"), "-w", "start"],
-        check=True,
-        capture_output=True,
-    )
-    yield f"postgresql+psycopg://shop@/{{db}}?host={base}&port={port}"
-    subprocess.run([*prefix, pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
-    shutil.rmtree(base, ignore_errors=True)
+def postgres() -> Iterator[PostgresCluster]:
+    with throwaway_postgres("shopctrl-pg-") as cluster:
+        yield cluster
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -66,17 +30,7 @@ def anydb(request, app_paths):
     if request.param == "sqlite":
         database = Database(f"sqlite:///{app_paths.data_dir / 'claim.sqlite3'}")
     else:
-        import psycopg
-
-        template = request.getfixturevalue("postgres")
-        name = f"t_{uuid.uuid4().hex[:12]}"
-        admin = template.replace("postgresql+psycopg", "postgresql").format(db="postgres")
-        with psycopg.connect(
-            admin.replace("postgresql://shop@/postgres?", "dbname=postgres user=shop ").replace("&", " "),
-            autocommit=True,
-        ) as conn:
-            conn.execute(f"CREATE DATABASE {name}")
-        database = Database(template.format(db=name))
+        database = request.getfixturevalue("postgres").new_database()
     yield database
     database.dispose()
 

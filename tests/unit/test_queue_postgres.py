@@ -5,67 +5,26 @@ server binaries are installed, skipped otherwise."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
-import uuid
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 
 from shopctrl_desktop.domain.model import Priority, Trigger, WebhookAction
 from shopctrl_desktop.store import queue
-from shopctrl_desktop.store.db import Database
 from shopctrl_desktop.store.triggers import save_trigger
+from tests.helpers.postgres import PostgresCluster, throwaway_postgres
 from tests.unit.test_queue_store import order_event
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def postgres_template():
-    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
-    if not initdb or not pg_ctl:
-        pytest.skip("PostgreSQL server binaries not installed")
-    base = Path(tempfile.mkdtemp(prefix="shopctrl-pg-intake-"))
-    prefix: list[str] = []
-    if os.geteuid() == 0:  # the server refuses to run as root
-        if not shutil.which("runuser"):
-            pytest.skip("running as root without runuser")
-        shutil.chown(base, "nobody")
-        prefix = ["runuser", "-u", "nobody", "--"]
-    data, port = base / "data", _free_port()
-    subprocess.run(
-        [*prefix, initdb, "-D", str(data), "-A", "trust", "-U", "shop", "--no-sync"],
-        check=True,
-        capture_output=True,
-    )
-    options = f"-p {port} -k {base} -c listen_addresses='' -c fsync=off"
-    subprocess.run(
-        [*prefix, pg_ctl, "-D", str(data), "-o", options, "-l", str(base / "log"), "-w", "start"],
-        check=True,
-        capture_output=True,
-    )
-    yield base, port
-    subprocess.run([*prefix, pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
-    shutil.rmtree(base, ignore_errors=True)
+def postgres() -> Iterator[PostgresCluster]:
+    with throwaway_postgres("shopctrl-pg-intake-") as cluster:
+        yield cluster
 
 
 @pytest.fixture
-def pg(postgres_template):
-    import psycopg
-
-    base, port = postgres_template
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(f"dbname=postgres user=shop host={base} port={port}", autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    database = Database(f"postgresql+psycopg://shop@/{name}?host={base}&port={port}")
+def pg(postgres: PostgresCluster):
+    database = postgres.new_database()
     yield database
     database.dispose()
 
