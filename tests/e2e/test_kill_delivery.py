@@ -6,21 +6,17 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
-import select
 import signal
 import sqlite3
-import subprocess
-import sys
 import threading
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 from aiohttp import web
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.helpers.processes import cli, start_serve
+
 pytestmark = pytest.mark.slow
 EVENTS = 40
 
@@ -95,52 +91,6 @@ class ThreadedReceiver:
         self._thread.join(10)
 
 
-def cli(data: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "shopctrl_desktop", "--data-dir", str(data), *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-    )
-
-
-def start_serve(data: Path, env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "shopctrl_desktop",
-            "--data-dir",
-            str(data),
-            "--listen",
-            "127.0.0.1:0",
-            "serve",
-        ],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    deadline = time.monotonic() + 30
-    seen = []
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([proc.stdout], [], [], max(0.0, deadline - time.monotonic()))
-        if not ready:
-            break
-        line = proc.stdout.readline()
-        seen.append(line)
-        match = re.search(r"listening on http://(\S+)", line)
-        if match:
-            return proc, match.group(1)
-        if not line:
-            break
-    proc.kill()
-    raise AssertionError(f"serve did not start: {seen!r} {proc.stderr.read()}")
-
-
 def statuses(data: Path) -> dict[int, str]:
     with sqlite3.connect(data / "shopctrl.sqlite3", timeout=30) as conn:
         return dict(conn.execute("SELECT id, status FROM queue_items").fetchall())
@@ -162,10 +112,10 @@ def test_kill_9_while_sending_then_restart_delivers_everything(tmp_path: Path) -
             {"version": 1, "triggers": [{"title": "ERP", "event": "OrderChanged", "actions": [action]}]}
         )
     )
-    assert cli(data, env, "triggers", "import", str(triggers)).returncode == 0
+    assert cli(data, "triggers", "import", str(triggers), env=env).returncode == 0
     proc, address = start_serve(data, env)
     try:
-        token = cli(data, env, "token").stdout.strip().splitlines()[-1]
+        token = cli(data, "token", env=env).stdout.strip().splitlines()[-1]
         events = [
             {
                 "id": f"evt-{n}",

@@ -4,48 +4,16 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import select
 import signal
-import subprocess
-import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.helpers.processes import cli, start_serve
+
 pytestmark = pytest.mark.slow
-
-
-def cli(data_dir: Path, *args: str, listen: str | None = None) -> subprocess.CompletedProcess[str]:
-    extra = ["--listen", listen] if listen else []
-    return subprocess.run(
-        [sys.executable, "-m", "shopctrl_desktop", "--data-dir", str(data_dir), *extra, *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
-def read_line(proc: subprocess.Popen[str], pattern: str, deadline: float) -> re.Match[str]:
-    seen = []
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([proc.stdout], [], [], max(0.0, deadline - time.monotonic()))
-        if not ready:
-            break
-        line = proc.stdout.readline()
-        if not line:
-            break
-        seen.append(line)
-        match = re.search(pattern, line)
-        if match:
-            return match
-    proc.kill()
-    raise AssertionError(f"no {pattern!r} in the output: {seen!r}; stderr: {proc.stderr.read()}")
 
 
 def test_serve_health_event_and_clean_sigterm(tmp_path: Path) -> None:
@@ -67,25 +35,8 @@ def test_serve_health_event_and_clean_sigterm(tmp_path: Path) -> None:
     )
     assert cli(data, "triggers", "import", str(triggers)).returncode == 0
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "shopctrl_desktop",
-            "--data-dir",
-            str(data),
-            "--listen",
-            "127.0.0.1:0",
-            "serve",
-        ],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+    proc, address = start_serve(data, env)
     try:
-        address = read_line(proc, r"listening on http://(\S+)", time.monotonic() + 30).group(1)
         with urllib.request.urlopen(f"http://{address}/health", timeout=10) as resp:
             health = json.loads(resp.read())
         assert resp.status == 200 and health["status"] == "ok" and health["version"]
