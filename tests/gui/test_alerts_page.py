@@ -7,18 +7,10 @@ from PySide6.QtCore import Qt
 
 from shopctrl_desktop.gui.alerts.model import AlertsModel
 from shopctrl_desktop.gui.alerts.page import AlertsPage
-from shopctrl_desktop.gui.background import wait_for_background
 from shopctrl_desktop.store import alerts as alert_store
-from tests.gui.queue_support import OFFSCREEN_NOTE, add_alert, add_queue_items, make_context
+from tests.gui.queue_support import OFFSCREEN_NOTE, add_alert, add_queue_items
 
 pytestmark = OFFSCREEN_NOTE
-
-
-@pytest.fixture
-def ctx(app_paths, db, box):
-    context = make_context(app_paths, db, box)
-    yield context
-    assert wait_for_background(10_000)
 
 
 @pytest.fixture

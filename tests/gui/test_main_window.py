@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from PySide6.QtCore import Qt
 
 from shopctrl_desktop.config import load_settings
@@ -14,13 +13,6 @@ from shopctrl_desktop.gui.main_window import PAGE_ALERTS, PAGE_QUEUE, MainWindow
 from tests.gui.queue_support import OFFSCREEN_NOTE, add_alert, add_queue_items, make_context
 
 pytestmark = OFFSCREEN_NOTE
-
-
-@pytest.fixture
-def ctx(app_paths, db, box):
-    context = make_context(app_paths, db, box)
-    yield context
-    assert wait_for_background(10_000)
 
 
 def open_window(qtbot, ctx: AppContext) -> MainWindow:

@@ -9,21 +9,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 
 from shopctrl_desktop.engine.progress import ItemChange
-from shopctrl_desktop.gui.background import wait_for_background
 from shopctrl_desktop.gui.queue.model import COL_STATUS, ID_ROLE, REFRESH_INTERVAL_MS, QueueTableModel
 from shopctrl_desktop.gui.queue.page import QueuePage
 from shopctrl_desktop.store.browse import MASK, QueueFilter
 from shopctrl_desktop.store.models import QueueItemRow
-from tests.gui.queue_support import OFFSCREEN_NOTE, add_queue_items, item_status, make_context
+from tests.gui.queue_support import OFFSCREEN_NOTE, add_queue_items, item_status
 
 pytestmark = OFFSCREEN_NOTE
-
-
-@pytest.fixture
-def ctx(app_paths, db, box):
-    context = make_context(app_paths, db, box)
-    yield context
-    assert wait_for_background(10_000)
 
 
 @pytest.fixture
