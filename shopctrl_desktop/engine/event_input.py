@@ -70,8 +70,9 @@ def _find_event(name: str) -> EventType | None:
 
 
 def _where(index: int | None, name: str | None) -> str:
-    prefix = f"events[{index}]" if index is not None else "the event"
-    return f"{prefix}.{name}" if name else prefix
+    if index is None:
+        return name or "the event"
+    return f"events[{index}].{name}" if name else f"events[{index}]"
 
 
 def parse_body(payload: Any, *, now: datetime | None = None, max_batch: int = MAX_BATCH) -> ParseOutcome:
