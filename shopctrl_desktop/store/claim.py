@@ -190,34 +190,14 @@ _OWNED = select(_ITEMS.c.id).where(
     _ITEMS.c.status == SENDING,
     _ITEMS.c.lease_owner == bindparam("p_owner", type_=_ITEMS.c.lease_owner.type),
 )
-_RECORD_COLUMNS = (
-    "status",
-    "attempts",
-    "last_attempt_at",
-    "next_attempt_at",
-    "finished_at",
-    "response_status",
-    "response_message",
-    "duration_ms",
-    "lease_owner",
-    "lease_expires_at",
-)
+#: An item update also clears the lease.
+_RECORD_COLUMNS = (*fast.RECORD_COLUMNS, "lease_owner", "lease_expires_at")
 _RECORD = (
     update(_ITEMS)
     .where(_ITEMS.c.id == bindparam("iid"))
     .values({name: bindparam(name, type_=_ITEMS.c[name].type) for name in _RECORD_COLUMNS})
 )
 _INSERT_ATTEMPTS = insert(_ATTEMPTS)
-_ATTEMPT_COLUMNS = (
-    "item_id",
-    "number",
-    "started_at",
-    "duration_ms",
-    "status_code",
-    "response_headers_json",
-    "response_body",
-    "error",
-)
 
 
 def _same(value: datetime | None) -> datetime | None:
@@ -225,7 +205,7 @@ def _same(value: datetime | None) -> datetime | None:
 
 
 def _update_params(row: list[Any]) -> dict[str, Any]:
-    params = dict(zip(("iid",) + _RECORD_COLUMNS[:8], row, strict=True))
+    params = dict(zip(("iid", *fast.RECORD_COLUMNS), row, strict=True))
     params.update(lease_owner=None, lease_expires_at=None)
     return params
 
@@ -392,7 +372,7 @@ def record_outcomes(
     else:
         if attempt_rows:
             conn.execute(
-                _INSERT_ATTEMPTS, [dict(zip(_ATTEMPT_COLUMNS, row, strict=True)) for row in attempt_rows]
+                _INSERT_ATTEMPTS, [dict(zip(fast.ATTEMPT_COLUMNS, row, strict=True)) for row in attempt_rows]
             )
         if item_updates:
             conn.execute(_RECORD, [_update_params(row) for row in item_updates])

@@ -63,7 +63,9 @@ _OWNED = text(
     "SELECT json_group_array(id) FROM queue_items "
     f"WHERE id IN {_IDS} AND +status = 'sending' AND lease_owner = :owner"
 )
-_RECORD_COLUMNS = (
+# The layout of the rows record_outcomes (store/claim.py) builds, for this path and the portable one: an item
+# update is [id, *RECORD_COLUMNS], an attempt is ATTEMPT_COLUMNS.
+RECORD_COLUMNS = (
     "status",
     "attempts",
     "last_attempt_at",
@@ -73,7 +75,7 @@ _RECORD_COLUMNS = (
     "response_message",
     "duration_ms",
 )
-_ATTEMPT_COLUMNS = (
+ATTEMPT_COLUMNS = (
     "item_id",
     "number",
     "started_at",
@@ -85,13 +87,13 @@ _ATTEMPT_COLUMNS = (
 )
 _RECORD = text(
     "UPDATE queue_items SET "
-    + ", ".join(f"{col} = json_extract(j.value, '$[{n}]')" for n, col in enumerate(_RECORD_COLUMNS, 1))
+    + ", ".join(f"{col} = json_extract(j.value, '$[{n}]')" for n, col in enumerate(RECORD_COLUMNS, 1))
     + ", lease_owner = NULL, lease_expires_at = NULL "
     "FROM json_each(:rows) AS j WHERE queue_items.id = json_extract(j.value, '$[0]')"
 )
 _ATTEMPTS = text(
-    f"INSERT INTO delivery_attempts ({', '.join(_ATTEMPT_COLUMNS)}) SELECT "
-    + ", ".join(f"json_extract(value, '$[{n}]')" for n in range(len(_ATTEMPT_COLUMNS)))
+    f"INSERT INTO delivery_attempts ({', '.join(ATTEMPT_COLUMNS)}) SELECT "
+    + ", ".join(f"json_extract(value, '$[{n}]')" for n in range(len(ATTEMPT_COLUMNS)))
     + " FROM json_each(:rows)"
 )
 
