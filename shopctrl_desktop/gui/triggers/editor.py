@@ -36,7 +36,7 @@ from shopctrl_desktop.gui.triggers.conditions import ConditionEditor
 from shopctrl_desktop.gui.triggers.event_picker import EventPicker
 from shopctrl_desktop.gui.triggers.shops import load_shop_names
 from shopctrl_desktop.gui.webhook.editor import WebhookEditorDialog
-from shopctrl_desktop.gui.widgets.field_message import FieldMessage
+from shopctrl_desktop.gui.widgets.field_message import FieldMessage, with_message
 from shopctrl_desktop.gui.widgets.unsaved import Answer, ask_unsaved_changes, confirm
 from shopctrl_desktop.store import triggers as trigger_store
 
@@ -52,16 +52,6 @@ def action_summary(action: WebhookAction) -> str:
     if action.client_certificate:
         extras.append("client certificate")
     return f"Call Webhook — {action.method} {action.url}   ({', '.join(extras)})"
-
-
-def _field_with_message(widget: QWidget, message: FieldMessage) -> QWidget:
-    box = QWidget()
-    layout = QVBoxLayout(box)
-    layout.setContentsMargins(0, 0, 0, 0)
-    layout.setSpacing(2)
-    layout.addWidget(widget)
-    layout.addWidget(message)
-    return box
 
 
 class TriggerEditorDialog(QDialog):
@@ -112,9 +102,9 @@ class TriggerEditorDialog(QDialog):
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        form.addRow("&Title:", _field_with_message(self.title_edit, self.title_message))
-        form.addRow("&Event:", _field_with_message(self.event_picker, self.event_message))
-        form.addRow("Shop:", _field_with_message(scope_row, self.shop_message))
+        form.addRow("&Title:", with_message(self.title_edit, self.title_message))
+        form.addRow("&Event:", with_message(self.event_picker, self.event_message))
+        form.addRow("Shop:", with_message(scope_row, self.shop_message))
         form.addRow("", self.enabled_check)
 
         # conditions

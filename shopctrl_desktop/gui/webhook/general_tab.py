@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 from shopctrl_desktop.domain.model import HTTP_METHODS, Priority, SignatureScheme, WebhookAction
 from shopctrl_desktop.domain.signing import generate_secret, validate_secret
 from shopctrl_desktop.gui.webhook.certificate import CaCertificateBox, ClientCertificateBox
-from shopctrl_desktop.gui.widgets.field_message import FieldMessage
+from shopctrl_desktop.gui.widgets.field_message import FieldMessage, with_message
 from shopctrl_desktop.gui.widgets.secret_edit import SecretLineEdit
 
 SCHEME_LABELS = {
@@ -47,16 +47,6 @@ def url_problem(url: str) -> str | None:
     if not parts.hostname:
         return "The URL has no host name, e.g. https://erp.example/hooks."
     return None
-
-
-def with_message(widget: QWidget, message: FieldMessage) -> QWidget:
-    box = QWidget()
-    layout = QVBoxLayout(box)
-    layout.setContentsMargins(0, 0, 0, 0)
-    layout.setSpacing(2)
-    layout.addWidget(widget)
-    layout.addWidget(message)
-    return box
 
 
 class GeneralTab(QWidget):

@@ -1,1 +1,2 @@
-"""Small widgets shared by the editor dialogs: masked secret fields, field messages, background work."""
+"""Small widgets shared by the editor dialogs: masked secret fields, field messages, the
+unsaved-changes question."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 ERROR_STYLE = "color: #b3261e;"
 INFO_STYLE = "color: #5f6368;"
@@ -42,3 +42,14 @@ class FieldMessage(QLabel):
         self.setStyleSheet(style)
         self.setText(text)
         self.show()
+
+
+def with_message(widget: QWidget, message: FieldMessage) -> QWidget:
+    """``widget`` with ``message`` right under it, as one form row."""
+    box = QWidget()
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(2)
+    layout.addWidget(widget)
+    layout.addWidget(message)
+    return box
