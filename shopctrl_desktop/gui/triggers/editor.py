@@ -7,7 +7,6 @@ from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -37,7 +36,7 @@ from shopctrl_desktop.gui.triggers.event_picker import EventPicker
 from shopctrl_desktop.gui.triggers.shops import load_shop_names
 from shopctrl_desktop.gui.webhook.editor import WebhookEditorDialog
 from shopctrl_desktop.gui.widgets.field_message import FieldMessage, with_message
-from shopctrl_desktop.gui.widgets.unsaved import Answer, ask_unsaved_changes, confirm
+from shopctrl_desktop.gui.widgets.unsaved import Answer, UnsavedChangesDialog, ask_unsaved_changes, confirm
 from shopctrl_desktop.store import triggers as trigger_store
 
 log = logging.getLogger(__name__)
@@ -54,7 +53,7 @@ def action_summary(action: WebhookAction) -> str:
     return f"Call Webhook — {action.method} {action.url}   ({', '.join(extras)})"
 
 
-class TriggerEditorDialog(QDialog):
+class TriggerEditorDialog(UnsavedChangesDialog):
     """Edit one trigger (or a new one). Nothing is stored until Save; unsaved work is never lost silently."""
 
     trigger_saved = Signal(int)  # trigger id
@@ -368,13 +367,6 @@ class TriggerEditorDialog(QDialog):
             if answer == Answer.Save and not self.save():
                 return
         super().reject()
-
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
-        self.reject()
-        if self.isVisible():
-            event.ignore()
-        else:
-            event.accept()
 
     # --- field handlers -------------------------------------------------------------------------
     def _on_title_edit_text_changed(self, _text: str) -> None:

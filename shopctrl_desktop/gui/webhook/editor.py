@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
-    QDialog,
     QDialogButtonBox,
     QHBoxLayout,
     QScrollArea,
@@ -24,14 +22,14 @@ from shopctrl_desktop.gui.webhook.headers_tab import HeadersTab
 from shopctrl_desktop.gui.webhook.payload_tab import PayloadTab
 from shopctrl_desktop.gui.webhook.preview import RequestPreviewDialog
 from shopctrl_desktop.gui.widgets.field_message import FieldMessage
-from shopctrl_desktop.gui.widgets.unsaved import Answer, ask_unsaved_changes
+from shopctrl_desktop.gui.widgets.unsaved import Answer, UnsavedChangesDialog, ask_unsaved_changes
 from shopctrl_desktop.store.events import recent_events
 
 TAB_GENERAL, TAB_AUTH, TAB_PAYLOAD, TAB_HEADERS = range(4)
 TAB_TITLES = ("General", "Authentication", "Payload", "Headers")
 
 
-class WebhookEditorDialog(QDialog):
+class WebhookEditorDialog(UnsavedChangesDialog):
     """Edit one Call Webhook action. ``exec()`` returns Accepted with ``action()`` holding the result.
 
     ``trigger`` is the (possibly unsaved) trigger the action belongs to: its event decides which merge
@@ -141,13 +139,6 @@ class WebhookEditorDialog(QDialog):
                 self.accept()
                 return
         super().reject()
-
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
-        self.reject()
-        if self.isVisible():
-            event.ignore()
-        else:
-            event.accept()
 
     # --- merge fields, preview, send test --------------------------------------------------------
     def _load_sample(self) -> None:

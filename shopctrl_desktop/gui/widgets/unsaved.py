@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
 
 Answer = QMessageBox.StandardButton
+
+
+class UnsavedChangesDialog(QDialog):
+    """An editor dialog whose window close button goes through ``reject()``: the subclass' ``reject()``
+    asks about unsaved changes, and the window stays open when the user cancels."""
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        self.reject()
+        if self.isVisible():
+            event.ignore()
+        else:
+            event.accept()
 
 
 def ask_unsaved_changes(parent: QWidget, what: str) -> QMessageBox.StandardButton:
