@@ -16,7 +16,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QModelRoleDataSpan,
     QObject,
@@ -43,6 +42,7 @@ from shopctrl_desktop.gui.queue.columns import (
     display_text,
     format_full_time,
 )
+from shopctrl_desktop.gui.table_model import ColumnsTableModel
 from shopctrl_desktop.store import browse
 from shopctrl_desktop.store.browse import QueueFilter, QueueRow
 
@@ -68,7 +68,9 @@ REFRESH_INTERVAL_MS = 100  # live updates: at most ~10 refreshes a second
 _DELETED = object()
 
 
-class QueueTableModel(QAbstractTableModel):
+class QueueTableModel(ColumnsTableModel):
+    columns = COLUMNS
+
     loading_changed = Signal(bool)
     ids_loaded = Signal(int)  # number of items matching the filter
     load_failed = Signal(str)
@@ -108,17 +110,6 @@ class QueueTableModel(QAbstractTableModel):
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._ids)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            if 0 <= section < len(COLUMNS):
-                return COLUMNS[section]
-        return None
 
     # flags(): the C++ default (enabled, selectable, no children) — no Python call per painted cell.
 
