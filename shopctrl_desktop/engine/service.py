@@ -15,6 +15,7 @@ from dataclasses import replace
 
 from shopctrl_desktop.config import Settings
 from shopctrl_desktop.domain.model import IncomingEvent, ItemStatus
+from shopctrl_desktop.engine.cert_watch import watch_certificates
 from shopctrl_desktop.engine.delivery import DeliveryEngine
 from shopctrl_desktop.engine.dispatcher import Dispatcher
 from shopctrl_desktop.engine.listener import Listener, ListenerError
@@ -63,6 +64,7 @@ class Engine:
         self._finished: tuple[float, int, int] | None = None
         self._counts_dirty = False
         self._counts_task: asyncio.Task[None] | None = None
+        self._cert_task: asyncio.Task[None] | None = None
         self.running = False
 
     @property
@@ -77,12 +79,17 @@ class Engine:
             self._state("delivery", "starting", "")
             await self.delivery.start()
             self._state("delivery", "running", "")
+            self._cert_task = asyncio.get_running_loop().create_task(
+                watch_certificates(self.db, self.box, self.observer.alert_raised)
+            )
         if self.listener is not None:
             self._state("listener", "starting", f"{self.settings.listen_host}:{self.settings.listen_port}")
             try:
                 await self.listener.start()
             except Exception as exc:
                 self._state("listener", "error", str(exc))
+                if self._cert_task is not None:
+                    self._cert_task.cancel()
                 if self.delivery is not None:
                     await self.delivery.stop(0)
                 await self.dispatcher.stop()
@@ -107,12 +114,13 @@ class Engine:
         if self.delivery is not None:
             await self.delivery.stop(drain_timeout)
             self._state("delivery", "stopped", "")
-        if self._counts_task is not None:
-            self._counts_task.cancel()
-            try:
-                await self._counts_task
-            except asyncio.CancelledError:
-                pass
+        for task in (self._counts_task, self._cert_task):
+            if task is not None:
+                task.cancel()
+                try:
+                    await task
+                except asyncio.CancelledError:
+                    pass
 
     def wake(self) -> None:
         """New items are due (called by the dispatcher after a commit, and by the GUI after Retry)."""

@@ -57,6 +57,7 @@ def create_alert(
     message: str,
     item_id: int | None = None,
     trigger_id: int | None = None,
+    created_at: datetime | None = None,
 ) -> int:
     row = AlertRow(
         severity=AlertSeverity(severity).value,
@@ -64,7 +65,7 @@ def create_alert(
         message=message,
         item_id=item_id,
         trigger_id=trigger_id,
-        created_at=utcnow(),
+        created_at=created_at or utcnow(),
         read=False,
     )
     session.add(row)

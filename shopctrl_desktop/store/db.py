@@ -58,7 +58,9 @@ class Database:
         try:
             self.engine: Engine = create_engine(url, **kwargs)  # type: ignore[arg-type]
         except Exception as exc:  # noqa: BLE001 - bad URL, missing driver
-            raise DatabaseError(f"cannot open database {parsed.render_as_string(hide_password=True)}: {exc}") from exc
+            raise DatabaseError(
+                f"cannot open database {parsed.render_as_string(hide_password=True)}: {exc}"
+            ) from exc
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -100,6 +102,17 @@ class Database:
             with self.engine.begin() as conn:
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
+            if current:  # an existing database was upgraded in place: say so on the Alerts page
+                from shopctrl_desktop.store.alerts import create_alert
+
+                with self.session() as session:
+                    create_alert(
+                        session,
+                        "information",
+                        "Database schema upgraded",
+                        f"The database {self.display_url} was upgraded from schema revision "
+                        f"{', '.join(sorted(current))} to {', '.join(sorted(heads))} by ShopCtrl Desktop.",
+                    )
 
     def dispose(self) -> None:
         self.engine.dispose()

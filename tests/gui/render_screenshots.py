@@ -97,7 +97,8 @@ with db.session() as s:
         AlertRow(
             severity="information",
             title="Database schema upgraded",
-            message="The database was upgraded to schema revision 0001.",
+            message="The database sqlite:///…/shopctrl.sqlite3 was upgraded from schema revision 0001 to 0002 "
+            "by ShopCtrl Desktop.",
             created_at=now - timedelta(days=1),
             read=True,
         )
@@ -105,8 +106,10 @@ with db.session() as s:
     s.add(
         AlertRow(
             severity="warning",
-            title="Certificate of https://erp.example-shop.com expires in 9 days",
-            message="The client certificate of “Order paid → ERP” (CN=shop-webhooks) expires on 2026-12-07.",
+            title="Client certificate of “Order paid → ERP” expires in 9 day(s)",
+            message="The client certificate CN=shop-webhooks (issued by CN=Example ERP Internal CA) of the Call "
+            "Webhook action to https://erp.example-shop.com/api/webhooks/orders expires on 2026-12-07 09:00 UTC. "
+            "Import a renewed certificate in the trigger's Call Webhook editor (General tab).",
             created_at=now - timedelta(hours=22),
             read=True,
         )

@@ -1,0 +1,70 @@
+"""Schema migrations at start: an older database upgrades in place, keeps its data and says so."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, select, text
+
+from shopctrl_desktop.store import db as db_module
+from shopctrl_desktop.store.db import Database
+from shopctrl_desktop.store.models import AlertRow, Shop
+
+NEXT_REVISION = """
+from alembic import op
+import sqlalchemy as sa
+
+revision = "9001"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("shops") as batch:
+        batch.add_column(sa.Column("notes", sa.Text(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("shops") as batch:
+        batch.drop_column("notes")
+"""
+
+
+@pytest.fixture
+def newer_migrations(tmp_path: Path) -> Path:
+    """The shipped migrations plus one more revision, as a newer release would carry them."""
+    target = tmp_path / "migrations"
+    shutil.copytree(db_module.MIGRATIONS_DIR, target, ignore=shutil.ignore_patterns("__pycache__"))
+    (target / "versions" / "9001_shop_notes.py").write_text(NEXT_REVISION, "utf-8")
+    return target
+
+
+def test_an_older_database_upgrades_in_place(tmp_path, newer_migrations, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'shop.sqlite3'}"
+    old = Database(url)
+    with old.session() as s:
+        s.add(Shop(id=3, name="Main store"))
+    old.dispose()
+
+    monkeypatch.setattr(db_module, "MIGRATIONS_DIR", newer_migrations)
+    new = Database(url)
+    with new.session() as s:
+        assert s.get(Shop, 3).name == "Main store"  # the data survived
+        assert s.execute(text("SELECT version_num FROM alembic_version")).scalar() == "9001"
+        alert = s.scalar(select(AlertRow))
+        assert alert.severity == "information" and alert.title == "Database schema upgraded"
+        assert "0001" in alert.message and "9001" in alert.message
+    assert "notes" in {c["name"] for c in inspect(new.engine).get_columns("shops")}
+    # opening it again changes nothing and raises no second alert
+    Database(url).dispose()
+    with new.session() as s:
+        assert len(list(s.scalars(select(AlertRow)))) == 1
+    new.dispose()
+
+
+def test_a_fresh_database_raises_no_upgrade_alert(db):
+    with db.session() as s:
+        assert s.scalar(select(AlertRow)) is None
