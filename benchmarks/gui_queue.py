@@ -22,6 +22,7 @@ import sqlite3
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -172,17 +173,31 @@ class LagProbe:
         self.timer.setInterval(10)
         self.timer.timeout.connect(self._tick)
         self.gaps: list[float] = []
+        self.ends: list[float] = []
         self.last = 0.0
+        self.sched = [] if os.environ.get("STALL_TRACE") else None
+        self._stat_path = f"/proc/self/task/{threading.get_native_id()}/schedstat"
+
+    def _schedstat(self) -> tuple[int, int]:
+        with open(self._stat_path) as f:
+            run, wait, _ = f.read().split()
+        return int(run), int(wait)
 
     def start(self) -> None:
         self.gaps.clear()
+        self.ends.clear()
+        if self.sched is not None:
+            self.sched.clear()
         self.last = time.perf_counter()
         self.timer.start()
 
     def _tick(self) -> None:
         now = time.perf_counter()
         self.gaps.append(max(0.0, now - self.last - 0.010) * 1000)
+        self.ends.append(now)
         self.last = now
+        if self.sched is not None:
+            self.sched.append(self._schedstat())
 
     def stop(self) -> tuple[float, float]:
         self.timer.stop()
@@ -313,12 +328,16 @@ def main() -> int:
     collector = GuiThreadGarbageCollector(window)  # as the app does
     started: list[str] = []
     delivered_ids: set[int] = set()
+    signal_count = [0]
     child = None
     if engine is not None:
         engine.engine_started.connect(started.append)
-        engine.signals.items_changed.connect(
-            lambda changes: delivered_ids.update(c.item_id for c in changes if c.status == "delivered")
-        )
+
+        def on_changes(changes) -> None:  # type: ignore[no-untyped-def]
+            signal_count[0] += 1
+            delivered_ids.update(c.item_id for c in changes if c.status == "delivered")
+
+        engine.signals.items_changed.connect(on_changes)
         engine.start()
         wait_until(app, lambda: bool(started), 30)
         delivered_count = lambda: len(delivered_ids)  # noqa: E731
@@ -339,6 +358,11 @@ def main() -> int:
         poll.timeout.connect(on_poll)
         poll.start()
     probe = LagProbe()
+    tracer = None
+    if os.environ.get("STALL_TRACE"):
+        from benchmarks.stall_trace import StallTracer
+
+        tracer = StallTracer()
     probe.start()
     wait_until(app, lambda: len(probe.gaps) >= 300, 30)
     idle_worst, idle_p99 = probe.stop()
@@ -347,6 +371,7 @@ def main() -> int:
     poster_parent, poster_child = mp.Pipe()
     poster = mp.Process(target=_poster_main, args=(started[0], token, args.rate, args.seconds, poster_child))
     delivered_before = delivered_count()
+    signals_before = signal_count[0]
     probe.start()
     t = time.perf_counter()
     poster.start()
@@ -355,7 +380,21 @@ def main() -> int:
     wait_until(app, lambda: delivered_count() - delivered_before >= sent, 120)
     busy_seconds = time.perf_counter() - t
     busy_worst, busy_p99 = probe.stop()
+    if tracer is not None:
+        tracer.report(list(zip(probe.ends, probe.gaps, strict=False)))
+        rows_ = []
+        for k in range(1, len(probe.gaps)):
+            if probe.gaps[k] > 40:
+                run = (probe.sched[k][0] - probe.sched[k - 1][0]) / 1e6
+                wait = (probe.sched[k][1] - probe.sched[k - 1][1]) / 1e6
+                rows_.append((probe.gaps[k], run, wait))
+        print("stall ms / GUI on-CPU ms / runqueue-wait ms / other (GIL, sleep)")
+        for g, r, w in sorted(rows_, reverse=True)[:25]:
+            print(f"{g:6.0f} {r:6.1f} {w:6.1f} {g + 10 - r - w:6.1f}")
+        tot = [sum(x) for x in zip(*rows_, strict=False)] if rows_ else [0, 0, 0]
+        print("totals over stalls:", [round(x) for x in tot])
     delivered = delivered_count() - delivered_before
+    signals_seen = signal_count[0] - signals_before
     wait_until(app, lambda: page.model.rowCount() >= rows + sent, 30)
 
     if engine is not None:
@@ -399,6 +438,8 @@ def main() -> int:
         f"{'delivery rate during the probe':44} {delivered / busy_seconds:10.0f} /s {'500 /s':>10}"
         f"   {delivered:,} delivered of {sent:,} posted in {busy_seconds:.1f} s"
     )
+    if engine is not None:
+        print(f"engine items_changed signals received: {signals_seen} ({signals_seen / busy_seconds:.0f} /s)")
     where = "a child process (serve)" if args.engine_process else "the GUI's QThread"
     print(f"engine ran in {where}; load average: {os.getloadavg()[0]:.2f} (2 cores shared)")
     return 0
