@@ -80,6 +80,9 @@ class QueueTableModel(ColumnsTableModel):
         self._ctx = ctx
         self._ids: array[int] = array("q")
         self._cache: OrderedDict[int, object] = OrderedDict()
+        #: What multiData() answers for a loaded row: per column, {role: value}. Built on the row's first
+        #: paint, dropped when the row is re-read or leaves the cache; a repaint is then dict look-ups only.
+        self._cells: dict[int, tuple[dict[int, Any], ...]] = {}
         self._filter = QueueFilter()
         self._generation = 0
         self._loading = False
@@ -135,8 +138,24 @@ class QueueTableModel(ColumnsTableModel):
             return
         row_number = index.row()
         item_id = self.id_at(row_number)
+        cells = self._cells.get(item_id)
+        if cells is not None and item_id in self._cache:
+            self._cache.move_to_end(item_id)
+            values = cells[index.column()]
+            for k in range(count):
+                slot = span[k]
+                value = values.get(slot.role())
+                if value is None:
+                    slot.clearData()
+                else:
+                    slot.setData(value)
+            return
         row = self._row(row_number, item_id)
         col = index.column()
+        if row is not None:
+            if len(self._cells) >= CACHE_ROWS:
+                self._cells.clear()  # rows dropped from the cache without _store (a cleared cache)
+            self._cells[item_id] = self._row_cells(row, item_id)
         for k in range(count):
             slot = span[k]
             role = slot.role()
@@ -149,6 +168,17 @@ class QueueTableModel(ColumnsTableModel):
                 slot.clearData()
             else:
                 slot.setData(value)
+
+    def _row_cells(self, row: QueueRow, item_id: int) -> tuple[dict[int, Any], ...]:
+        cells = []
+        for col in range(_COLUMN_COUNT):
+            values: dict[int, Any] = {ID_ROLE: item_id}
+            for role in _ROLES:
+                value = self._value(row, item_id, col, role)
+                if value is not None:
+                    values[role] = value
+            cells.append(values)
+        return tuple(cells)
 
     def _value(self, row: QueueRow | None, item_id: int, col: int, role: int) -> Any:
         if row is None:
@@ -234,6 +264,7 @@ class QueueTableModel(ColumnsTableModel):
             self.beginResetModel()
             self._ids = ids
             self._cache.clear()
+            self._cells.clear()
             self._in_flight.clear()
             self.endResetModel()
             if len(ids) < FIRST_PAGE:
@@ -340,11 +371,13 @@ class QueueTableModel(ColumnsTableModel):
         run_in_background(query, done, failed, owner=self)
 
     def _store(self, ids: Iterable[int], rows: dict[int, QueueRow]) -> None:
+        cells = self._cells
         for item_id in ids:
             self._cache[item_id] = rows.get(item_id, _DELETED)
             self._cache.move_to_end(item_id)
+            cells.pop(item_id, None)
         while len(self._cache) > CACHE_ROWS:
-            self._cache.popitem(last=False)
+            cells.pop(self._cache.popitem(last=False)[0], None)
 
     def _emit_changed(self, ids: Iterable[int]) -> None:
         positions = sorted(r for r in (self.row_of(i) for i in ids) if r is not None)
