@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import replace
 from datetime import datetime
@@ -14,6 +15,8 @@ from shopctrl_desktop.store.models import EventRow, QueueItemRow, utcnow
 from shopctrl_desktop.store.secrets import SecretBox
 from shopctrl_desktop.store.triggers import get_trigger, save_trigger
 
+_trigger_numbers = itertools.count(1)  # unique titles (id() of a freed object can repeat)
+
 
 def make_action(
     db: Database, box: SecretBox, url: str, *, title: str | None = None, **fields
@@ -25,7 +28,9 @@ def make_action(
             s,
             box,
             Trigger(
-                title=title or f"Trigger for {url} #{id(action)}", event="OrderChanged", actions=(action,)
+                title=title or f"Trigger for {url} #{next(_trigger_numbers)}",
+                event="OrderChanged",
+                actions=(action,),
             ),
         )
         stored = get_trigger(s, box, trigger_id)
