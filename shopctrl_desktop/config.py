@@ -61,8 +61,13 @@ def parse_listen(value: str) -> tuple[str, int]:
     return host.strip("[]"), number
 
 
-def load_settings(paths: AppPaths, *, database_url: str | None = None, listen: str | None = None,
-                  environ: dict[str, str] | None = None) -> Settings:
+def load_settings(
+    paths: AppPaths,
+    *,
+    database_url: str | None = None,
+    listen: str | None = None,
+    environ: dict[str, str] | None = None,
+) -> Settings:
     env = os.environ if environ is None else environ
     settings = Settings()
     if paths.settings_file.exists():
@@ -76,7 +81,9 @@ def load_settings(paths: AppPaths, *, database_url: str | None = None, listen: s
         host, port = parse_listen(env["SHOPCTRL_LISTEN"])
         settings = replace(settings, listen_host=host, listen_port=port)
     if env.get("SHOPCTRL_CONCURRENCY"):
-        settings = replace(settings, concurrency=_positive_int("SHOPCTRL_CONCURRENCY", env["SHOPCTRL_CONCURRENCY"]))
+        settings = replace(
+            settings, concurrency=_positive_int("SHOPCTRL_CONCURRENCY", env["SHOPCTRL_CONCURRENCY"])
+        )
     if env.get("SHOPCTRL_RETRY_DELAYS"):
         try:
             delays = tuple(float(x) for x in env["SHOPCTRL_RETRY_DELAYS"].split(",") if x.strip())

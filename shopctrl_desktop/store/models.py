@@ -118,7 +118,9 @@ class EventRow(Base):
 class QueueItemRow(Base):
     __tablename__ = "queue_items"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    trigger_id: Mapped[int | None] = mapped_column(ForeignKey("triggers.id", ondelete="SET NULL"), nullable=True)
+    trigger_id: Mapped[int | None] = mapped_column(
+        ForeignKey("triggers.id", ondelete="SET NULL"), nullable=True
+    )
     action_id: Mapped[int | None] = mapped_column(
         ForeignKey("webhook_actions.id", ondelete="SET NULL"), nullable=True
     )

@@ -96,7 +96,9 @@ def load_secret_box(data_dir: Path, *, use_keyring: bool | None = None) -> Secre
             keyring.set_password(KEYRING_SERVICE, account, key.decode("ascii"))
             return SecretBox(key, source="the OS keyring")
         except Exception as exc:  # noqa: BLE001
-            log.warning("OS keyring unavailable (%s); keeping the secret key in %s", type(exc).__name__, key_file)
+            log.warning(
+                "OS keyring unavailable (%s); keeping the secret key in %s", type(exc).__name__, key_file
+            )
     key = Fernet.generate_key()
     try:
         _write_key_file(key_file, key)

@@ -66,7 +66,9 @@ def _fill_action_row(row: WebhookActionRow, action: WebhookAction, position: int
 
 
 def list_triggers(session: Session, box: SecretBox) -> list[Trigger]:
-    rows = session.scalars(select(TriggerRow).options(selectinload(TriggerRow.actions)).order_by(TriggerRow.title))
+    rows = session.scalars(
+        select(TriggerRow).options(selectinload(TriggerRow.actions)).order_by(TriggerRow.title)
+    )
     return [trigger_from_row(r, box) for r in rows]
 
 
@@ -119,10 +121,14 @@ def set_enabled(session: Session, trigger_id: int, enabled: bool) -> None:
         row.enabled = enabled
 
 
-def enabled_triggers_for(session: Session, box: SecretBox, event: str, shop_id: int | None) -> Sequence[Trigger]:
+def enabled_triggers_for(
+    session: Session, box: SecretBox, event: str, shop_id: int | None
+) -> Sequence[Trigger]:
     """Enabled triggers of this event whose scope is all shops or this shop."""
-    query = select(TriggerRow).options(selectinload(TriggerRow.actions)).where(
-        TriggerRow.event == event, TriggerRow.enabled.is_(True)
+    query = (
+        select(TriggerRow)
+        .options(selectinload(TriggerRow.actions))
+        .where(TriggerRow.event == event, TriggerRow.enabled.is_(True))
     )
     rows = session.scalars(query.order_by(TriggerRow.id))
     return [trigger_from_row(r, box) for r in rows if r.shop_id is None or r.shop_id == shop_id]

@@ -42,7 +42,9 @@ def test_only_gui_imports_qt(path: Path) -> None:
 @pytest.mark.parametrize("path", _modules(only="domain"), ids=lambda p: str(p.relative_to(PKG)))
 def test_domain_is_pure(path: Path) -> None:
     bad = _imports(path) & IMPURE_FOR_DOMAIN
-    assert not bad, f"{path.relative_to(PKG)} imports {sorted(bad)}; domain/ must stay free of Qt, SQL and HTTP"
+    assert not bad, (
+        f"{path.relative_to(PKG)} imports {sorted(bad)}; domain/ must stay free of Qt, SQL and HTTP"
+    )
 
 
 def test_everything_but_gui_imports_with_qt_absent() -> None:
@@ -62,3 +64,17 @@ def test_everything_but_gui_imports_with_qt_absent() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PKG.parent)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+def test_ruff_lint_and_format_are_clean() -> None:
+    """The house style (ruff lint + format, settings in pyproject.toml) holds for the whole tree."""
+    root = PKG.parent
+    paths = ["shopctrl_desktop", "tests", "benchmarks"]
+    lint = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", *paths], capture_output=True, text=True, cwd=root
+    )
+    assert lint.returncode == 0, lint.stdout[-3000:] + lint.stderr[-1000:]
+    fmt = subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "--check", *paths], capture_output=True, text=True, cwd=root
+    )
+    assert fmt.returncode == 0, fmt.stdout[-3000:] + fmt.stderr[-1000:]

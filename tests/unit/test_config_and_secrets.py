@@ -23,10 +23,12 @@ def test_settings_precedence_file_then_env_then_cli(app_paths: AppPaths) -> None
 
 @pytest.mark.parametrize(
     ("env", "word"),
-    [({"SHOPCTRL_RETRY_DELAYS": "soon"}, "SHOPCTRL_RETRY_DELAYS"),
-     ({"SHOPCTRL_MAX_RETRIES": "-2"}, "SHOPCTRL_MAX_RETRIES"),
-     ({"SHOPCTRL_CONCURRENCY": "0"}, "SHOPCTRL_CONCURRENCY"),
-     ({"SHOPCTRL_LISTEN": "8765"}, "HOST:PORT")],
+    [
+        ({"SHOPCTRL_RETRY_DELAYS": "soon"}, "SHOPCTRL_RETRY_DELAYS"),
+        ({"SHOPCTRL_MAX_RETRIES": "-2"}, "SHOPCTRL_MAX_RETRIES"),
+        ({"SHOPCTRL_CONCURRENCY": "0"}, "SHOPCTRL_CONCURRENCY"),
+        ({"SHOPCTRL_LISTEN": "8765"}, "HOST:PORT"),
+    ],
 )
 def test_bad_environment_values_are_named(app_paths: AppPaths, env: dict, word: str) -> None:
     with pytest.raises(ConfigError, match=word):
@@ -56,7 +58,9 @@ def test_wrong_key_gives_a_clear_error(tmp_path: Path) -> None:
         SecretBox.generate().decrypt(token)
 
 
-def test_keyring_fail_backend_falls_back_to_key_file(app_paths: AppPaths, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_keyring_fail_backend_falls_back_to_key_file(
+    app_paths: AppPaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """On servers/CI keyring only has its 'fail' backend: the key file must be used."""
     import keyring
     from keyring.backends import fail
