@@ -384,7 +384,7 @@ def _rule_matches(rule: dict, data: Any, today: date) -> bool:
     fn = _OPS[op]
     value = rule.get("value")
     if op == "between" or op in ("inList", "notInList"):
-        value = tuple(value)
+        value = tuple(value or ())
     try:
         results: Iterable[bool] = (fn(v, value, today) for v in values)
         if multi and op in _NEGATIVE:

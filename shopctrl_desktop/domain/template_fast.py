@@ -194,6 +194,8 @@ class _Generator:
             raise Unsupported("loop variable")
         if not (isinstance(node.iter, nodes.Filter) and node.iter.name == "_sc_iter"):
             raise Unsupported("unguarded loop")
+        if node.iter.node is None:
+            raise Unsupported("unguarded loop")
         iterable = self.expr(node.iter.node, scope)
         self.loop_counter += 1
         local = f"l{self.loop_counter}"
@@ -238,7 +240,10 @@ class _Generator:
         if isinstance(node, nodes.Call):
             return self.call(node, scope)
         if isinstance(node, nodes.Dict) and all(isinstance(p.key, nodes.Const) for p in node.items):
-            items = ", ".join(f"{self.const(p.key.value)}: {self.expr(p.value, scope)}" for p in node.items)
+            items = ", ".join(
+                f"{self.const(p.key.value)}: {self.expr(p.value, scope)}"  # type: ignore[attr-defined]  # Const keys
+                for p in node.items
+            )
             return "{" + items + "}"
         raise Unsupported(type(node).__name__)
 
@@ -262,9 +267,10 @@ class _Generator:
         if not all(isinstance(a, nodes.Const) for a in node.args):
             raise Unsupported("filter arguments")
         value = self.expr(node.node, scope)
-        if node.name in _FORMAT_FILTERS and len(node.args) == 1 and isinstance(node.args[0].value, str):
-            return f"{self.const(_make_format(node.args[0].value))}({value})"
-        args = "".join(f", {self.const(a.value)}" for a in node.args)
+        consts = [a.value for a in node.args]  # type: ignore[attr-defined]  # all nodes.Const (checked above)
+        if node.name in _FORMAT_FILTERS and len(consts) == 1 and isinstance(consts[0], str):
+            return f"{self.const(_make_format(consts[0]))}({value})"
+        args = "".join(f", {self.const(c)}" for c in consts)
         return f"{self.const(func)}({value}{args})"
 
     def call(self, node: nodes.Call, scope: dict[str, str]) -> str:

@@ -233,7 +233,7 @@ def _render(template: Template, variables: dict[str, Any], seconds: float, max_c
     except BaseException as exc:  # noqa: BLE001 - everything a template can do becomes a RenderError
         raise _runtime_error(exc) from None
     finally:
-        gen.close()
+        gen.close()  # type: ignore[attr-defined]  # a generator
         deadline = _tenv.end_render()
     if time.monotonic() > deadline:
         raise _error(str(_tenv.timeout_error(seconds)))

@@ -78,3 +78,12 @@ def test_ruff_lint_and_format_are_clean() -> None:
         [sys.executable, "-m", "ruff", "format", "--check", *paths], capture_output=True, text=True, cwd=root
     )
     assert fmt.returncode == 0, fmt.stdout[-3000:] + fmt.stderr[-1000:]
+
+
+def test_mypy_is_clean_on_the_core() -> None:
+    """Type hints are checked where the logic lives: domain/, store/, engine/ (ARCHITECTURE.md)."""
+    core = ["shopctrl_desktop/domain", "shopctrl_desktop/store", "shopctrl_desktop/engine"]
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", *core], capture_output=True, text=True, cwd=PKG.parent
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-1000:]
