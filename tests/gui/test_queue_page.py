@@ -196,3 +196,30 @@ def test_live_updates_are_coalesced(qtbot, page, ctx):
     page.on_engine_items_changed([ItemChange(i, "queued", 0) for i in new])
     qtbot.waitUntil(lambda: page.model.rowCount() == 22, timeout=5_000)
     assert page.model.index(0, 0).data(ID_ROLE) == new[-1]
+
+
+def test_painted_rows_answer_from_cells_that_follow_live_changes(qtbot, page, ctx):
+    ids = add_queue_items(ctx.db, 20, status="queued")
+    load(qtbot, page)
+    assert cell(qtbot, page.model, 0, COL_STATUS) == "Queued"
+    page.table.viewport().repaint()
+    cells = page.model._cells[ids[-1]]  # built by the paint: what multiData() answers from now on
+    for col in range(page.model.columnCount()):
+        for role in (
+            Qt.ItemDataRole.DisplayRole,
+            Qt.ItemDataRole.ToolTipRole,
+            Qt.ItemDataRole.TextAlignmentRole,
+        ):
+            assert cells[col].get(int(role)) == page.model.index(0, col).data(role)
+    assert cells[COL_STATUS][ID_ROLE] == ids[-1]
+
+    with ctx.db.session() as s:
+        s.get(QueueItemRow, ids[-1]).status = "delivered"
+    page.on_engine_items_changed([ItemChange(ids[-1], "delivered", 1)])
+    display = int(Qt.ItemDataRole.DisplayRole)
+
+    def repainted_status() -> str | None:
+        page.table.viewport().repaint()
+        return page.model._cells[ids[-1]][COL_STATUS].get(display)
+
+    qtbot.waitUntil(lambda: repainted_status() == "Delivered", timeout=5_000)  # re-read rows get new cells
