@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import sys
 import threading
 
 import httpx
 import pytest
 
 from shopctrl_desktop.engine.token import load_or_create_token
-from shopctrl_desktop.gui.engine_thread import EngineThread
+from shopctrl_desktop.gui.engine_thread import ENGINE_NICE, EngineThread, lower_thread_priority
 from shopctrl_desktop.store.models import EventRow, QueueItemRow
 from tests.gui.queue_support import make_context, threaded_receiver
 from tests.helpers.factories import make_action
@@ -91,3 +93,29 @@ def test_port_taken_is_reported_not_raised(qtbot, app_paths, db, box):
         assert thread.wait(20_000)
     finally:
         blocker.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice values are a Linux feature")
+def test_engine_threads_run_at_a_lower_priority_than_the_gui_thread():
+    seen: dict[str, int] = {}
+
+    def engine_like() -> None:
+        lower_thread_priority()
+        seen["engine"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        child = threading.Thread(  # a thread the engine starts (database, dispatcher) inherits it
+            target=lambda: seen.setdefault(
+                "child", os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+            )
+        )
+        child.start()
+        child.join()
+
+    gui = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    thread = threading.Thread(target=engine_like)
+    thread.start()
+    thread.join()
+    assert seen["engine"] == min(19, gui + ENGINE_NICE)
+    assert seen["child"] == seen["engine"]
+    assert (
+        os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == gui
+    )  # the calling thread is untouched
