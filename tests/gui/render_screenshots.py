@@ -60,7 +60,7 @@ TRIG = [
     ),
     (
         "Low stock → purchasing Slack",
-        "ProductStockChanged",
+        "ProductAvailableStockChanged",
         "https://hooks.slack.example/services/T000/B000/XXXX",
         Priority.LOW,
         None,
@@ -328,7 +328,7 @@ pump(0.5)
 w.grab().save(f"{out}/alerts.png")
 w.nav.setCurrentRow(0)
 pump(0.5)
-w.grab().save(f"{out}/triggers.png")
+w.grab().save(f"{out}/main-triggers.png")
 d = w.open_settings()
 pump(0.5)
 d.grab().save(f"{out}/settings.png")
