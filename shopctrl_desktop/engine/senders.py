@@ -178,11 +178,10 @@ class AiohttpSender:
             connector = aiohttp.TCPConnector(
                 limit=0, limit_per_host=0, ttl_dns_cache=60, keepalive_timeout=4.0
             )
+            # No skip_auto_headers: build_request (engine/outgoing.py) always sets User-Agent, so aiohttp adds
+            # none, and a session-level skip list costs every request a CIMultiDict copy (~25k instructions).
             self._session = aiohttp.ClientSession(
-                connector=connector,
-                auto_decompress=True,
-                skip_auto_headers=("User-Agent",),
-                cookie_jar=aiohttp.DummyCookieJar(),
+                connector=connector, auto_decompress=True, cookie_jar=aiohttp.DummyCookieJar()
             )
         return self._session
 
