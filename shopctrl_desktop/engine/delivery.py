@@ -105,6 +105,7 @@ class DeliveryEngine:
         self._sending_allowed = False
         self._more_due = True
         self._capped_hosts: set[str] = set()
+        self._wakes = 0  # counts wake-ups, so one that arrives while a claim runs is not lost
         self._recover_due = True
         self._db_failing = False
         self._recovered_at = float("-inf")  # monotonic time of the last recovery of expired leases
@@ -241,6 +242,7 @@ class DeliveryEngine:
     # ------------------------------------------------------------------ the loop
     def _on_wake(self) -> None:
         self._more_due = True
+        self._wakes += 1
         if self._event is not None:
             self._event.set()
 
@@ -291,6 +293,7 @@ class DeliveryEngine:
                 self._recovered_at = clock
             try:
                 in_hand_at_claim = dict(self._host_active)
+                wakes_at_claim = self._wakes
                 record, items, actions = await self._db_call(
                     self._store.cycle, batch, want, self._host_cap, in_hand_at_claim, recover
                 )
@@ -310,8 +313,8 @@ class DeliveryEngine:
             if batch:
                 self._after_record(batch, record)
             if want:
-                if len(items) < want:
-                    self._more_due = False
+                if len(items) < want and self._wakes == wakes_at_claim:
+                    self._more_due = False  # nothing more due, unless a wake-up came in meanwhile
                 if items and not self._running:
                     self._in_hand.update((it.id, it) for it in items)  # stop() gives them back
                 elif items:
