@@ -210,6 +210,23 @@ def _update_params(row: list[Any]) -> dict[str, Any]:
     return params
 
 
+def _eligible(
+    rows: Iterable[Any], limit: int, per_host: int | None, host_in_hand: Mapping[str, int] | None
+) -> list[int]:
+    """The first ``limit`` candidate ids (claim order) whose host stays within ``per_host``."""
+    in_hand = dict(host_in_hand or {})
+    chosen: list[int] = []
+    for item_id, host in rows:
+        if per_host is not None:
+            if in_hand.get(host, 0) >= per_host:
+                continue
+            in_hand[host] = in_hand.get(host, 0) + 1
+        chosen.append(item_id)
+        if len(chosen) >= limit:
+            break
+    return chosen
+
+
 def claim_due(
     session: Session,
     owner: str,
@@ -231,24 +248,23 @@ def claim_due(
     begin_write(session)
     if recover:
         recover_expired_leases(session, now)
-    in_hand = dict(host_in_hand or {})
-    full = [h for h, n in in_hand.items() if n >= per_host] if per_host is not None else []
-    scan = limit if per_host is None else min(max(limit * 4, 64), 2000)
-    chosen: list[int] = []
+    full = [h for h, n in (host_in_hand or {}).items() if n >= per_host] if per_host is not None else []
     conn = session.connection()
     sqlite = conn.dialect.name == "sqlite"
-    if sqlite:
-        rows: Iterable[Any] = fast.candidates(conn, now, full, scan)
-    else:
-        postgresql = conn.dialect.name == "postgresql"
-        rows = conn.execute(_CANDIDATES[postgresql], {"p_now": now, "p_full": full, "p_scan": scan})
-    for item_id, host in rows:
-        if per_host is not None:
-            if in_hand.get(host, 0) >= per_host:
-                continue
-            in_hand[host] = in_hand.get(host, 0) + 1
-        chosen.append(item_id)
-        if len(chosen) >= limit:
+    # Read just ``limit`` candidates first; only when the per-host cap skipped some of them (and there are
+    # more) read a wider window. Both give the first ``limit`` eligible items in claim order.
+    wide = min(max(limit * 4, 64), 2000)
+    scans = [limit] if per_host is None else sorted({min(limit, wide), wide})
+    chosen: list[int] = []
+    for scan in scans:
+        if sqlite:
+            rows: list[Any] = list(fast.candidates(conn, now, full, scan))
+        else:
+            postgresql = conn.dialect.name == "postgresql"
+            params = {"p_now": now, "p_full": full, "p_scan": scan}
+            rows = list(conn.execute(_CANDIDATES[postgresql], params))
+        chosen = _eligible(rows, limit, per_host, host_in_hand)
+        if len(chosen) >= limit or len(rows) < scan:
             break
     if not chosen:
         return []
