@@ -31,14 +31,17 @@ def send_time_headers(detail: ItemDetail) -> list[tuple[str, str]]:
     return out
 
 
+def pretty_json(text: str) -> str:
+    """Indented JSON when ``text`` parses as JSON, else ``text`` unchanged."""
+    try:
+        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+    except ValueError:
+        return text
+
+
 def pretty_body(body: str) -> str:
-    stripped = body.lstrip()
-    if stripped.startswith(("{", "[")):
-        try:
-            return json.dumps(json.loads(body), indent=2, ensure_ascii=False)
-        except ValueError:
-            return body
-    return body
+    """A body that looks like JSON (starts with ``{`` or ``[``), indented."""
+    return pretty_json(body) if body.lstrip().startswith(("{", "[")) else body
 
 
 def request_text(detail: ItemDetail) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import html
-import json
 import uuid
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -35,6 +34,7 @@ from shopctrl_desktop.domain.outcome import AttemptResult
 from shopctrl_desktop.domain.payload import RenderError, render_request
 from shopctrl_desktop.gui.background import run_in_background
 from shopctrl_desktop.gui.context import AppContext
+from shopctrl_desktop.gui.queue.formatting import pretty_json
 from shopctrl_desktop.gui.widgets.field_message import FieldMessage
 from shopctrl_desktop.store.events import recent_events
 
@@ -66,12 +66,7 @@ def event_label(event: StoredEvent) -> str:
 
 
 def pretty_body(body: str, content_type: str) -> str:
-    if "json" in content_type:
-        try:
-            return json.dumps(json.loads(body), indent=2, ensure_ascii=False)
-        except ValueError:
-            return body
-    return body
+    return pretty_json(body) if "json" in content_type else body
 
 
 def format_request(request: RenderedRequest) -> str:
