@@ -11,16 +11,22 @@ import email.utils
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
+from typing import NamedTuple
 
 from shopctrl_desktop.domain.model import ItemStatus
 from shopctrl_desktop.domain.retry import RETRY_AFTER_CAP_SECONDS, RetryPolicy
 
 #: How much of a response body is kept in the attempt log.
 BODY_LIMIT = 64 * 1024
+_PHRASES = {int(status): status.phrase for status in HTTPStatus}
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class AttemptResult:
+    """One attempt's outcome. Treated as immutable once made: it is handed from the loop thread to the
+    database thread and to observers (a plain slotted class: ~3x cheaper to create than a frozen one,
+    which counts at thousands of deliveries a second)."""
+
     started_at: datetime
     duration_ms: float
     status_code: int | None = None
@@ -51,11 +57,8 @@ class AttemptResult:
         """One line for the queue table and alerts: "HTTP 500 Internal Server Error: <body start>"."""
         if self.status_code is None:
             return self.error or "no answer"
-        text = f"HTTP {self.status_code}"
-        try:
-            text += f" {HTTPStatus(self.status_code).phrase}"
-        except ValueError:
-            pass
+        phrase = _PHRASES.get(self.status_code)
+        text = f"HTTP {self.status_code} {phrase}" if phrase else f"HTTP {self.status_code}"
         if 300 <= self.status_code < 400:
             location = self.header("Location")
             target = f" to {location}" if location else " (no Location header)"
@@ -87,8 +90,7 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     return max(0.0, min(seconds, RETRY_AFTER_CAP_SECONDS))
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
     status: ItemStatus  # delivered, retrying or failed
     delay_seconds: float | None  # when retrying
     message: str  # response message for the item

@@ -1,12 +1,12 @@
 """The small callback protocol through which the engine reports progress (the GUI turns it into signals).
 
-Callbacks are called on the engine's thread with plain values only (ids, strings, frozen dataclasses).
+Callbacks are called on the engine's thread with plain values only (ids, strings, frozen dataclasses and named tuples).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 
 @dataclass(frozen=True)
@@ -19,8 +19,9 @@ class QueueCounts:
     cancelled: int = 0
 
 
-@dataclass(frozen=True)
-class ItemChange:
+class ItemChange(NamedTuple):
+    """One queue item's new state (immutable: it crosses from the engine's thread to the GUI's)."""
+
     item_id: int
     status: str
     attempts: int

@@ -28,9 +28,12 @@ _IDS = "(SELECT value FROM json_each(:ids))"
 def sqlite_time(value: datetime | None) -> str | None:
     if value is None:
         return None
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value.isoformat(sep=" ", timespec="microseconds")
+    tz = value.tzinfo
+    if tz is not None:
+        if tz is not UTC:
+            value = value.astimezone(UTC)
+        value = value.replace(tzinfo=None)
+    return value.isoformat(" ", "microseconds")
 
 
 def _candidate_part(status: str, priority: int) -> str:
@@ -85,17 +88,50 @@ ATTEMPT_COLUMNS = (
     "response_body",
     "error",
 )
-_RECORD = text(
-    "UPDATE queue_items SET "
-    + ", ".join(f"{col} = json_extract(j.value, '$[{n}]')" for n, col in enumerate(RECORD_COLUMNS, 1))
-    + ", lease_owner = NULL, lease_expires_at = NULL "
-    "FROM json_each(:rows) AS j WHERE queue_items.id = json_extract(j.value, '$[0]')"
-)
-_ATTEMPTS = text(
-    f"INSERT INTO delivery_attempts ({', '.join(ATTEMPT_COLUMNS)}) SELECT "
-    + ", ".join(f"json_extract(value, '$[{n}]')" for n in range(len(ATTEMPT_COLUMNS)))
-    + " FROM json_each(:rows)"
-)
+#: Rows go in as one multi-row ``VALUES`` list of bound parameters: one statement, one step — no
+#: per-row GIL hand-over (executemany) and no JSON to encode in Python and re-parse per column in SQLite.
+#: The list is padded with all-NULL rows to a few fixed sizes so the prepared statements are reused;
+#: padding rows match no item and insert nothing.
+_BUCKETS = (4, 8, 16, 32, 64, 128, 256, 512)
+
+
+def _values(width: int, rows: int) -> str:
+    row = "(" + ", ".join("?" * width) + ")"
+    return ", ".join([row] * rows)
+
+
+def _record_sql(rows: int) -> str:
+    names = ", ".join(("id", *RECORD_COLUMNS))
+    sets = ", ".join(f"{col} = v.{col}" for col in RECORD_COLUMNS)
+    return (
+        f"WITH v({names}) AS (VALUES {_values(len(RECORD_COLUMNS) + 1, rows)}) "
+        f"UPDATE queue_items SET {sets}, lease_owner = NULL, lease_expires_at = NULL "
+        "FROM v WHERE queue_items.id = v.id"
+    )
+
+
+def _attempts_sql(rows: int) -> str:
+    columns = ", ".join(f"column{n}" for n in range(1, len(ATTEMPT_COLUMNS) + 1))
+    return (
+        f"INSERT INTO delivery_attempts ({', '.join(ATTEMPT_COLUMNS)}) SELECT {columns} "
+        f"FROM (VALUES {_values(len(ATTEMPT_COLUMNS), rows)}) WHERE column1 IS NOT NULL"
+    )
+
+
+_RECORD_SQL = {size: _record_sql(size) for size in _BUCKETS}
+_ATTEMPTS_SQL = {size: _attempts_sql(size) for size in _BUCKETS}
+
+
+def _execute_rows(conn: Connection, statements: dict[int, str], rows: list[list[Any]], width: int) -> None:
+    largest = _BUCKETS[-1]
+    for start in range(0, len(rows), largest):
+        chunk = rows[start : start + largest]
+        size = next(b for b in _BUCKETS if b >= len(chunk))
+        params: list[Any] = []
+        for row in chunk:
+            params += row
+        params += [None] * (width * (size - len(chunk)))
+        conn.exec_driver_sql(statements[size], tuple(params))
 
 
 def candidates(conn: Connection, now: datetime, full_hosts: list[str], scan: int) -> list[tuple[int, str]]:
@@ -124,6 +160,6 @@ def record(conn: Connection, attempts: list[list[Any]], updates: list[list[Any]]
     ``updates``: [id, status, attempts, last_attempt_at, next_attempt_at, finished_at, response_status,
     response_message, duration_ms] — datetimes already as :func:`sqlite_time` strings."""
     if attempts:
-        conn.execute(_ATTEMPTS, {"rows": json.dumps(attempts)})
+        _execute_rows(conn, _ATTEMPTS_SQL, attempts, len(ATTEMPT_COLUMNS))
     if updates:
-        conn.execute(_RECORD, {"rows": json.dumps(updates)})
+        _execute_rows(conn, _RECORD_SQL, updates, len(RECORD_COLUMNS) + 1)

@@ -3,6 +3,7 @@ binaries are installed): order, due times, per-host room, lease recovery, and co
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -167,3 +168,40 @@ async def test_two_engines_on_one_database_send_each_item_once(anydb, box):
         await receiver.stop()
     with anydb.session() as s:
         assert s.scalar(select(func.count()).where(QueueItemRow.status == "delivered")) == len(ids)
+
+
+def test_record_many_outcomes_keeps_every_value(anydb, box):
+    """More outcomes than one statement takes (SQLite sends them as multi-row VALUES lists padded to a few
+    sizes): every attempt and item update lands once, with its exact values; padding adds nothing."""
+    action = make_action(anydb, box, "http://a.example/hook")
+    add_items(anydb, action, 700)
+    items = _claim(anydb, limit=700)
+    assert len(items) == 700
+    outcomes = []
+    for n, item in enumerate(items):
+        if n % 7 == 3:
+            res = AttemptResult(started_at=utcnow(), duration_ms=30000.0, error=f"timed out after 30 s #{n}")
+        else:
+            body = f'{{"n": {n}, "quote": "\\"", "text": "Grüße 😀 \'x\'"}}'
+            res = _ok(200 if n % 2 else 503, body, {"Content-Type": "application/json", "X-N": str(n)})
+        outcomes.append((item, res))
+    with anydb.session() as s:
+        result = claims.record_outcomes(s, "A", outcomes, RetryPolicy())
+    assert len(result.changes) == 700 and not result.lost
+    with anydb.session() as s:
+        attempts = {a.item_id: a for a in s.scalars(select(DeliveryAttemptRow))}
+        rows = {r.id: r for r in s.scalars(select(QueueItemRow))}
+    assert len(attempts) == 700
+    for (item, res), change in zip(outcomes, result.changes, strict=True):
+        attempt, row = attempts[item.id], rows[item.id]
+        assert attempt.number == 1 and attempt.status_code == res.status_code and attempt.error == res.error
+        assert attempt.response_body == res.response_body
+        assert attempt.duration_ms == res.duration_ms
+        assert abs((attempt.started_at - res.started_at).total_seconds()) < 1e-3
+        if res.status_code is None:
+            assert attempt.response_headers_json is None
+        else:
+            assert json.loads(attempt.response_headers_json) == res.response_headers
+        assert row.status == change.status and row.attempts == 1 and row.lease_owner is None
+        assert row.response_status == res.status_code and row.response_message == change.message
+        assert row.status == ("delivered" if res.ok else "retrying")
