@@ -40,22 +40,43 @@ def standard_webhooks_key(secret: str) -> bytes:
     return base64.b64decode(secret.strip()[len(WHSEC_PREFIX) :], validate=True)
 
 
+#: Keyed HMAC objects per (scheme, secret), copied for each request: keying an HMAC costs more than
+#: signing a small body (OpenSSL looks the digest up and hashes the padded key twice).
+_KEYED: dict[tuple[SignatureScheme, str], hmac.HMAC] = {}
+_KEYED_LIMIT = 64
+
+
+def _keyed(scheme: SignatureScheme, secret: str) -> hmac.HMAC:
+    proto = _KEYED.get((scheme, secret))
+    if proto is None:
+        if scheme is SignatureScheme.STANDARD_WEBHOOKS:
+            proto = hmac.new(standard_webhooks_key(secret), digestmod=hashlib.sha256)
+        elif scheme is SignatureScheme.GITHUB:
+            proto = hmac.new(secret.encode("utf-8"), digestmod=hashlib.sha256)
+        else:
+            proto = hmac.new(secret.encode("utf-8"), digestmod=hashlib.sha512)
+        if len(_KEYED) >= _KEYED_LIMIT:
+            _KEYED.clear()
+        _KEYED[(scheme, secret)] = proto
+    return proto.copy()
+
+
 def sign(
     scheme: SignatureScheme | str, secret: str, body: bytes, delivery_id: str, timestamp: int
 ) -> dict[str, str]:
     """The signature headers for one request. ``body`` must be the exact bytes put on the wire."""
-    chosen = _scheme(scheme)
+    chosen = scheme if isinstance(scheme, SignatureScheme) else _scheme(scheme)
+    mac = _keyed(chosen, secret)
     if chosen is SignatureScheme.SHOPCTRL:
-        digest = hmac.new(secret.encode("utf-8"), body, hashlib.sha512).hexdigest()
-        return {"X-SIGNATURE": digest}
+        mac.update(body)
+        return {"X-SIGNATURE": mac.hexdigest()}
     if chosen is SignatureScheme.GITHUB:
-        digest = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
-        return {"X-Hub-Signature-256": f"sha256={digest}"}
-    key = standard_webhooks_key(secret)
+        mac.update(body)
+        return {"X-Hub-Signature-256": f"sha256={mac.hexdigest()}"}
     ts = str(int(timestamp))
-    signed = delivery_id.encode("utf-8") + b"." + ts.encode("ascii") + b"." + body
-    mac = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode("ascii")
-    return {"webhook-id": delivery_id, "webhook-timestamp": ts, "webhook-signature": f"v1,{mac}"}
+    mac.update(delivery_id.encode("utf-8") + b"." + ts.encode("ascii") + b"." + body)
+    signature = base64.b64encode(mac.digest()).decode("ascii")
+    return {"webhook-id": delivery_id, "webhook-timestamp": ts, "webhook-signature": f"v1,{signature}"}
 
 
 def generate_secret(scheme: SignatureScheme | str = SignatureScheme.SHOPCTRL) -> str:

@@ -30,8 +30,10 @@ from shopctrl_desktop.domain.outcome import BODY_LIMIT, AttemptResult
 from shopctrl_desktop.store.models import utcnow
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class OutgoingRequest:
+    """One attempt's request as it goes out; not changed once built (slotted, not frozen: cheaper to make)."""
+
     method: str
     url: str
     headers: dict[str, str] = field(repr=False)
