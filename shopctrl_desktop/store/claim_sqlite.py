@@ -1,11 +1,13 @@
-"""SQLite fast path for claiming and recording: one JSON document in or out per statement.
+"""SQLite fast path for claiming and recording: one statement, one step, for a whole group of rows.
 
 Why: Python's sqlite3 releases the GIL around every step — every fetched row, every executemany row.
 The delivery engine's database thread shares the GIL with the loop thread that is busy sending, so each
 step back costs a wait; a turn of ~60 claims and ~60 records was ~450 steps and ~20 ms of waiting.
-Passing rows as one JSON array (``json_each``) and fetching them as one (``json_group_array``) makes a
-turn about ten steps. Semantics are those of the portable statements in store/claim.py (PostgreSQL and
-any other backend use those).
+Ids go in as one JSON array (``json_each``), claimed rows come out as one (``json_group_array``), and
+attempts and item updates go in as one multi-row ``VALUES`` list of bound parameters (JSON there meant
+encoding every value in Python and SQLite re-parsing the row document once per column — response bodies
+included). A turn is about ten steps. Semantics are those of the portable statements in store/claim.py
+(PostgreSQL and any other backend use those).
 
 Needs SQLite 3.33 (UPDATE … FROM) with JSON1, like the rest of the store (RETURNING: 3.35).
 Datetimes are written in SQLAlchemy's SQLite storage format (naive UTC, ``YYYY-MM-DD HH:MM:SS.ffffff``)
