@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -152,7 +153,14 @@ class QueueItemRow(Base):
     __table_args__ = (
         # claim: due items, highest priority first, then oldest
         Index("ix_queue_items_due", "status", "priority", "id"),
-        Index("ix_queue_items_unique", "unique_key", "status"),
+        # uniqueness lookups; keyless items (most) stay out of it, so status changes do not touch it
+        Index(
+            "ix_queue_items_unique",
+            "unique_key",
+            "status",
+            sqlite_where=text("unique_key IS NOT NULL"),
+            postgresql_where=text("unique_key IS NOT NULL"),
+        ),
         Index("ix_queue_items_created", "created_at"),
     )
 

@@ -17,7 +17,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = "9001"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
@@ -56,7 +56,7 @@ def test_an_older_database_upgrades_in_place(tmp_path, newer_migrations, monkeyp
         assert s.execute(text("SELECT version_num FROM alembic_version")).scalar() == "9001"
         alert = s.scalar(select(AlertRow))
         assert alert.severity == "information" and alert.title == "Database schema upgraded"
-        assert "0001" in alert.message and "9001" in alert.message
+        assert "0002" in alert.message and "9001" in alert.message
     assert "notes" in {c["name"] for c in inspect(new.engine).get_columns("shops")}
     # opening it again changes nothing and raises no second alert
     Database(url).dispose()
@@ -68,3 +68,39 @@ def test_an_older_database_upgrades_in_place(tmp_path, newer_migrations, monkeyp
 def test_a_fresh_database_raises_no_upgrade_alert(db):
     with db.session() as s:
         assert s.scalar(select(AlertRow)) is None
+
+
+def test_a_database_from_the_first_release_gets_the_partial_unique_index(tmp_path):
+    """0001 -> 0002: the unique-key index is rebuilt to cover only items with a key; rows survive."""
+    from alembic import command
+
+    url = f"sqlite:///{tmp_path / 'first.sqlite3'}"
+    first = Database(url, migrate=False)
+    with first.engine.begin() as conn:
+        cfg = db_module.alembic_config(url)
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+    with first.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO shops (id, name, created_at) VALUES (1, 'Main store', '2026-01-01 00:00:00.000000')"
+            )
+        )
+        old_sql = conn.execute(
+            text("SELECT sql FROM sqlite_master WHERE name = 'ix_queue_items_unique'")
+        ).scalar()
+    first.dispose()
+    assert "WHERE" not in old_sql
+
+    upgraded = Database(url)
+    with upgraded.session() as s:
+        new_sql = s.execute(
+            text("SELECT sql FROM sqlite_master WHERE name = 'ix_queue_items_unique'")
+        ).scalar()
+        assert new_sql.endswith("WHERE unique_key IS NOT NULL")
+        assert s.get(Shop, 1).name == "Main store"
+        alert = s.scalar(select(AlertRow))
+        assert (
+            alert.title == "Database schema upgraded" and "0001" in alert.message and "0002" in alert.message
+        )
+    upgraded.dispose()
