@@ -218,6 +218,28 @@ def _same(value: datetime | None) -> datetime | None:
     return value
 
 
+def _not_serializable(value: object) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+try:  # json.dumps builds a new C encoder on every call; one kept encoder halves the cost per outcome
+    from json.encoder import c_make_encoder as _make_encoder  # type: ignore[attr-defined]
+    from json.encoder import encode_basestring_ascii
+
+    _HEADERS_ENCODER = _make_encoder(
+        None, _not_serializable, encode_basestring_ascii, None, ": ", ", ", False, False, True
+    )
+
+    def _dump_headers(headers: dict[str, str]) -> str:
+        """``json.dumps(headers)``, byte for byte."""
+        return "".join(_HEADERS_ENCODER(headers, 0))
+
+except ImportError:  # pragma: no cover - CPython without its _json accelerator
+
+    def _dump_headers(headers: dict[str, str]) -> str:
+        return json.dumps(headers)
+
+
 _HEADERS_CACHE: dict[str, dict[str, str]] = {}
 _HEADERS_CACHE_SIZE = 256
 
@@ -371,7 +393,7 @@ def record_outcomes(
     item_updates: list[list[Any]] = []
     alerts_to_make = []
     changes = result.changes
-    dumps = json.dumps
+    dumps = _dump_headers
     for item, res in outcomes:
         item_id = item.id
         number = item.attempts + 1

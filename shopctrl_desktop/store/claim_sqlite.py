@@ -20,7 +20,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from shopctrl_desktop.domain.model import WAITING_STATUSES, Priority
 
@@ -47,7 +47,7 @@ def _candidate_part(status: str, priority: int) -> str:
 
 
 # One index range per (priority, status), each in id order and cut at :scan rows (see claim.py).
-_CANDIDATES = text(
+_CANDIDATES = (
     "SELECT json_group_array(json_array(id, host, priority)) FROM ("
     + " UNION ALL ".join(
         _candidate_part(status, int(p)) for p in sorted(Priority, reverse=True) for status in WAITING_STATUSES
@@ -55,16 +55,16 @@ _CANDIDATES = text(
     + ")"
 )
 # "+status" keeps SQLite on the primary key (a handful of ids) instead of the status index (every waiting row).
-_CLAIM = text(
+_CLAIM = (
     "UPDATE queue_items SET status = 'sending', lease_owner = :owner, lease_expires_at = :until "
     f"WHERE id IN {_IDS} AND +status IN ('queued', 'retrying') AND next_attempt_at <= :now"
 )
-_CLAIMED = text(
+_CLAIMED = (
     "SELECT json_group_array(json_array(id, attempts, priority, method, url, host, headers_json, body, "
     "action_id, trigger_id, trigger_title, event_name)) FROM queue_items "
     f"WHERE id IN {_IDS} AND +status = 'sending' AND lease_owner = :owner AND lease_expires_at = :until"
 )
-_OWNED = text(
+_OWNED = (
     "SELECT json_group_array(id) FROM queue_items "
     f"WHERE id IN {_IDS} AND +status = 'sending' AND lease_owner = :owner"
 )
@@ -124,7 +124,14 @@ _RECORD_SQL = {size: _record_sql(size) for size in _BUCKETS}
 _ATTEMPTS_SQL = {size: _attempts_sql(size) for size in _BUCKETS}
 
 
-def _execute_rows(conn: Connection, statements: dict[int, str], rows: list[list[Any]], width: int) -> None:
+def _cursor(conn: Connection) -> Any:
+    """The sqlite3 cursor under this SQLAlchemy connection, in its transaction. These statements run on
+    every database turn of the delivery engine, where SQLAlchemy's execution path (compiled-cache lookup,
+    parameter processing, result set-up) cost more Python than the statements' own work."""
+    return conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+
+
+def _execute_rows(cursor: Any, statements: dict[int, str], rows: list[list[Any]], width: int) -> None:
     largest = _BUCKETS[-1]
     for start in range(0, len(rows), largest):
         chunk = rows[start : start + largest]
@@ -133,14 +140,17 @@ def _execute_rows(conn: Connection, statements: dict[int, str], rows: list[list[
         for row in chunk:
             params += row
         params += [None] * (width * (size - len(chunk)))
-        conn.exec_driver_sql(statements[size], tuple(params))
+        cursor.execute(statements[size], params)
+
+
+def _scalar(cursor: Any, sql: str, params: dict[str, Any]) -> Any:
+    row = cursor.execute(sql, params).fetchone()
+    return row[0] if row else None
 
 
 def candidates(conn: Connection, now: datetime, full_hosts: list[str], scan: int) -> list[tuple[int, str]]:
-    raw = conn.execute(
-        _CANDIDATES, {"now": sqlite_time(now), "full": json.dumps(full_hosts), "scan": scan}
-    ).scalar()
-    rows = json.loads(raw or "[]")
+    params = {"now": sqlite_time(now), "full": json.dumps(full_hosts), "scan": scan}
+    rows = json.loads(_scalar(_cursor(conn), _CANDIDATES, params) or "[]")
     rows.sort(key=lambda r: (-r[2], r[0]))
     return [(r[0], r[1]) for r in rows[:scan]]
 
@@ -149,19 +159,21 @@ def claim(conn: Connection, ids: list[int], owner: str, now: datetime, until: da
     """Rows ``[id, attempts, priority, method, url, host, headers_json, body, action_id, trigger_id,
     trigger_title, event_name]`` of the items this call moved to ``sending``."""
     params = {"ids": json.dumps(ids), "owner": owner, "now": sqlite_time(now), "until": sqlite_time(until)}
-    conn.execute(_CLAIM, params)
-    return json.loads(conn.execute(_CLAIMED, params).scalar() or "[]")
+    cursor = _cursor(conn)
+    cursor.execute(_CLAIM, params)
+    return json.loads(_scalar(cursor, _CLAIMED, params) or "[]")  # type: ignore[no-any-return]
 
 
 def owned(conn: Connection, ids: list[int], owner: str) -> set[int]:
-    return set(json.loads(conn.execute(_OWNED, {"ids": json.dumps(ids), "owner": owner}).scalar() or "[]"))
+    return set(json.loads(_scalar(_cursor(conn), _OWNED, {"ids": json.dumps(ids), "owner": owner}) or "[]"))
 
 
 def record(conn: Connection, attempts: list[list[Any]], updates: list[list[Any]]) -> None:
     """``attempts``: [item_id, number, started_at, duration_ms, status_code, headers_json, body, error];
     ``updates``: [id, status, attempts, last_attempt_at, next_attempt_at, finished_at, response_status,
     response_message, duration_ms] — datetimes already as :func:`sqlite_time` strings."""
+    cursor = _cursor(conn)
     if attempts:
-        _execute_rows(conn, _ATTEMPTS_SQL, attempts, len(ATTEMPT_COLUMNS))
+        _execute_rows(cursor, _ATTEMPTS_SQL, attempts, len(ATTEMPT_COLUMNS))
     if updates:
-        _execute_rows(conn, _RECORD_SQL, updates, len(RECORD_COLUMNS) + 1)
+        _execute_rows(cursor, _RECORD_SQL, updates, len(RECORD_COLUMNS) + 1)
