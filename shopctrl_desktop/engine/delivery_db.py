@@ -18,10 +18,13 @@ from shopctrl_desktop.engine.progress import QueueCounts
 from shopctrl_desktop.store import claim as claims
 from shopctrl_desktop.store.db import Database
 from shopctrl_desktop.store.models import utcnow
+from shopctrl_desktop.store.queue import QueueCounter
 from shopctrl_desktop.store.secrets import SecretBox
 
 #: How long decrypted actions and the lease length are reused before they are read again.
 ACTION_CACHE_SECONDS = 2.0
+#: How old the delivered/cancelled figures of the reported counts may get (the live ones are always fresh).
+FINISHED_COUNT_SECONDS = 30.0
 
 
 class DeliveryDatabase:
@@ -36,6 +39,7 @@ class DeliveryDatabase:
         self.lease_seconds = 35.0
         self._lease_read_at = float("-inf")  # monotonic time; only the database thread touches these two
         self._actions: dict[int, tuple[float, WebhookAction]] = {}
+        self._counter = QueueCounter(FINISHED_COUNT_SECONDS)
 
     def recover(self) -> int:
         with self._db.session() as session:
@@ -56,6 +60,7 @@ class DeliveryDatabase:
         actions: dict[int, WebhookAction] = {}
         with self._db.session() as session:
             record = claims.record_outcomes(session, self.owner, batch, self._settings.retry)
+            self._counter.note_delivered(sum(1 for change in record.changes if change.status == "delivered"))
             if want > 0:
                 clock = time.monotonic()
                 if clock - self._lease_read_at > ACTION_CACHE_SECONDS:
@@ -101,7 +106,8 @@ class DeliveryDatabase:
             return claims.extend_leases(session, self.owner, ids, until)
 
     def counts(self) -> QueueCounts:
-        from shopctrl_desktop.store.queue import queue_counts
-
+        """Live counts on every call (asked at most twice a second while items change); delivered and
+        cancelled, a count over every finished item, at most every FINISHED_COUNT_SECONDS — delivered
+        plus what this engine delivered since."""
         with self._db.session() as session:
-            return queue_counts(session)
+            return self._counter.read(session)

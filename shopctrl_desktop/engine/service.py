@@ -11,7 +11,6 @@ import logging
 import signal
 import time
 from collections.abc import Sequence
-from dataclasses import replace
 
 from shopctrl_desktop.config import Settings
 from shopctrl_desktop.domain.model import IncomingEvent, ItemStatus
@@ -23,7 +22,7 @@ from shopctrl_desktop.engine.progress import EngineObserver, ItemChange, NullObs
 from shopctrl_desktop.paths import AppPaths
 from shopctrl_desktop.store.db import Database
 from shopctrl_desktop.store.ingest import IngestResult
-from shopctrl_desktop.store.queue import queue_counts
+from shopctrl_desktop.store.queue import QueueCounter
 from shopctrl_desktop.store.secrets import SecretBox
 
 log = logging.getLogger(__name__)
@@ -61,7 +60,7 @@ class Engine:
             DeliveryEngine(db, box, settings, self.observer) if deliver else None
         )
         self._counts_cache: tuple[float, QueueCounts] | None = None
-        self._finished: tuple[float, int, int] | None = None
+        self._counter = QueueCounter(FINISHED_INTERVAL)
         self._counts_dirty = False
         self._counts_task: asyncio.Task[None] | None = None
         self._cert_task: asyncio.Task[None] | None = None
@@ -145,12 +144,7 @@ class Engine:
     def _read_counts(self) -> QueueCounts:
         """Live counts every time; delivered/cancelled (a full count) at most every FINISHED_INTERVAL."""
         with self.db.session() as session:
-            live = queue_counts(session, finished=False)
-            now = time.monotonic()
-            if self._finished is None or now - self._finished[0] > FINISHED_INTERVAL:
-                full = queue_counts(session)
-                self._finished = (now, full.delivered, full.cancelled)
-        return replace(live, delivered=self._finished[1], cancelled=self._finished[2])
+            return self._counter.read(session)
 
     def _schedule_counts(self) -> None:
         self._counts_dirty = True

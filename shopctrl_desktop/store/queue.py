@@ -6,8 +6,9 @@ Claiming due items for delivery (leases, ``FOR UPDATE SKIP LOCKED``) lives in st
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, cast
 
@@ -316,3 +317,31 @@ def queue_counts(session: Session, *, finished: bool = True) -> QueueCounts:
     rows = session.execute(query.group_by(QueueItemRow.status))
     counts = {status: int(n) for status, n in rows}
     return QueueCounts(**{s.value: counts.get(s.value, 0) for s in ItemStatus})
+
+
+class QueueCounter:
+    """Counts for a status display: the live statuses (queued, sending, retrying, failed) on every read;
+    delivered and cancelled — a count over every finished item, a noticeable fraction of a second with
+    millions of them — at most every ``finished_interval`` seconds, the last full count's in between.
+
+    A reader that delivers items itself (the delivery engine) adds them with :meth:`note_delivered`, so its
+    delivered figure stays current between full counts. One per reader; not shared between threads."""
+
+    def __init__(self, finished_interval: float = 30.0) -> None:
+        self.finished_interval = finished_interval
+        self._finished: tuple[float, int, int] | None = None  # (monotonic time, delivered, cancelled)
+        self._delivered_since = 0  # noted since the last full count
+
+    def note_delivered(self, count: int) -> None:
+        self._delivered_since += count
+
+    def read(self, session: Session) -> QueueCounts:
+        now = time.monotonic()
+        if self._finished is None or now - self._finished[0] > self.finished_interval:
+            full = queue_counts(session)
+            self._finished = (now, full.delivered, full.cancelled)
+            self._delivered_since = 0
+            return full
+        live = queue_counts(session, finished=False)
+        delivered = self._finished[1] + self._delivered_since
+        return replace(live, delivered=delivered, cancelled=self._finished[2])

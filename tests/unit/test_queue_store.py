@@ -249,3 +249,32 @@ def test_to_json_is_camel_case(db, box, status) -> None:
         "responseMessage",
     } <= data.keys()
     assert data["priority"] == "normal" and data["createdAt"].endswith("Z")
+
+
+def test_queue_counter_live_every_read_finished_at_most_every_interval(db, box):
+    """The status bar's counts: queued/failed are fresh on every read; delivered (a count over every
+    finished item) is re-counted only once the interval has passed."""
+    from sqlalchemy import update
+
+    from shopctrl_desktop.store.models import QueueItemRow
+    from tests.helpers.factories import add_items, make_action
+
+    action = make_action(db, box, "http://a.example/hook")
+    ids = add_items(db, action, 3)
+    slow = queue.QueueCounter(finished_interval=3600)
+    eager = queue.QueueCounter(finished_interval=0)
+    with db.session() as s:
+        assert slow.read(s).queued == 3 and eager.read(s).queued == 3
+    with db.session() as s:
+        s.execute(update(QueueItemRow).where(QueueItemRow.id == ids[0]).values(status="delivered"))
+        s.execute(update(QueueItemRow).where(QueueItemRow.id == ids[1]).values(status="failed"))
+    with db.session() as s:
+        counts = slow.read(s)
+        assert (counts.queued, counts.failed, counts.delivered) == (1, 1, 0)  # delivered: last full count
+        assert eager.read(s).delivered == 1
+        slow.note_delivered(1)  # what the reader delivered itself counts at once
+        assert slow.read(s).delivered == 1
+        slow.finished_interval = 0
+        assert slow.read(s).delivered == 1  # a full count replaces the noted figure, not adds to it
+        slow.finished_interval = 3600
+        assert slow.read(s).delivered == 1
