@@ -21,6 +21,7 @@ both jobs.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import socket
@@ -70,6 +71,26 @@ def _shorten_gil_switch_interval() -> float | None:
     if old <= SWITCH_INTERVAL:
         return None
     sys.setswitchinterval(SWITCH_INTERVAL)
+    return old
+
+
+#: Gen-0 threshold of the cyclic garbage collector while the engine runs (Python's default: 700).
+GC_GEN0_THRESHOLD = 10_000
+
+
+def _raise_gc_threshold() -> tuple[int, int, int] | None:
+    """Collect young objects every 10,000 net allocations instead of every 700 while the engine runs;
+    returns the old thresholds.
+
+    Each request allocates a few hundred short-lived objects, and with the default threshold a
+    collection ran every couple of requests, each walking the items in hand: 42k instructions per
+    delivered item went to the collector (valgrind) against 23k for the bare client. Cyclic garbage
+    still gets collected, later. (The desktop app collects on its GUI thread only, gui/garbage.py.)
+    """
+    old = gc.get_threshold()
+    if old[0] >= GC_GEN0_THRESHOLD:
+        return None
+    gc.set_threshold(GC_GEN0_THRESHOLD, *old[1:])
     return old
 
 
@@ -123,6 +144,7 @@ class DeliveryEngine:
         self._timer_at = float("inf")
         self._counts_dirty = True
         self._switch_interval: float | None = None
+        self._gc_threshold: tuple[int, int, int] | None = None
         self.delivered = 0
         self.attempted = 0
 
@@ -133,6 +155,7 @@ class DeliveryEngine:
         self._observer.state_changed("delivery", "starting", "")
         self._loop = asyncio.get_running_loop()
         self._switch_interval = _shorten_gil_switch_interval()
+        self._gc_threshold = _raise_gc_threshold()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="delivery-db")
         self._event = asyncio.Event()
         recovered = await self._db_call(self._store.recover)
@@ -197,6 +220,10 @@ class DeliveryEngine:
         if self._switch_interval is not None:
             sys.setswitchinterval(self._switch_interval)
             self._switch_interval = None
+        if self._gc_threshold is not None:
+            if gc.get_threshold()[0] == GC_GEN0_THRESHOLD:  # unless someone else changed it meanwhile
+                gc.set_threshold(*self._gc_threshold)
+            self._gc_threshold = None
         self._observer.state_changed("delivery", "stopped", "")
 
     def wake(self) -> None:
