@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 import secrets as _secrets
+from typing import Any
 
 from shopctrl_desktop.domain.model import SignatureScheme
 
@@ -40,21 +40,36 @@ def standard_webhooks_key(secret: str) -> bytes:
     return base64.b64decode(secret.strip()[len(WHSEC_PREFIX) :], validate=True)
 
 
+try:  # the C object hmac.HMAC wraps; using it directly skips the Python wrapper on every request
+    from _hashlib import hmac_new as _openssl_hmac
+except ImportError:  # pragma: no cover - Python without OpenSSL's hashlib
+    _openssl_hmac = None  # type: ignore[assignment]
+
+
+def _new_hmac(key: bytes, digest: str) -> Any:
+    if _openssl_hmac is not None:
+        try:
+            return _openssl_hmac(key, digestmod=digest)
+        except (TypeError, ValueError):  # pragma: no cover - e.g. a digest this OpenSSL build refuses
+            pass
+    return hmac.new(key, digestmod=digest)
+
+
 #: Keyed HMAC objects per (scheme, secret), copied for each request: keying an HMAC costs more than
 #: signing a small body (OpenSSL looks the digest up and hashes the padded key twice).
-_KEYED: dict[tuple[SignatureScheme, str], hmac.HMAC] = {}
+_KEYED: dict[tuple[SignatureScheme, str], Any] = {}
 _KEYED_LIMIT = 64
 
 
-def _keyed(scheme: SignatureScheme, secret: str) -> hmac.HMAC:
+def _keyed(scheme: SignatureScheme, secret: str) -> Any:
     proto = _KEYED.get((scheme, secret))
     if proto is None:
         if scheme is SignatureScheme.STANDARD_WEBHOOKS:
-            proto = hmac.new(standard_webhooks_key(secret), digestmod=hashlib.sha256)
+            proto = _new_hmac(standard_webhooks_key(secret), "sha256")
         elif scheme is SignatureScheme.GITHUB:
-            proto = hmac.new(secret.encode("utf-8"), digestmod=hashlib.sha256)
+            proto = _new_hmac(secret.encode("utf-8"), "sha256")
         else:
-            proto = hmac.new(secret.encode("utf-8"), digestmod=hashlib.sha512)
+            proto = _new_hmac(secret.encode("utf-8"), "sha512")
         if len(_KEYED) >= _KEYED_LIMIT:
             _KEYED.clear()
         _KEYED[(scheme, secret)] = proto

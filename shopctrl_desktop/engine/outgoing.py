@@ -42,15 +42,33 @@ def build_request(
     if action.hmac_secret:
         ts = int(time.time()) if timestamp is None else timestamp
         added.update(sign(action.signature_scheme, action.hmac_secret, raw, delivery_id, ts))
-    replaced = {name.lower() for name in added}
-    out = {k: v for k, v in headers.items() if k.lower() not in replaced}
-    if "user-agent" not in (k.lower() for k in out):
+    keep, user_agent = _merge_plan(tuple(headers), tuple(added))
+    out = {name: headers[name] for name in keep}
+    if user_agent:
         out["User-Agent"] = USER_AGENT
     out.update(added)
     context = tls.context_for(action) if url[:6].lower() == "https:" else None
     return OutgoingRequest(
         method.upper(), url, out, raw, float(action.timeout_seconds), context, bool(action.client_certificate)
     )
+
+
+#: (stored header names, added header names) -> (stored names to keep, whether to add a User-Agent).
+#: Keyed by the names themselves, so it is right for any headers dict; the items of one action repeat
+#: the same pair on every request.
+_PLANS: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[tuple[str, ...], bool]] = {}
+
+
+def _merge_plan(stored: tuple[str, ...], added: tuple[str, ...]) -> tuple[tuple[str, ...], bool]:
+    plan = _PLANS.get((stored, added))
+    if plan is None:
+        replaced = {name.lower() for name in added}
+        keep = tuple(name for name in stored if name.lower() not in replaced)
+        plan = (keep, all(name.lower() != "user-agent" for name in keep))
+        if len(_PLANS) >= 256:
+            _PLANS.clear()
+        _PLANS[(stored, added)] = plan
+    return plan
 
 
 def config_failure(message: str) -> AttemptResult:
