@@ -326,21 +326,10 @@ def claim_due(
     else:
         params = {"p_ids": chosen, "p_now": now, "p_owner": owner, "p_until": until}
         claimed = conn.execute(_CLAIM, params)
+    # positional, in field order: id, attempts, priority, method, url, host, headers, body, action_id,
+    # trigger_id, trigger_title, event_name (keywords cost a named tuple a dict per item)
     items = [
-        ClaimedItem(
-            id=r[0],
-            attempts=r[1],
-            priority=r[2],
-            method=r[3],
-            url=r[4],
-            host=r[5],
-            headers=_headers(r[6]),
-            body=r[7] or "",
-            action_id=r[8],
-            trigger_id=r[9],
-            trigger_title=r[10],
-            event_name=r[11],
-        )
+        ClaimedItem(r[0], r[1], r[2], r[3], r[4], r[5], _headers(r[6]), r[7] or "", r[8], r[9], r[10], r[11])
         for r in claimed
     ]
     items.sort(key=lambda it: (-it.priority, it.id))

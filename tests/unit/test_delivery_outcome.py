@@ -53,3 +53,13 @@ def test_summary_in_words():
     assert answer(None, error="connection refused by h:1").summary() == "connection refused by h:1"
     assert answer(299).summary() == "HTTP 299"
     assert answer(500, "x" * 1000).summary().endswith("…")
+    # summaries of short bodies are kept per (status, body): the same answer twice reads the same, and
+    # the body and status always come from the answer at hand
+    assert answer(200, "ok").summary() == answer(200, "ok").summary() == "HTTP 200 OK: ok"
+    assert answer(503, "ok").summary() == "HTTP 503 Service Unavailable: ok"
+    assert answer(200, "ok\tthen").summary() == "HTTP 200 OK: ok then"
+    assert answer(200, "y" * 150).summary(limit=20) == "HTTP 200 OK: " + "y" * 19 + "…"
+    assert answer(200, "y" * 150).summary() == "HTTP 200 OK: " + "y" * 150
+    moved = answer(301, "", {"Location": "https://a.example/"}).summary()
+    assert moved == answer(301, "", {"Location": "https://a.example/"}).summary()
+    assert "https://b.example/" in answer(301, "", {"Location": "https://b.example/"}).summary()
