@@ -19,6 +19,8 @@ from shopctrl_desktop.domain.retry import RETRY_AFTER_CAP_SECONDS, RetryPolicy
 #: How much of a response body is kept in the attempt log.
 BODY_LIMIT = 64 * 1024
 _PHRASES = {int(status): status.phrase for status in HTTPStatus}
+#: Longest body start in a summary (queue table, alerts).
+SUMMARY_LIMIT = 300
 
 
 @dataclass(slots=True)
@@ -53,7 +55,7 @@ class AttemptResult:
             return None
         return parse_retry_after(self.header("Retry-After"), now=self.started_at)
 
-    def summary(self, limit: int = 300) -> str:
+    def summary(self, limit: int = SUMMARY_LIMIT) -> str:
         """One line for the queue table and alerts: "HTTP 500 Internal Server Error: <body start>"."""
         if self.status_code is None:
             return self.error or "no answer"
@@ -63,7 +65,7 @@ class AttemptResult:
             target = f" to {location}" if location else " (no Location header)"
             return f"{text}: redirected{target}; redirects are not followed, update the URL"
         body = self.response_body or ""
-        if limit == 300 and len(body) <= _SUMMARY_CACHE_BODY:
+        if limit == SUMMARY_LIMIT and len(body) <= _SUMMARY_CACHE_BODY:
             # receivers tend to answer the same short body every time ("ok", {"received": true})
             key = (self.status_code, body)
             cached = _SUMMARIES.get(key)

@@ -23,8 +23,6 @@ from shopctrl_desktop.store.secrets import SecretBox
 
 #: How long decrypted actions and the lease length are reused before they are read again.
 ACTION_CACHE_SECONDS = 2.0
-#: How old the delivered/cancelled figures of the reported counts may get (the live ones are always fresh).
-FINISHED_COUNT_SECONDS = 30.0
 
 
 class DeliveryDatabase:
@@ -39,7 +37,7 @@ class DeliveryDatabase:
         self.lease_seconds = 35.0
         self._lease_read_at = float("-inf")  # monotonic time; only the database thread touches these two
         self._actions: dict[int, tuple[float, WebhookAction]] = {}
-        self._counter = QueueCounter(FINISHED_COUNT_SECONDS)
+        self._counter = QueueCounter()
 
     def recover(self) -> int:
         with self._db.session() as session:
@@ -107,7 +105,7 @@ class DeliveryDatabase:
 
     def counts(self) -> QueueCounts:
         """Live counts on every call (asked at most twice a second while items change); delivered and
-        cancelled, a count over every finished item, at most every FINISHED_COUNT_SECONDS — delivered
+        cancelled, a count over every finished item, at most every 30 s (QueueCounter) — delivered
         plus what this engine delivered since."""
         with self._db.session() as session:
             return self._counter.read(session)

@@ -30,7 +30,6 @@ log = logging.getLogger(__name__)
 __all__ = ["Engine", "ListenerError", "run_engine_blocking"]
 
 COUNTS_INTERVAL = 0.5  # seconds between two queue-count reports while events stream in
-FINISHED_INTERVAL = 30.0  # seconds between two full counts (delivered, cancelled)
 
 
 class Engine:
@@ -60,7 +59,7 @@ class Engine:
             DeliveryEngine(db, box, settings, self.observer) if deliver else None
         )
         self._counts_cache: tuple[float, QueueCounts] | None = None
-        self._counter = QueueCounter(FINISHED_INTERVAL)
+        self._counter = QueueCounter()
         self._counts_dirty = False
         self._counts_task: asyncio.Task[None] | None = None
         self._cert_task: asyncio.Task[None] | None = None
@@ -142,7 +141,7 @@ class Engine:
         return counts
 
     def _read_counts(self) -> QueueCounts:
-        """Live counts every time; delivered/cancelled (a full count) at most every FINISHED_INTERVAL."""
+        """Live counts every time; delivered/cancelled (a full count) at most every 30 s (QueueCounter)."""
         with self.db.session() as session:
             return self._counter.read(session)
 

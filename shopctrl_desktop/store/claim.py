@@ -17,6 +17,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Integer, Select, Table, bindparam, case, func, insert, or_, select, union_all, update
@@ -222,22 +223,20 @@ def _not_serializable(value: object) -> Any:
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
-try:  # json.dumps builds a new C encoder on every call; one kept encoder halves the cost per outcome
-    from json.encoder import c_make_encoder as _make_encoder  # type: ignore[attr-defined]
-    from json.encoder import encode_basestring_ascii
+# json.dumps builds a new C encoder on every call; one kept encoder halves the cost per outcome.
+# (json.encoder has c_make_encoder = None where CPython's _json accelerator is missing.)
+_HEADERS_ENCODER = (
+    c_make_encoder(None, _not_serializable, encode_basestring_ascii, None, ": ", ", ", False, False, True)
+    if c_make_encoder is not None
+    else None
+)
 
-    _HEADERS_ENCODER = _make_encoder(
-        None, _not_serializable, encode_basestring_ascii, None, ": ", ", ", False, False, True
-    )
 
-    def _dump_headers(headers: dict[str, str]) -> str:
-        """``json.dumps(headers)``, byte for byte."""
-        return "".join(_HEADERS_ENCODER(headers, 0))
-
-except ImportError:  # pragma: no cover - CPython without its _json accelerator
-
-    def _dump_headers(headers: dict[str, str]) -> str:
+def _dump_headers(headers: dict[str, str]) -> str:
+    """``json.dumps(headers)``, byte for byte."""
+    if _HEADERS_ENCODER is None:
         return json.dumps(headers)
+    return "".join(_HEADERS_ENCODER(headers, 0))
 
 
 _HEADERS_CACHE: dict[str, dict[str, str]] = {}

@@ -319,6 +319,10 @@ def queue_counts(session: Session, *, finished: bool = True) -> QueueCounts:
     return QueueCounts(**{s.value: counts.get(s.value, 0) for s in ItemStatus})
 
 
+#: How old the delivered/cancelled figures of reported counts may get (the live ones are always fresh).
+FINISHED_COUNT_SECONDS = 30.0
+
+
 class QueueCounter:
     """Counts for a status display: the live statuses (queued, sending, retrying, failed) on every read;
     delivered and cancelled — a count over every finished item, a noticeable fraction of a second with
@@ -327,7 +331,7 @@ class QueueCounter:
     A reader that delivers items itself (the delivery engine) adds them with :meth:`note_delivered`, so its
     delivered figure stays current between full counts. One per reader; not shared between threads."""
 
-    def __init__(self, finished_interval: float = 30.0) -> None:
+    def __init__(self, finished_interval: float = FINISHED_COUNT_SECONDS) -> None:
         self.finished_interval = finished_interval
         self._finished: tuple[float, int, int] | None = None  # (monotonic time, delivered, cancelled)
         self._delivered_since = 0  # noted since the last full count
