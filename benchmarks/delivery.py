@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import multiprocessing as mp
 import sys
 import tempfile
 import time
@@ -33,6 +32,7 @@ import aiohttp  # noqa: E402
 import httpx  # noqa: E402
 from sqlalchemy import func, insert, select  # noqa: E402
 
+from benchmarks.receiver import ReceiverProcess  # noqa: E402
 from shopctrl_desktop.config import Settings  # noqa: E402
 from shopctrl_desktop.domain.model import Trigger, WebhookAction  # noqa: E402
 from shopctrl_desktop.domain.signing import generate_secret  # noqa: E402
@@ -42,41 +42,6 @@ from shopctrl_desktop.store.db import Database  # noqa: E402
 from shopctrl_desktop.store.models import DeliveryAttemptRow, EventRow, QueueItemRow, utcnow  # noqa: E402
 from shopctrl_desktop.store.secrets import SecretBox  # noqa: E402
 from shopctrl_desktop.store.triggers import get_trigger, save_trigger  # noqa: E402
-
-
-# ----------------------------------------------------------------------------- receiver process
-def _receiver_main(conn) -> None:  # type: ignore[no-untyped-def]
-    from aiohttp import web
-
-    async def handle(request: web.Request) -> web.Response:
-        await request.read()
-        return web.Response(text="ok")
-
-    async def main() -> None:
-        app = web.Application()
-        app.router.add_post("/hook", handle)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
-        await site.start()
-        conn.send(site._server.sockets[0].getsockname()[1])  # noqa: SLF001
-        await asyncio.Event().wait()
-
-    try:
-        import uvloop  # type: ignore[import-not-found]
-
-        uvloop.install()
-    except ImportError:
-        pass
-    asyncio.run(main())
-
-
-def start_receiver() -> tuple[mp.Process, int]:
-    parent, child = mp.Pipe()
-    proc = mp.get_context("spawn").Process(target=_receiver_main, args=(child,), daemon=True)
-    proc.start()
-    port = parent.recv()
-    return proc, port
 
 
 # ----------------------------------------------------------------------------- data
@@ -203,8 +168,8 @@ def main() -> int:
     parser.add_argument("--httpx-items", type=int, default=2000, help="0 skips the httpx figure")
     args = parser.parse_args()
 
-    receiver, port = start_receiver()
-    url = f"http://127.0.0.1:{port}/hook"
+    receiver = ReceiverProcess.start()
+    url = receiver.url
     chunk = args.items // args.rounds
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -242,8 +207,7 @@ def main() -> int:
                 attempts = s.scalar(select(func.count()).select_from(DeliveryAttemptRow))
             db.dispose()
     finally:
-        receiver.kill()
-        receiver.join(5)
+        receiver.stop()
 
     engine_rate = args.items / engine_s
     ceiling_rate = ceiling_n / ceiling_s

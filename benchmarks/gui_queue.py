@@ -71,29 +71,6 @@ def populate(db_file: Path, n: int, action_url: str) -> None:
 
 
 # --------------------------------------------------------------------------- helper processes
-def _receiver_main(conn) -> None:  # type: ignore[no-untyped-def]
-    import asyncio
-
-    from aiohttp import web
-
-    async def handle(request: web.Request) -> web.Response:
-        await request.read()
-        return web.Response(text="ok")
-
-    async def main() -> None:
-        app = web.Application()
-        app.router.add_post("/hook", handle)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
-        await site.start()
-        conn.send(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
-        await asyncio.get_running_loop().run_in_executor(None, conn.recv)
-        await runner.cleanup()
-
-    asyncio.run(main())
-
-
 def _poster_main(address: str, token: str, rate: int, seconds: float, conn) -> None:  # type: ignore[no-untyped-def]
     import httpx
 
@@ -233,6 +210,7 @@ def main() -> int:
 
     from dataclasses import replace
 
+    from benchmarks.receiver import ReceiverProcess
     from shopctrl_desktop.config import Settings, save_settings
     from shopctrl_desktop.engine.token import load_or_create_token
     from shopctrl_desktop.gui.background import wait_for_background
@@ -252,11 +230,8 @@ def main() -> int:
     db = Database(f"sqlite:///{paths.database_file}")
     box = load_secret_box(paths.data_dir, use_keyring=False)
 
-    parent_conn, child_conn = mp.Pipe()
-    receiver = mp.Process(target=_receiver_main, args=(child_conn,), daemon=True)
-    receiver.start()
-    port = parent_conn.recv()
-    url = f"http://127.0.0.1:{port}/hook"
+    receiver = ReceiverProcess.start()
+    url = receiver.url
     make_action(db, box, url, title="Orders to ERP")
 
     t = time.perf_counter()
@@ -410,8 +385,7 @@ def main() -> int:
     window.close()
     wait_for_background(30_000)
     collector.stop()
-    parent_conn.send("stop")
-    receiver.join(10)
+    receiver.stop()
     poster.join(10)
 
     print()
