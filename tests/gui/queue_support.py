@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -171,3 +172,26 @@ def threaded_receiver(status: int = 200) -> Iterator[ThreadedReceiver]:
         loop.call_soon_threadsafe(stop.set)
         thread.join(10)
         loop.close()
+
+
+@contextmanager
+def running_window(qtbot, ctx: AppContext) -> Iterator[tuple[Any, str]]:  # type: ignore[no-untyped-def]
+    """The main window with its engine thread started (listener up): yields (window, listener address); on
+    the way out stops the engine, closes the window and waits for its background jobs."""
+    from shopctrl_desktop.gui.background import wait_for_background
+    from shopctrl_desktop.gui.engine_thread import EngineThread
+    from shopctrl_desktop.gui.main_window import MainWindow
+
+    engine = EngineThread(ctx)
+    window = MainWindow(ctx, engine)
+    qtbot.addWidget(window)
+    window.show()
+    window.start()
+    with qtbot.waitSignal(engine.engine_started, timeout=20_000) as started:
+        engine.start()
+    try:
+        yield window, started.args[0]
+    finally:
+        assert engine.stop(30_000)
+        window.close()
+        wait_for_background(10_000)

@@ -10,13 +10,11 @@ import pytest
 from PySide6.QtCore import Qt
 
 from shopctrl_desktop.engine.token import load_or_create_token
-from shopctrl_desktop.gui.background import wait_for_background
-from shopctrl_desktop.gui.engine_thread import EngineThread
-from shopctrl_desktop.gui.main_window import PAGE_QUEUE, PAGE_TRIGGERS, MainWindow
+from shopctrl_desktop.gui.main_window import PAGE_QUEUE, PAGE_TRIGGERS
 from shopctrl_desktop.gui.queue.model import COL_STATUS
 from shopctrl_desktop.gui.triggers.editor import TriggerEditorDialog
 from shopctrl_desktop.gui.webhook.editor import TAB_PAYLOAD, WebhookEditorDialog
-from tests.gui.queue_support import make_context, threaded_receiver
+from tests.gui.queue_support import make_context, running_window, threaded_receiver
 from tests.gui.triggers_support import OFFSCREEN_NOISE, when_modal
 
 pytestmark = OFFSCREEN_NOISE
@@ -27,15 +25,7 @@ def test_trigger_from_the_dialogs_event_to_the_listener_delivery_in_the_queue(qt
     ctx = make_context(app_paths, db, box, listen_port=0)
     token = load_or_create_token(app_paths)
     with threaded_receiver() as receiver:
-        engine = EngineThread(ctx)
-        window = MainWindow(ctx, engine)
-        qtbot.addWidget(window)
-        window.show()
-        window.start()
-        with qtbot.waitSignal(engine.engine_started, timeout=20_000) as started:
-            engine.start()
-        address = started.args[0]
-        try:
+        with running_window(qtbot, ctx) as (window, address):
             # 1. the trigger, by clicking and typing
             window.nav.setCurrentRow(PAGE_TRIGGERS)
             page = window.triggers_page
@@ -91,7 +81,3 @@ def test_trigger_from_the_dialogs_event_to_the_listener_delivery_in_the_queue(qt
             assert model.index(0, 4).data() == "ERP order sync"
             assert model.index(0, 5).data() == "OrderChanged"
             assert model.index(0, 10).data().startswith("200")
-        finally:
-            assert engine.stop(30_000)
-            window.close()
-            wait_for_background(10_000)

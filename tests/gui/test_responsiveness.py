@@ -10,11 +10,8 @@ import pytest
 from PySide6.QtCore import QTimer
 
 from shopctrl_desktop.engine.token import load_or_create_token
-from shopctrl_desktop.gui.background import wait_for_background
-from shopctrl_desktop.gui.engine_thread import EngineThread
-from shopctrl_desktop.gui.main_window import MainWindow
 from shopctrl_desktop.gui.queue.model import COL_STATUS
-from tests.gui.queue_support import OFFSCREEN_NOTE, make_context, threaded_receiver
+from tests.gui.queue_support import OFFSCREEN_NOTE, make_context, running_window, threaded_receiver
 from tests.helpers.factories import make_action
 
 pytestmark = OFFSCREEN_NOTE
@@ -58,47 +55,37 @@ def test_window_stays_responsive_while_the_engine_delivers(qtbot, app_paths, db,
     token = load_or_create_token(app_paths)
     with threaded_receiver() as receiver:
         make_action(db, box, receiver.url(), title="Orders to ERP")
-        engine = EngineThread(ctx)
-        window = MainWindow(ctx, engine)
-        qtbot.addWidget(window)
-        window.show()
-        window.start()
-        with qtbot.waitSignal(engine.engine_started, timeout=20_000) as started:
-            engine.start()
-        address = started.args[0]
+        with running_window(qtbot, ctx) as (window, address):
 
-        def post_all() -> None:
-            with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
-                for start in range(0, EVENTS, 20):
-                    batch = [
-                        {
-                            "id": f"e{n}",
-                            "event": "OrderChanged",
-                            "shopId": 1,
-                            "data": {"Order": {"Id": n, "OrderCode": f"ORD-{n}"}},
-                        }
-                        for n in range(start, start + 20)
-                    ]
-                    assert client.post(f"http://{address}/events", json=batch).status_code == 202
+            def post_all() -> None:
+                with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
+                    for start in range(0, EVENTS, 20):
+                        batch = [
+                            {
+                                "id": f"e{n}",
+                                "event": "OrderChanged",
+                                "shopId": 1,
+                                "data": {"Order": {"Id": n, "OrderCode": f"ORD-{n}"}},
+                            }
+                            for n in range(start, start + 20)
+                        ]
+                        assert client.post(f"http://{address}/events", json=batch).status_code == 202
 
-        probe = LagProbe()
-        probe.start()
-        poster = threading.Thread(target=post_all)
-        poster.start()
-        try:
-            qtbot.waitUntil(lambda: receiver.count >= EVENTS, timeout=60_000)
-            model = window.queue_page.model
-            qtbot.waitUntil(lambda: model.rowCount() == EVENTS, timeout=10_000)
-            qtbot.waitUntil(lambda: model.index(0, COL_STATUS).data() == "Delivered", timeout=10_000)
-            qtbot.waitUntil(
-                lambda: window.counts_label.text() == "Queued 0 · Retrying 0 · Failed 0", timeout=10_000
-            )
-        finally:
-            poster.join(30)
-            worst, p99 = probe.stop()
-            assert engine.stop(30_000)
-            window.close()
-            wait_for_background(10_000)
+            probe = LagProbe()
+            probe.start()
+            poster = threading.Thread(target=post_all)
+            poster.start()
+            try:
+                qtbot.waitUntil(lambda: receiver.count >= EVENTS, timeout=60_000)
+                model = window.queue_page.model
+                qtbot.waitUntil(lambda: model.rowCount() == EVENTS, timeout=10_000)
+                qtbot.waitUntil(lambda: model.index(0, COL_STATUS).data() == "Delivered", timeout=10_000)
+                qtbot.waitUntil(
+                    lambda: window.counts_label.text() == "Queued 0 · Retrying 0 · Failed 0", timeout=10_000
+                )
+            finally:
+                poster.join(30)
+                worst, p99 = probe.stop()
     print(f"GUI stalls while delivering {EVENTS} events: worst {worst:.1f} ms, p99 {p99:.1f} ms")
     assert len(probe.gaps) > 10  # the probe ran all along
     assert p99 < MAX_P99_STALL_MS and worst < MAX_STALL_MS
