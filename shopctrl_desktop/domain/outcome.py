@@ -10,6 +10,7 @@ from __future__ import annotations
 import email.utils
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from http import HTTPStatus
 from typing import NamedTuple
 
@@ -67,24 +68,21 @@ class AttemptResult:
         body = self.response_body or ""
         if limit == SUMMARY_LIMIT and len(body) <= _SUMMARY_CACHE_BODY:
             # receivers tend to answer the same short body every time ("ok", {"received": true})
-            key = (self.status_code, body)
-            cached = _SUMMARIES.get(key)
-            if cached is None:
-                if len(_SUMMARIES) >= _SUMMARY_CACHE_SIZE:
-                    _SUMMARIES.clear()
-                cached = _SUMMARIES[key] = _summary(self.status_code, body, limit)
-            return cached
+            return _cached_summary(self.status_code, body)
         return _summary(self.status_code, body, limit)
 
 
-_SUMMARIES: dict[tuple[int, str], str] = {}
-_SUMMARY_CACHE_SIZE = 512
 _SUMMARY_CACHE_BODY = 200
 
 
 def _status_text(status_code: int) -> str:
     phrase = _PHRASES.get(status_code)
     return f"HTTP {status_code} {phrase}" if phrase else f"HTTP {status_code}"
+
+
+@lru_cache(maxsize=512)
+def _cached_summary(status_code: int, body: str) -> str:
+    return _summary(status_code, body, SUMMARY_LIMIT)
 
 
 def _summary(status_code: int, body: str, limit: int) -> str:

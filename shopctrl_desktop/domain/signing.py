@@ -16,6 +16,7 @@ import base64
 import binascii
 import hmac
 import secrets as _secrets
+from functools import lru_cache
 from typing import Any
 
 from shopctrl_desktop.domain.model import SignatureScheme
@@ -55,25 +56,15 @@ def _new_hmac(key: bytes, digest: str) -> Any:
     return hmac.new(key, digestmod=digest)
 
 
-#: Keyed HMAC objects per (scheme, secret), copied for each request: keying an HMAC costs more than
-#: signing a small body (OpenSSL looks the digest up and hashes the padded key twice).
-_KEYED: dict[tuple[SignatureScheme, str], Any] = {}
-_KEYED_LIMIT = 64
-
-
-def _keyed(scheme: SignatureScheme, secret: str) -> Any:
-    proto = _KEYED.get((scheme, secret))
-    if proto is None:
-        if scheme is SignatureScheme.STANDARD_WEBHOOKS:
-            proto = _new_hmac(standard_webhooks_key(secret), "sha256")
-        elif scheme is SignatureScheme.GITHUB:
-            proto = _new_hmac(secret.encode("utf-8"), "sha256")
-        else:
-            proto = _new_hmac(secret.encode("utf-8"), "sha512")
-        if len(_KEYED) >= _KEYED_LIMIT:
-            _KEYED.clear()
-        _KEYED[(scheme, secret)] = proto
-    return proto.copy()
+@lru_cache(maxsize=64)
+def _keyed_proto(scheme: SignatureScheme, secret: str) -> Any:
+    """The keyed HMAC for (scheme, secret); callers copy it per request: keying an HMAC costs more than
+    signing a small body (OpenSSL looks the digest up and hashes the padded key twice)."""
+    if scheme is SignatureScheme.STANDARD_WEBHOOKS:
+        return _new_hmac(standard_webhooks_key(secret), "sha256")
+    if scheme is SignatureScheme.GITHUB:
+        return _new_hmac(secret.encode("utf-8"), "sha256")
+    return _new_hmac(secret.encode("utf-8"), "sha512")
 
 
 def sign(
@@ -81,7 +72,7 @@ def sign(
 ) -> dict[str, str]:
     """The signature headers for one request. ``body`` must be the exact bytes put on the wire."""
     chosen = scheme if isinstance(scheme, SignatureScheme) else _scheme(scheme)
-    mac = _keyed(chosen, secret)
+    mac = _keyed_proto(chosen, secret).copy()
     if chosen is SignatureScheme.SHOPCTRL:
         mac.update(body)
         return {"X-SIGNATURE": mac.hexdigest()}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import time
+from functools import lru_cache
 
 from shopctrl_desktop import __version__
 from shopctrl_desktop.domain.model import WebhookAction
@@ -53,22 +54,14 @@ def build_request(
     )
 
 
-#: (stored header names, added header names) -> (stored names to keep, whether to add a User-Agent).
-#: Keyed by the names themselves, so it is right for any headers dict; the items of one action repeat
-#: the same pair on every request.
-_PLANS: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[tuple[str, ...], bool]] = {}
-
-
+@lru_cache(maxsize=256)
 def _merge_plan(stored: tuple[str, ...], added: tuple[str, ...]) -> tuple[tuple[str, ...], bool]:
-    plan = _PLANS.get((stored, added))
-    if plan is None:
-        replaced = {name.lower() for name in added}
-        keep = tuple(name for name in stored if name.lower() not in replaced)
-        plan = (keep, all(name.lower() != "user-agent" for name in keep))
-        if len(_PLANS) >= 256:
-            _PLANS.clear()
-        _PLANS[(stored, added)] = plan
-    return plan
+    """(stored header names, added header names) -> (stored names to keep, whether to add a User-Agent).
+    Keyed by the names themselves, so it is right for any headers dict; the items of one action repeat
+    the same pair on every request."""
+    replaced = {name.lower() for name in added}
+    keep = tuple(name for name in stored if name.lower() not in replaced)
+    return keep, all(name.lower() != "user-agent" for name in keep)
 
 
 def config_failure(message: str) -> AttemptResult:

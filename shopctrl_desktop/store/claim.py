@@ -17,6 +17,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any, NamedTuple, cast
 
@@ -239,20 +240,11 @@ def _dump_headers(headers: dict[str, str]) -> str:
     return "".join(_HEADERS_ENCODER(headers, 0))
 
 
-_HEADERS_CACHE: dict[str, dict[str, str]] = {}
-_HEADERS_CACHE_SIZE = 256
-
-
+@lru_cache(maxsize=256)
 def _headers(raw: str | None) -> dict[str, str]:
     """``headers_json`` parsed once per distinct text: the items of one action carry the same headers,
     and re-parsing them for every claimed item was a measurable share of the database thread's time."""
-    key = raw or "{}"
-    parsed = _HEADERS_CACHE.get(key)
-    if parsed is None:
-        if len(_HEADERS_CACHE) >= _HEADERS_CACHE_SIZE:
-            _HEADERS_CACHE.clear()
-        parsed = _HEADERS_CACHE[key] = json.loads(key)
-    return parsed
+    return json.loads(raw or "{}")  # type: ignore[no-any-return]
 
 
 def _update_params(row: list[Any]) -> dict[str, Any]:
