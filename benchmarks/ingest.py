@@ -1,6 +1,6 @@
 """Ingest throughput: single events to POST /events vs. a bare route on the same aiohttp server.
 
-The real listener + dispatcher (one matching trigger, SQLite in WAL with synchronous=FULL, group commit)
+The real listener + intake batching (one matching trigger, SQLite in WAL with synchronous=FULL, group commit)
 run in this process on a free port; a concurrent aiohttp client runs in a separate process and posts
 single events for N seconds, then the same requests to ``/bare`` (answers 200, touches nothing). The
 phases alternate so both see the same machine load. At the end every 202 is checked against the database.
@@ -210,7 +210,7 @@ async def main(args: argparse.Namespace) -> int:
                     + (f"  other statuses {others}" if others else "")
                 )
     finally:
-        groups, committed = engine.dispatcher.groups_committed, engine.dispatcher.events_committed
+        groups, committed = engine.intake.groups_committed, engine.intake.events_committed
         await engine.stop()
     with db.session() as s:
         stored = s.scalar(select(func.count()).select_from(EventRow))

@@ -12,18 +12,39 @@ from __future__ import annotations
 
 import difflib
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from shopctrl_desktop.domain.model import StoredEvent, Trigger
 
 
 def _note(text: str) -> None:
     sys.stderr.write(f"note: {text}\n")
 
 
+def _silence_notes(trigger: Trigger, event: StoredEvent, label: str) -> list[str]:
+    """Why the trigger would not fire for the event, in words (the answer comes from domain/planner.py)."""
+    from shopctrl_desktop.domain.planner import Silence, verdict
+
+    answer = verdict(trigger, event)
+    notes = {
+        Silence.OTHER_EVENT: f"trigger {trigger.title!r} listens to {trigger.event}, not {event.event}: "
+        "it would not fire",
+        Silence.OTHER_SHOP: f"trigger {trigger.title!r} is for shop {trigger.shop_id}, {label} is from shop "
+        f"{event.shop_id}",
+        Silence.DISABLED: f"trigger {trigger.title!r} is disabled",
+        Silence.CONDITION_FALSE: f"the condition of trigger {trigger.title!r} does not hold for {label}: "
+        "it would not fire",
+        Silence.CONDITION_INVALID: f"the condition of trigger {trigger.title!r} is invalid: "
+        f"{answer.condition_error}",
+    }
+    return [notes[reason] for reason in answer.reasons]
+
+
 def run_render(ctx: Any) -> int:
     from shopctrl_desktop.cli import EXIT_FAILED, EXIT_OK, CliError, _read_json_file
-    from shopctrl_desktop.domain.conditions import condition_matches
-    from shopctrl_desktop.domain.model import StoredEvent
-    from shopctrl_desktop.domain.payload import RenderError, render_request
+    from shopctrl_desktop.domain.payload import RenderError
+    from shopctrl_desktop.domain.planner import render_or_error, stored_event
     from shopctrl_desktop.engine.event_input import parse_body
     from shopctrl_desktop.store.triggers import find_trigger_by_title, list_triggers
 
@@ -50,43 +71,17 @@ def run_render(ctx: Any) -> int:
         raise CliError(f"trigger {trigger.title!r} has no Call Webhook action")
     status = EXIT_OK
     for n, incoming in enumerate(outcome.events):
-        event = StoredEvent(
-            id=0,
-            event=incoming.event,
-            shop_id=incoming.shop_id,
-            occurred_at=incoming.occurred_at,
-            data=incoming.data,
-            entity_data=incoming.entity_data,
-            entity_type=incoming.entity_type,
-            entity_id=incoming.entity_id,
-            entity_code=incoming.entity_code,
-        )
+        event = stored_event(incoming, 0)  # rendered only, never stored
         label = f"event {n + 1} ({event.event})" if len(outcome.events) > 1 else f"the event ({event.event})"
-        if event.event != trigger.event:
-            _note(
-                f"trigger {trigger.title!r} listens to {trigger.event}, not {event.event}: it would not fire"
-            )
-        if trigger.shop_id is not None and event.shop_id != trigger.shop_id:
-            _note(
-                f"trigger {trigger.title!r} is for shop {trigger.shop_id}, {label} is from shop {event.shop_id}"
-            )
-        if not trigger.enabled:
-            _note(f"trigger {trigger.title!r} is disabled")
-        try:
-            if not condition_matches(trigger.condition, event.data):
-                _note(
-                    f"the condition of trigger {trigger.title!r} does not hold for {label}: it would not fire"
-                )
-        except ValueError as exc:
-            _note(f"the condition of trigger {trigger.title!r} is invalid: {exc}")
+        for note in _silence_notes(trigger, event, label):
+            _note(note)
         for i, action in enumerate(actions, start=1):
             where = f"trigger {trigger.title!r}, action {i}" + (
                 f", {label}" if len(outcome.events) > 1 else ""
             )
-            try:
-                request = render_request(trigger, action, event)
-            except RenderError as exc:
-                sys.stderr.write(f"shopctrl-desktop: {where}: {exc}\n")
+            request = render_or_error(trigger, action, event)
+            if isinstance(request, RenderError):
+                sys.stderr.write(f"shopctrl-desktop: {where}: {request}\n")
                 status = EXIT_FAILED
                 continue
             if len(actions) > 1 or len(outcome.events) > 1:

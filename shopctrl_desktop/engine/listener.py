@@ -1,7 +1,7 @@
 """The local ingest listener (SPEC 2.3) on aiohttp.web, running on the engine's asyncio loop.
 
 ``POST /events`` (bearer token) takes one event or an array of up to 1,000 and answers ``202`` only after
-the dispatcher committed them; ``GET /health`` needs no token. Every error is a JSON body that names the
+the intake committed them; ``GET /health`` needs no token. Every error is a JSON body that names the
 field and the array index.
 """
 
@@ -21,8 +21,8 @@ from aiohttp import web
 
 from shopctrl_desktop import __version__
 from shopctrl_desktop.config import Settings
-from shopctrl_desktop.engine.dispatcher import Dispatcher, DispatcherClosed, StoreFailed
 from shopctrl_desktop.engine.event_input import MAX_BATCH, parse_body
+from shopctrl_desktop.engine.intake import IntakeBatcher, IntakeClosed, StoreFailed
 from shopctrl_desktop.engine.progress import QueueCounts
 from shopctrl_desktop.engine.token import load_or_create_token, read_token
 from shopctrl_desktop.paths import AppPaths
@@ -60,14 +60,14 @@ def _error(status: int, code: str, message: str, **extra: Any) -> web.Response:
 class Listener:
     def __init__(
         self,
-        dispatcher: Dispatcher,
+        intake: IntakeBatcher,
         paths: AppPaths,
         settings: Settings,
         *,
         counts: Callable[[], Awaitable[QueueCounts]] | None = None,
         token: str | None = None,
     ) -> None:
-        self.dispatcher = dispatcher
+        self.intake = intake
         self.paths = paths
         self.settings = settings
         self._counts = counts
@@ -250,8 +250,8 @@ class Listener:
                 errors=[p.to_json() for p in outcome.problems],
             )
         try:
-            result = await self.dispatcher.submit(outcome.events)
-        except DispatcherClosed:
+            result = await self.intake.submit(outcome.events)
+        except IntakeClosed:
             return _error(
                 503,
                 "shutting_down",
@@ -262,14 +262,7 @@ class Listener:
             return _error(
                 503, "store_failed", f"{exc}; nothing was stored, send again", headers={"Retry-After": "5"}
             )
-        # the hot path's answer, formatted directly (the same JSON as result.to_json())
-        body = b'{"accepted":%d,"duplicates":%d,"queued":%d,"eventIds":[%s]}' % (
-            result.accepted,
-            result.duplicates,
-            result.queued,
-            ",".join(map(str, result.event_ids)).encode(),
-        )
-        return web.Response(status=202, body=body, content_type="application/json")
+        return web.Response(status=202, body=result.json_body(), content_type="application/json")
 
     def _too_large(self, size: int | None) -> web.Response:
         limit = self.settings.body_limit_bytes

@@ -1,4 +1,4 @@
-"""The engine without a screen: listener + dispatcher (+ delivery), on one asyncio loop.
+"""The engine without a screen: listener + intake batching (+ delivery), on one asyncio loop.
 
 The GUI runs it in a QThread (gui/engine_thread.py), ``serve`` runs it with :func:`run_engine_blocking`.
 Progress goes out through an :class:`EngineObserver` with plain values only.
@@ -16,7 +16,7 @@ from shopctrl_desktop.config import Settings
 from shopctrl_desktop.domain.model import IncomingEvent, ItemStatus
 from shopctrl_desktop.engine.cert_watch import watch_certificates
 from shopctrl_desktop.engine.delivery import DeliveryEngine
-from shopctrl_desktop.engine.dispatcher import Dispatcher
+from shopctrl_desktop.engine.intake import IntakeBatcher
 from shopctrl_desktop.engine.listener import Listener, ListenerError
 from shopctrl_desktop.engine.progress import EngineObserver, ItemChange, NullObserver, QueueCounts
 from shopctrl_desktop.paths import AppPaths
@@ -49,9 +49,9 @@ class Engine:
         self.settings = settings
         self.paths = paths
         self.observer: EngineObserver = observer or NullObserver()
-        self.dispatcher = Dispatcher(db, box, on_committed=self._on_committed)
+        self.intake = IntakeBatcher(db, box, on_committed=self._on_committed)
         self.listener: Listener | None = (
-            Listener(self.dispatcher, paths, settings, counts=self.queue_counts) if listen else None
+            Listener(self.intake, paths, settings, counts=self.queue_counts) if listen else None
         )
         # Delivery: claims due items, sends, records; wake() after each intake commit.
         self.deliver = deliver
@@ -72,7 +72,7 @@ class Engine:
     # --- lifecycle -----------------------------------------------------------------------------------
     async def start(self) -> None:
         """Start on the current loop. Raises ListenerError (port taken, remote bind not allowed)."""
-        await self.dispatcher.start()
+        await self.intake.start()
         if self.delivery is not None:
             self._state("delivery", "starting", "")
             await self.delivery.start()
@@ -90,7 +90,7 @@ class Engine:
                     self._cert_task.cancel()
                 if self.delivery is not None:
                     await self.delivery.stop(0)
-                await self.dispatcher.stop()
+                await self.intake.stop()
                 raise
             self._state("listener", "running", self.listener.address)
         self.running = True
@@ -105,7 +105,7 @@ class Engine:
             await self.listener.stop_accepting()
             if not await self.listener.wait_idle(drain_timeout):
                 log.warning("requests still in flight after %.0f s; stopping anyway", drain_timeout)
-        await self.dispatcher.stop()  # commits everything already submitted
+        await self.intake.stop()  # commits everything already submitted
         if self.listener is not None:
             await self.listener.close()
             self._state("listener", "stopped", "")
@@ -121,7 +121,7 @@ class Engine:
                     pass
 
     def wake(self) -> None:
-        """New items are due (called by the dispatcher after a commit, and by the GUI after Retry)."""
+        """New items are due (called by the intake after a commit, and by the GUI after Retry)."""
         self._counts_cache = None
         if self.delivery is not None:
             self.delivery.wake()
@@ -129,7 +129,7 @@ class Engine:
 
     async def ingest(self, events: Sequence[IncomingEvent]) -> IngestResult:
         """In-process intake (demo, GUI): the same path as the listener, committed on return."""
-        return await self.dispatcher.submit(events)
+        return await self.intake.submit(events)
 
     # --- queue counts --------------------------------------------------------------------------------
     async def queue_counts(self, max_age: float = 0.5) -> QueueCounts:

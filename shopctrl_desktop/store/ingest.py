@@ -8,36 +8,30 @@ themselves live in store/ingest_sql.py.
 
 from __future__ import annotations
 
-import functools
 import json
-import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
-from shopctrl_desktop.domain.conditions import condition_matches
-from shopctrl_desktop.domain.model import (
-    AlertSeverity,
-    IncomingEvent,
-    ItemStatus,
-    MimeType,
-    Priority,
-    SignatureScheme,
-    StoredEvent,
-    Trigger,
-    WebhookAction,
+from shopctrl_desktop.domain.model import AlertSeverity, IncomingEvent, ItemStatus, Trigger
+from shopctrl_desktop.domain.payload import request_headers
+from shopctrl_desktop.domain.planner import (
+    ItemTarget,
+    PlannedItem,
+    group_by_unique_key,
+    host_of,
+    plan_items,
 )
-from shopctrl_desktop.domain.payload import RenderError, render_body, request_headers
 from shopctrl_desktop.store.alerts import create_alert
 from shopctrl_desktop.store.ingest_sql import EVENTS, ITEMS, IntakeSql
 from shopctrl_desktop.store.models import utcnow
 from shopctrl_desktop.store.secrets import SecretBox
+from shopctrl_desktop.store.triggers import action_from_values, trigger_from_values
 
-log = logging.getLogger(__name__)
+__all__ = ["IngestResult", "begin_write", "enqueue_batches", "enqueue_events", "host_of"]
 
 _dumps = json.JSONEncoder(ensure_ascii=False).encode
 
@@ -55,34 +49,20 @@ class IngestResult:
     failed_item_ids: list[int] = field(default_factory=list)  # render errors
     alert_ids: list[int] = field(default_factory=list)
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "accepted": self.accepted,
-            "duplicates": self.duplicates,
-            "queued": self.queued,
-            "eventIds": self.event_ids,
-        }
+    def json_body(self) -> bytes:
+        """The listener's 202 body, ``{"accepted":…,"duplicates":…,"queued":…,"eventIds":[…]}`` (formatted
+        directly: it is the hot path's answer)."""
+        return b'{"accepted":%d,"duplicates":%d,"queued":%d,"eventIds":[%s]}' % (
+            self.accepted,
+            self.duplicates,
+            self.queued,
+            ",".join(map(str, self.event_ids)).encode(),
+        )
 
 
 def begin_write(session: Session) -> None:
     """Start the transaction as a writer (BEGIN IMMEDIATE on SQLite); see IntakeSql.begin_write."""
     IntakeSql(session).begin_write()
-
-
-@functools.lru_cache(maxsize=4096)
-def host_of(url: str) -> str:
-    """``host[:port]`` of a URL, lower case, without credentials (the per-host delivery limit's key)."""
-    try:
-        netloc = urlsplit(url).netloc
-    except ValueError:
-        return ""
-    return netloc.rpartition("@")[2].lower()
-
-
-def unique_key(action_id: int | None, entity_type: str, entity_id: str | None) -> str | None:
-    if action_id is None or entity_id is None:
-        return None
-    return f"{action_id}:{entity_type}:{entity_id}"
 
 
 def enqueue_events(session: Session, box: SecretBox, events: Sequence[IncomingEvent]) -> IngestResult:
@@ -145,107 +125,33 @@ def enqueue_batches(
     # 2. shops are learned from events
     sql.ensure_shops({ev.shop_id for _, ev in new_events if ev.shop_id is not None}, now)
 
-    # 3. triggers -> one item per Call Webhook action
+    # 3. the plan (domain/planner.py): one item per Call Webhook action of every trigger that fires
     triggers = _enabled_triggers(sql, {ev.event for _, ev in new_events})
-    planned = _plan_items(new_events, new_ids, triggers)
+    planned = plan_items(new_events, new_ids, triggers)
     if planned:
         _store_items(session, sql, planned, results, now)
     return results
 
 
-@dataclass
-class _Planned:
-    batch: int
-    trigger: Trigger
-    action: WebhookAction
-    event: StoredEvent
-    key: str | None
-
-
-def _plan_items(
-    new_events: list[tuple[int, IncomingEvent]],
-    new_ids: list[int],
-    triggers: Mapping[str, Sequence[Trigger]],
-) -> list[_Planned]:
-    planned: list[_Planned] = []
-    for (b, ev), event_id in zip(new_events, new_ids, strict=True):
-        matching = [t for t in triggers[ev.event] if t.shop_id is None or t.shop_id == ev.shop_id]
-        if not matching:
-            continue
-        stored = StoredEvent(
-            id=event_id,
-            event=ev.event,
-            shop_id=ev.shop_id,
-            occurred_at=ev.occurred_at,
-            data=ev.data,
-            entity_data=ev.entity_data,
-            entity_type=ev.entity_type,
-            entity_id=ev.entity_id,
-            entity_code=ev.entity_code,
-        )
-        for trigger in matching:
-            if trigger.condition is not None and not _condition_holds(trigger, ev.data):
-                continue
-            for action in trigger.actions:
-                key = (
-                    unique_key(action.id, ev.entity_type, ev.entity_id) if action.unique_queue_items else None
-                )
-                planned.append(_Planned(b, trigger, action, stored, key))
-    return planned
-
-
-def _condition_holds(trigger: Trigger, data: dict[str, Any]) -> bool:
-    try:
-        return condition_matches(trigger.condition, data)
-    except Exception as exc:  # noqa: BLE001 - a broken stored condition must not stop the intake
-        log.warning("trigger %r: condition cannot be evaluated (%s); not firing", trigger.title, exc)
-        return False
-
-
-@dataclass
-class _Target:
-    """Where the newest plan of one unique key (or one plain plan) goes: a new item or a waiting one."""
-
-    plan: _Planned
-    first_batch: int
-    existing_id: int | None = None
-    skipped: int = 0
-
-
 def _store_items(
-    session: Session, sql: IntakeSql, planned: list[_Planned], results: list[IngestResult], now: datetime
+    session: Session, sql: IntakeSql, planned: list[PlannedItem], results: list[IngestResult], now: datetime
 ) -> None:
-    waiting = sql.waiting_items({p.key for p in planned if p.key is not None})
-    by_key: dict[str, _Target] = {}
-    new_targets: list[_Target] = []
-    for plan in planned:
-        target = by_key.get(plan.key) if plan.key is not None else None
-        if target is not None:  # the uniqueness rule: the waiting item takes the newest payload
-            target.plan = plan
-            target.skipped += 1
-            continue
-        if plan.key is not None and plan.key in waiting:
-            by_key[plan.key] = _Target(plan, plan.batch, existing_id=waiting[plan.key], skipped=1)
-            continue
-        target = _Target(plan, plan.batch)
-        new_targets.append(target)
-        if plan.key is not None:
-            by_key[plan.key] = target
+    waiting = sql.waiting_items({p.unique_key for p in planned if p.unique_key is not None})
+    new_targets, updates = group_by_unique_key(planned, waiting)
 
     headers_cache: dict[tuple[int | None, str], str] = {}
     rows: list[dict[str, Any]] = []
-    owners: list[tuple[_Target, str | None]] = []
+    owners: list[tuple[ItemTarget, str | None]] = []
     for target in new_targets:
         row, error = _item_row(target.plan, target.skipped, now, headers_cache)
         rows.append(row)
         owners.append((target, error))
-    for target in by_key.values():
-        if target.existing_id is None:
-            continue
+    for target in updates:
+        assert target.existing_id is not None
         row, error = _item_row(target.plan, target.skipped, now, headers_cache)
         if error is None:
             if sql.update_waiting_item(target.existing_id, row, target.skipped):
-                results[target.first_batch].updated_item_ids.append(target.existing_id)
+                results[target.origin].updated_item_ids.append(target.existing_id)
                 continue
             # picked up by a delivery engine meanwhile (shared database): queue a new item instead
             row["skipped_count"] = target.skipped - 1
@@ -256,7 +162,7 @@ def _store_items(
 
     ids = sql.insert(ITEMS, rows)
     for item_id, (target, error) in zip(ids, owners, strict=True):
-        result = results[target.first_batch]
+        result = results[target.origin]
         if error is None:
             result.queued += 1
             result.new_item_ids.append(item_id)
@@ -286,18 +192,14 @@ _ITEM_DEFAULTS: dict[str, Any] = {
 
 
 def _item_row(
-    plan: _Planned, skipped: int, now: datetime, headers_cache: dict[tuple[int | None, str], str]
+    plan: PlannedItem, skipped: int, now: datetime, headers_cache: dict[tuple[int | None, str], str]
 ) -> tuple[dict[str, Any], str | None]:
     action, ev = plan.action, plan.event
-    cache_key = (action.id, ev.event)
+    cache_key = (action.id, ev.event)  # the headers depend only on these: encoded once per group
     headers = headers_cache.get(cache_key)
     if headers is None:
         headers = headers_cache[cache_key] = _dumps(request_headers(action, ev.event))
-    error: str | None = None
-    try:
-        body = render_body(plan.trigger, action, ev)
-    except RenderError as exc:
-        body, error = "", str(exc)
+    body, error = plan.render_body()
     row = {
         **_ITEM_DEFAULTS,
         "trigger_id": plan.trigger.id,
@@ -309,7 +211,7 @@ def _item_row(
         "entity_id": ev.entity_id,
         "entity_code": ev.entity_code,
         "priority": int(action.priority),
-        "unique_key": plan.key,
+        "unique_key": plan.unique_key,
         "status": ItemStatus.QUEUED.value if error is None else ItemStatus.FAILED.value,
         "method": action.method,
         "url": action.url,
@@ -344,31 +246,8 @@ def _enabled_triggers(sql: IntakeSql, names: set[str]) -> dict[str, list[Trigger
         if trigger is None:
             if len(_trigger_cache) > 1000:
                 _trigger_cache.clear()
-            trigger = _trigger_cache[key] = Trigger(
-                id=row["id"],
-                title=row["title"],
-                event=row["event"],
-                shop_id=row["shop_id"],
-                enabled=bool(row["enabled"]),
-                condition=json.loads(row["condition_json"]) if row["condition_json"] else None,
-                actions=tuple(_action_without_secrets(a) for a in actions[row["id"]]),
+            trigger = _trigger_cache[key] = trigger_from_values(
+                row.__getitem__, tuple(action_from_values(a.__getitem__) for a in actions[row["id"]])
             )
         found[row["event"]].append(trigger)
     return found
-
-
-def _action_without_secrets(row: dict[str, Any]) -> WebhookAction:
-    return WebhookAction(
-        id=row["id"],
-        url=row["url"],
-        method=row["method"],
-        priority=Priority(row["priority"]),
-        unique_queue_items=bool(row["unique_queue_items"]),
-        signature_scheme=SignatureScheme(row["signature_scheme"]),
-        ca_certificate=row["ca_certificate"],
-        timeout_seconds=row["timeout_seconds"],
-        username=row["username"],
-        headers=json.loads(row["headers_json"] or "{}"),
-        payload_mime_type=MimeType(row["payload_mime_type"]),
-        payload_body=row["payload_body"] or "",
-    )

@@ -2,47 +2,70 @@
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from shopctrl_desktop.domain.model import MimeType, Priority, SignatureScheme, Trigger, WebhookAction
-from shopctrl_desktop.store.models import Shop, TriggerRow, WebhookActionRow
+from shopctrl_desktop.store.models import TriggerRow, WebhookActionRow
 from shopctrl_desktop.store.secrets import SecretBox
 
 
-def action_from_row(row: WebhookActionRow, box: SecretBox) -> WebhookAction:
+def action_from_values(value: Callable[[str], Any], box: SecretBox | None = None) -> WebhookAction:
+    """A WebhookAction from a stored action's columns (``value(column name)``).
+
+    Without a ``box`` the secrets stay out (``None``): the intake renders payloads, which never need them;
+    delivery decrypts them at send time.
+    """
+
+    def secret(column: str) -> str | None:
+        return box.decrypt(value(column)) if box is not None else None
+
     return WebhookAction(
-        id=row.id,
-        url=row.url,
-        method=row.method,
-        priority=Priority(row.priority),
-        unique_queue_items=row.unique_queue_items,
-        hmac_secret=box.decrypt(row.hmac_secret_enc),
-        signature_scheme=SignatureScheme(row.signature_scheme),
-        client_certificate=box.decrypt(row.client_certificate_enc),
-        client_certificate_passphrase=box.decrypt(row.client_certificate_passphrase_enc),
-        ca_certificate=row.ca_certificate,
-        timeout_seconds=row.timeout_seconds,
-        username=row.username,
-        password=box.decrypt(row.password_enc),
-        headers=json.loads(row.headers_json or "{}"),
-        payload_mime_type=MimeType(row.payload_mime_type),
-        payload_body=row.payload_body or "",
+        id=value("id"),
+        url=value("url"),
+        method=value("method"),
+        priority=Priority(value("priority")),
+        unique_queue_items=bool(value("unique_queue_items")),
+        hmac_secret=secret("hmac_secret_enc"),
+        signature_scheme=SignatureScheme(value("signature_scheme")),
+        client_certificate=secret("client_certificate_enc"),
+        client_certificate_passphrase=secret("client_certificate_passphrase_enc"),
+        ca_certificate=value("ca_certificate"),
+        timeout_seconds=value("timeout_seconds"),
+        username=value("username"),
+        password=secret("password_enc"),
+        headers=json.loads(value("headers_json") or "{}"),
+        payload_mime_type=MimeType(value("payload_mime_type")),
+        payload_body=value("payload_body") or "",
     )
 
 
-def trigger_from_row(row: TriggerRow, box: SecretBox) -> Trigger:
+def trigger_from_values(value: Callable[[str], Any], actions: tuple[WebhookAction, ...]) -> Trigger:
+    """A Trigger from a stored trigger's columns (``value(column name)``) and its actions in order."""
+    condition_json = value("condition_json")
     return Trigger(
-        id=row.id,
-        title=row.title,
-        event=row.event,
-        shop_id=row.shop_id,
-        enabled=row.enabled,
-        condition=json.loads(row.condition_json) if row.condition_json else None,
-        actions=tuple(action_from_row(a, box) for a in row.actions),
+        id=value("id"),
+        title=value("title"),
+        event=value("event"),
+        shop_id=value("shop_id"),
+        enabled=bool(value("enabled")),
+        condition=json.loads(condition_json) if condition_json else None,
+        actions=actions,
+    )
+
+
+def action_from_row(row: WebhookActionRow, box: SecretBox) -> WebhookAction:
+    return action_from_values(functools.partial(getattr, row), box)
+
+
+def trigger_from_row(row: TriggerRow, box: SecretBox) -> Trigger:
+    return trigger_from_values(
+        functools.partial(getattr, row), tuple(action_from_row(a, box) for a in row.actions)
     )
 
 
@@ -119,21 +142,3 @@ def set_enabled(session: Session, trigger_id: int, enabled: bool) -> None:
     row = session.get(TriggerRow, trigger_id)
     if row is not None:
         row.enabled = enabled
-
-
-def enabled_triggers_for(
-    session: Session, box: SecretBox, event: str, shop_id: int | None
-) -> Sequence[Trigger]:
-    """Enabled triggers of this event whose scope is all shops or this shop."""
-    query = (
-        select(TriggerRow)
-        .options(selectinload(TriggerRow.actions))
-        .where(TriggerRow.event == event, TriggerRow.enabled.is_(True))
-    )
-    rows = session.scalars(query.order_by(TriggerRow.id))
-    return [trigger_from_row(r, box) for r in rows if r.shop_id is None or r.shop_id == shop_id]
-
-
-def ensure_shop(session: Session, shop_id: int) -> None:
-    if session.get(Shop, shop_id) is None:
-        session.add(Shop(id=shop_id, name=f"Shop {shop_id}"))

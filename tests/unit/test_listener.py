@@ -246,7 +246,7 @@ async def test_concurrent_requests_share_commits(engine, client, db) -> None:
     answers = await asyncio.gather(*(post(client, {**EVENT, "id": f"c{n}"}) for n in range(200)))
     assert all(status == 202 for status, _ in answers)
     assert count(db, EventRow) == 200 and count(db, QueueItemRow) == 200
-    assert engine.dispatcher.groups_committed < 200  # group commit: fewer transactions than requests
+    assert engine.intake.groups_committed < 200  # group commit: fewer transactions than requests
 
 
 async def test_port_taken_and_remote_bind_refused(engine, db, box, app_paths, settings) -> None:

@@ -195,7 +195,7 @@ def test_render_error_creates_a_failed_item_and_an_error_alert(db, box, monkeypa
     def broken(*args, **kwargs):
         raise payload.RenderError("line 1, column 9: unexpected '}'")
 
-    monkeypatch.setattr("shopctrl_desktop.store.ingest.render_body", broken)
+    monkeypatch.setattr("shopctrl_desktop.domain.planner.render_body", broken)
     add_trigger(db, box, payload_body="{{ oops }")
     result = ingest(db, box, [order_event(1)])
     assert result.queued == 0 and len(result.failed_item_ids) == 1 and len(result.alert_ids) == 1

@@ -31,7 +31,8 @@ from PySide6.QtWidgets import (
 from shopctrl_desktop.domain.events import find_event
 from shopctrl_desktop.domain.model import RenderedRequest, StoredEvent, Trigger, WebhookAction
 from shopctrl_desktop.domain.outcome import AttemptResult
-from shopctrl_desktop.domain.payload import RenderError, render_request
+from shopctrl_desktop.domain.payload import RenderError
+from shopctrl_desktop.domain.planner import render_or_error  # shared with the `render` command
 from shopctrl_desktop.gui.background import run_in_background
 from shopctrl_desktop.gui.context import AppContext
 from shopctrl_desktop.gui.queue.formatting import pretty_json
@@ -95,16 +96,6 @@ def format_result(result: AttemptResult) -> str:
         content_type = result.header("Content-Type") or ""
         lines += ["", pretty_body(result.response_body, content_type)]
     return "\n".join(lines)
-
-
-def render_or_error(
-    trigger: Trigger, action: WebhookAction, event: StoredEvent
-) -> RenderedRequest | RenderError:
-    """Worker thread: a template that does not render is an answer to show, not a failure to log."""
-    try:
-        return render_request(trigger, action, event)
-    except RenderError as exc:
-        return exc
 
 
 def deliver_once(ctx: AppContext, action: WebhookAction, request: RenderedRequest) -> AttemptResult:

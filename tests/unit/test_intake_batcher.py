@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from shopctrl_desktop.domain.model import IncomingEvent
-from shopctrl_desktop.engine import dispatcher as dispatcher_module
-from shopctrl_desktop.engine.dispatcher import Dispatcher, DispatcherClosed, StoreFailed
+from shopctrl_desktop.engine import intake as intake_module
+from shopctrl_desktop.engine.intake import IntakeBatcher, IntakeClosed, StoreFailed
 from shopctrl_desktop.store.ingest import enqueue_batches
 
 
@@ -29,7 +29,7 @@ def event(ext: str) -> IncomingEvent:
 
 async def test_groups_commit_together_and_results_go_to_their_requests(db, box) -> None:
     committed: list[int] = []
-    d = Dispatcher(db, box, on_committed=lambda results: committed.append(len(results)))
+    d = IntakeBatcher(db, box, on_committed=lambda results: committed.append(len(results)))
     await d.start()
     results = await asyncio.gather(*(d.submit([event(f"e{n}"), event(f"e{n}")]) for n in range(50)))
     await d.stop()
@@ -44,8 +44,8 @@ async def test_a_failing_request_fails_alone(db, box, monkeypatch) -> None:
             raise RuntimeError("disk on fire")
         return enqueue_batches(session, box, batches)
 
-    monkeypatch.setattr(dispatcher_module, "enqueue_batches", flaky)
-    d = Dispatcher(db, box)
+    monkeypatch.setattr(intake_module, "enqueue_batches", flaky)
+    d = IntakeBatcher(db, box)
     await d.start()
     outcomes = await asyncio.gather(
         d.submit([event("a")]), d.submit([event("bad")]), d.submit([event("c")]), return_exceptions=True
@@ -56,11 +56,11 @@ async def test_a_failing_request_fails_alone(db, box, monkeypatch) -> None:
 
 
 async def test_stop_commits_what_was_submitted_then_refuses(db, box) -> None:
-    d = Dispatcher(db, box)
+    d = IntakeBatcher(db, box)
     await d.start()
     pending = [asyncio.ensure_future(d.submit([event(f"s{n}")])) for n in range(20)]
     await asyncio.sleep(0)  # let the submissions enqueue (not a wait for time)
     await d.stop()
     assert all(p.result().accepted == 1 for p in pending)
-    with pytest.raises(DispatcherClosed):
+    with pytest.raises(IntakeClosed):
         await d.submit([event("late")])

@@ -1,6 +1,8 @@
-"""Dispatcher: validated events -> one database transaction shared by all requests waiting (group commit).
+"""Intake batching: validated events -> one database transaction shared by all requests waiting (group
+commit). What the transaction does with them (plan, store, enqueue) is ``store/ingest.py`` and the rules it
+applies are ``domain/planner.py``; this module only gathers requests and commits them together.
 
-Every listener request hands its events to :meth:`Dispatcher.submit` and waits. A single worker thread
+Every listener request hands its events to :meth:`IntakeBatcher.submit` and waits. A single worker thread
 owns the database work: while it commits one group, new requests pile up and go together into the next
 transaction — one fsync for many requests, every ``202`` answered only after its group committed.
 """
@@ -12,7 +14,6 @@ import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
@@ -24,11 +25,9 @@ from shopctrl_desktop.store.secrets import SecretBox
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
 
-
-class DispatcherClosed(RuntimeError):
-    """The dispatcher is stopping and takes no new events."""
+class IntakeClosed(RuntimeError):
+    """The intake is stopping and takes no new events."""
 
 
 @dataclass
@@ -37,7 +36,9 @@ class _Request:
     future: asyncio.Future[IngestResult]
 
 
-class Dispatcher:
+class IntakeBatcher:
+    """Gathers the events of concurrent requests into one transaction each (group commit)."""
+
     def __init__(
         self,
         db: Database,
@@ -66,24 +67,18 @@ class Dispatcher:
         return not self._closed
 
     async def start(self) -> None:
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="shopctrl-dispatch")
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="shopctrl-intake")
         self._pending = asyncio.Queue()
         self._closed = False
-        self._task = asyncio.create_task(self._run(), name="shopctrl-dispatcher")
+        self._task = asyncio.create_task(self._run(), name="shopctrl-intake")
 
     async def submit(self, events: Sequence[IncomingEvent]) -> IngestResult:
-        """Store the events and queue their items; returns after the commit. Raises DispatcherClosed."""
+        """Store the events and queue their items; returns after the commit. Raises IntakeClosed."""
         if self._closed or self._pending is None:
-            raise DispatcherClosed("the engine is shutting down")
+            raise IntakeClosed("the engine is shutting down")
         future: asyncio.Future[IngestResult] = asyncio.get_running_loop().create_future()
         self._pending.put_nowait(_Request(events, future))
         return await future
-
-    async def run_in_db_thread(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run other database work on the dispatcher's thread (e.g. counts for /health)."""
-        if self._executor is None:
-            raise DispatcherClosed("the dispatcher is not running")
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     async def stop(self) -> None:
         """Take no new events, commit everything already submitted, stop the worker thread."""
