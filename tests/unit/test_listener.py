@@ -322,3 +322,16 @@ async def test_a_bug_answers_500_json_and_the_listener_keeps_serving(client, mon
     assert status == 500 and body["error"] == "internal_error"
     monkeypatch.undo()
     assert (await post(client, EVENT))[0] == 202
+
+
+def test_the_202_body_is_the_json_of_the_result():
+    from shopctrl_desktop.store.ingest import IngestResult
+
+    result = IngestResult(accepted=2, duplicates=1, queued=3, event_ids=[5, 6, 5])
+    assert json.loads(result.json_body()) == {
+        "accepted": 2,
+        "duplicates": 1,
+        "queued": 3,
+        "eventIds": [5, 6, 5],
+    }
+    assert json.loads(IngestResult().json_body())["eventIds"] == []
