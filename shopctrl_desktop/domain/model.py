@@ -82,7 +82,7 @@ HTTP_METHODS = ("POST", "PUT", "PATCH")
 
 @dataclass(frozen=True)
 class WebhookAction:
-    """One Call Webhook action, as the editor, the import file and the dispatcher see it."""
+    """One Call Webhook action, as the editor, the import file and the intake see it."""
 
     url: str
     method: str = "POST"

@@ -1,9 +1,11 @@
-"""Event intake in one transaction: store events idempotently, match triggers, render, enqueue.
+"""Event intake in one transaction: store events idempotently, then persist what the plan says.
 
-Written for throughput: the dispatcher hands over the events of many listener requests at once
-(group commit), and this module does the work per *group* — one duplicate lookup, one trigger lookup,
-one multi-row insert for events and one for queue items — instead of per event. The statements
-themselves live in store/ingest_sql.py.
+Which triggers fire, what each item sends and how items share a uniqueness key are the rules of
+domain/planner.py; this module stores events, learns shops, inserts and updates items, and raises alerts.
+Written for throughput: the intake batcher (engine/intake.py) hands over the events of many listener
+requests at once (group commit), and this module does the work per *group* — one duplicate lookup, one
+trigger lookup, one multi-row insert for events and one for queue items — instead of per event. The
+statements themselves live in store/ingest_sql.py.
 """
 
 from __future__ import annotations
