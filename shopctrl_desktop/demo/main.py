@@ -31,10 +31,11 @@ from typing import Any
 
 import httpx
 
+from shopctrl_desktop.app_context import AppContext
 from shopctrl_desktop.config import Settings, load_settings, save_settings
+from shopctrl_desktop.demo.receiver import SampleReceiver
+from shopctrl_desktop.demo.triggers import import_demo_triggers, load_demo_triggers
 from shopctrl_desktop.domain.retry import RetryPolicy
-from shopctrl_desktop.engine.demo_receiver import SampleReceiver
-from shopctrl_desktop.engine.demo_triggers import import_demo_triggers, load_demo_triggers
 from shopctrl_desktop.engine.token import load_or_create_token
 from shopctrl_desktop.paths import AppPaths, resolve_paths
 from shopctrl_desktop.resources import ResourceNotFound, events_dir
@@ -408,7 +409,6 @@ def run_gui(paths: AppPaths, options: DemoOptions, argv: list[str]) -> int:
         if importlib.util.find_spec("PySide6") is None:
             raise ImportError("PySide6 is not installed")
         from shopctrl_desktop.gui.app import main as gui_main
-        from shopctrl_desktop.gui.context import AppContext
     except (ImportError, ValueError) as exc:  # PySide6 missing (a server install)
         print(
             f"shopctrl-desktop demo: the desktop app is not available ({exc}); try --headless",

@@ -18,8 +18,8 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QMenuBar, QMessageBox,
 from sqlalchemy.engine import make_url
 
 from shopctrl_desktop import __version__
+from shopctrl_desktop.app_context import AppContext
 from shopctrl_desktop.config import database_url_for
-from shopctrl_desktop.gui.context import AppContext
 from shopctrl_desktop.resources import ResourceNotFound, icon_path, icon_pngs
 
 APP_TITLE = "ShopCtrl Desktop"

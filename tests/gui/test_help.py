@@ -11,9 +11,9 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QApplication, QMainWindow, QMenu, QMessageBox
 
 from shopctrl_desktop import __version__
+from shopctrl_desktop.app_context import AppContext
 from shopctrl_desktop.config import Settings
 from shopctrl_desktop.gui import help as help_menu
-from shopctrl_desktop.gui.context import AppContext
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
