@@ -2,5 +2,6 @@
 sample events — a face of its own above the engine and the GUI, like the CLI.
 
 ``main`` runs it (the GUI or ``--headless``), ``receiver`` is the sample receiver, ``triggers`` the demo
-triggers pointing at it. Nothing in engine/, store/ or domain/ imports this package.
+triggers pointing at it, ``events`` the stream of sample events posted to the listener.
+Nothing in engine/, store/ or domain/ imports this package.
 """

@@ -63,7 +63,7 @@ def test_restarted_demo_updates_its_triggers_in_place(db, box):
 
 
 def test_each_round_shows_other_entities_but_the_same_shop():
-    from shopctrl_desktop.demo.main import load_sample_events, vary_entities
+    from shopctrl_desktop.demo.events import load_sample_events, vary_entities
 
     sample = next(e for e in load_sample_events() if e["event"] == "OrderChanged")
     order_id, code = sample["entityData"]["OrderId"], sample["entityData"]["OrderCode"]
