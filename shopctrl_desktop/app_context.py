@@ -31,14 +31,20 @@ class AppContext:
         self._box = box
 
     @property
+    def database_url(self) -> str:
+        """The URL of the database (the open one's, else the one ``db`` would open); opens nothing."""
+        from shopctrl_desktop.config import database_url_for
+
+        return self._db.url if self._db is not None else database_url_for(self.paths, self.settings)
+
+    @property
     def db(self) -> Database:
         """The database (``settings``' URL, else the SQLite file in the data dir); DatabaseError if it cannot
         be opened."""
         if self._db is None:
-            from shopctrl_desktop.config import database_url_for
             from shopctrl_desktop.store.db import Database
 
-            self._db = Database(database_url_for(self.paths, self.settings))
+            self._db = Database(self.database_url)
         return self._db
 
     @property

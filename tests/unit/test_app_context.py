@@ -25,6 +25,7 @@ def test_given_database_and_box_are_used(app_paths, db, box) -> None:
 def test_database_and_box_open_on_first_use(app_paths) -> None:
     (app_paths.data_dir / "secret.key").write_bytes(Fernet.generate_key())
     ctx = AppContext(app_paths, Settings())
+    assert ctx.database_url == f"sqlite:///{app_paths.database_file.as_posix()}"  # says, opens nothing
     assert not app_paths.database_file.exists()
     db = ctx.db
     try:
