@@ -211,10 +211,10 @@ def main() -> int:
     from dataclasses import replace
 
     from benchmarks.receiver import ReceiverProcess
+    from shopctrl_desktop.app_context import AppContext
     from shopctrl_desktop.config import Settings, save_settings
     from shopctrl_desktop.engine.token import load_or_create_token
     from shopctrl_desktop.gui.background import wait_for_background
-    from shopctrl_desktop.gui.context import AppContext
     from shopctrl_desktop.gui.engine_thread import EngineThread
     from shopctrl_desktop.gui.main_window import MainWindow
     from shopctrl_desktop.paths import resolve_paths

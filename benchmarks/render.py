@@ -17,8 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from shopctrl_desktop.domain import templates  # noqa: E402
 from shopctrl_desktop.domain.model import MimeType  # noqa: E402
+from shopctrl_desktop.domain.templates import render as templates  # noqa: E402
 
 TEMPLATE = """{
   "orderId": $$Order.Id$$,

@@ -29,7 +29,8 @@ from shopctrl_desktop.domain.model import (
     Trigger,
     WebhookAction,
 )
-from shopctrl_desktop.domain.payload import RenderError, render_body, render_request
+from shopctrl_desktop.domain.payload import render_body, render_request
+from shopctrl_desktop.domain.templates import RenderError
 
 log = logging.getLogger(__name__)
 

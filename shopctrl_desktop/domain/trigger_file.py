@@ -259,7 +259,7 @@ def _parse_action(raw: Any, where: str, problems: list[str]) -> WebhookAction | 
         body = ""
     elif body.strip():
         try:
-            from shopctrl_desktop.domain.templates import validate_template
+            from shopctrl_desktop.domain.templates.render import validate_template
 
             validate_template(body, mime)
         except ValueError as exc:

@@ -53,7 +53,7 @@ def build_context(
     """Paths, settings, database (migrated) and secret box; StartupError with plain words on failure.
 
     ``paths`` / ``settings`` already resolved by the CLI are used as they are."""
-    from shopctrl_desktop.gui.context import AppContext
+    from shopctrl_desktop.app_context import AppContext
 
     try:
         paths = (paths or resolve_paths(data_dir)).ensure()

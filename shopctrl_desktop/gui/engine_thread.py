@@ -16,8 +16,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
 
+from shopctrl_desktop.app_context import AppContext
 from shopctrl_desktop.engine.progress import ItemChange, QueueCounts
-from shopctrl_desktop.gui.context import AppContext
 
 log = logging.getLogger(__name__)
 

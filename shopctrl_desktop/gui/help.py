@@ -18,8 +18,7 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QMenuBar, QMessageBox,
 from sqlalchemy.engine import make_url
 
 from shopctrl_desktop import __version__
-from shopctrl_desktop.config import database_url_for
-from shopctrl_desktop.gui.context import AppContext
+from shopctrl_desktop.app_context import AppContext
 from shopctrl_desktop.resources import ResourceNotFound, icon_path, icon_pngs
 
 APP_TITLE = "ShopCtrl Desktop"
@@ -40,9 +39,7 @@ def app_icon() -> QIcon:
 
 def display_database_url(ctx: AppContext) -> str:
     """The database URL with any password replaced by ***."""
-    db = getattr(ctx, "db", None)
-    url = getattr(db, "url", None) or database_url_for(ctx.paths, ctx.settings)  # ctx.db may not be open yet
-    return make_url(url).render_as_string(hide_password=True)
+    return make_url(ctx.database_url).render_as_string(hide_password=True)
 
 
 def about_html(ctx: AppContext, listener_address: str) -> str:

@@ -19,10 +19,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from shopctrl_desktop.app_context import AppContext
 from shopctrl_desktop.engine.progress import ItemChange, QueueCounts
 from shopctrl_desktop.gui.alerts.page import AlertsPage
 from shopctrl_desktop.gui.background import run_in_background
-from shopctrl_desktop.gui.context import AppContext
 from shopctrl_desktop.gui.engine_thread import EngineSignals, EngineThread
 from shopctrl_desktop.gui.help import APP_TITLE, app_icon, install_help_menu
 from shopctrl_desktop.gui.queue.page import QueuePage

@@ -9,9 +9,9 @@ import json
 
 import httpx
 
-from shopctrl_desktop.engine.demo import demo_paths
-from shopctrl_desktop.engine.demo_receiver import SampleReceiver
-from shopctrl_desktop.engine.demo_triggers import load_demo_triggers
+from shopctrl_desktop.demo.main import demo_paths
+from shopctrl_desktop.demo.receiver import SampleReceiver
+from shopctrl_desktop.demo.triggers import load_demo_triggers
 
 
 def test_demo_data_dir_is_separate(tmp_path):
@@ -47,7 +47,7 @@ async def test_sample_receiver_answers_by_path():
 
 
 def test_restarted_demo_updates_its_triggers_in_place(db, box):
-    from shopctrl_desktop.engine.demo_triggers import import_demo_triggers
+    from shopctrl_desktop.demo.triggers import import_demo_triggers
     from shopctrl_desktop.store.triggers import list_triggers
 
     first = import_demo_triggers(db, box, load_demo_triggers("http://127.0.0.1:1111"))
@@ -63,7 +63,7 @@ def test_restarted_demo_updates_its_triggers_in_place(db, box):
 
 
 def test_each_round_shows_other_entities_but_the_same_shop():
-    from shopctrl_desktop.engine.demo import load_sample_events, vary_entities
+    from shopctrl_desktop.demo.events import load_sample_events, vary_entities
 
     sample = next(e for e in load_sample_events() if e["event"] == "OrderChanged")
     order_id, code = sample["entityData"]["OrderId"], sample["entityData"]["OrderCode"]

@@ -7,8 +7,8 @@ import asyncio
 
 import pytest
 
+from shopctrl_desktop.demo.main import DemoOptions, demo_paths, headless_demo
 from shopctrl_desktop.domain.retry import RetryPolicy
-from shopctrl_desktop.engine.demo import DemoOptions, demo_paths, headless_demo
 from shopctrl_desktop.engine.progress import ItemChange, NullObserver
 from shopctrl_desktop.store.alerts import list_alerts
 from shopctrl_desktop.store.queue import queue_counts
@@ -70,7 +70,7 @@ async def test_demo_log_file_holds_no_secret_even_at_debug_level(tmp_path):
     """The demo triggers carry HMAC secrets and a basic-auth password; none may reach the log file."""
     import logging
 
-    from shopctrl_desktop.engine.demo_triggers import load_demo_triggers
+    from shopctrl_desktop.demo.triggers import load_demo_triggers
     from shopctrl_desktop.engine.token import read_token
     from shopctrl_desktop.logging_setup import setup_logging
 

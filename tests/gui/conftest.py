@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from shopctrl_desktop.app_context import AppContext
 from shopctrl_desktop.gui.background import wait_for_background
-from shopctrl_desktop.gui.context import AppContext
 from tests.gui.queue_support import make_context
 
 

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from shopctrl_desktop.app_context import AppContext
 from shopctrl_desktop.config import Settings
-from shopctrl_desktop.gui.context import AppContext
 from shopctrl_desktop.store.db import Database
 from shopctrl_desktop.store.models import AlertRow, DeliveryAttemptRow, EventRow, QueueItemRow, utcnow
 

@@ -19,10 +19,10 @@ from datetime import timedelta
 from PySide6.QtWidgets import QApplication
 
 app = QApplication([])
+from shopctrl_desktop.app_context import AppContext
 from shopctrl_desktop.config import Settings
 from shopctrl_desktop.domain.model import Priority, Trigger, WebhookAction
 from shopctrl_desktop.gui.background import wait_for_background
-from shopctrl_desktop.gui.context import AppContext
 from shopctrl_desktop.gui.main_window import MainWindow
 from shopctrl_desktop.paths import resolve_paths
 from shopctrl_desktop.store.db import Database

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from shopctrl_desktop.app_context import AppContext
+from shopctrl_desktop.demo.main import DemoOptions, background_demo, demo_paths
 from shopctrl_desktop.domain.retry import RetryPolicy
-from shopctrl_desktop.engine.demo import DemoOptions, background_demo, demo_paths
-from shopctrl_desktop.gui.context import AppContext
 from shopctrl_desktop.gui.engine_thread import EngineThread
 
 FAST = DemoOptions(
@@ -47,7 +47,7 @@ def test_demo_gui_opens_the_demo_data_dir_never_the_real_one(qapp, tmp_path, mon
     import logging
     import sys
 
-    from shopctrl_desktop.engine import demo
+    from shopctrl_desktop.demo import main as demo
     from shopctrl_desktop.gui import app as gui_app
     from shopctrl_desktop.gui import quit_signals
 

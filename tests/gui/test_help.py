@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,9 +10,9 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QApplication, QMainWindow, QMenu, QMessageBox
 
 from shopctrl_desktop import __version__
+from shopctrl_desktop.app_context import AppContext
 from shopctrl_desktop.config import Settings
 from shopctrl_desktop.gui import help as help_menu
-from shopctrl_desktop.gui.context import AppContext
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
@@ -57,10 +56,9 @@ def test_about_shows_version_paths_database_and_listener(qtbot, window, ctx):
 
 
 def test_about_hides_the_database_password(ctx):
-    pg = replace(
-        ctx,
-        db=None,
-        settings=Settings(database_url="postgresql+psycopg://shop:pw-very-secret@db.example/shopctrl"),
+    # no database given: opening it (a PostgreSQL server that is not there) would fail the test
+    pg = AppContext(
+        ctx.paths, Settings(database_url="postgresql+psycopg://shop:pw-very-secret@db.example/shopctrl")
     )
     text = help_menu.about_html(pg, "127.0.0.1:8765")
     assert "pw-very-secret" not in text

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
+from shopctrl_desktop.app_context import AppContext
 from shopctrl_desktop.config import load_settings
 from shopctrl_desktop.engine.progress import QueueCounts
 from shopctrl_desktop.engine.token import read_token
 from shopctrl_desktop.gui.background import wait_for_background
-from shopctrl_desktop.gui.context import AppContext
 from shopctrl_desktop.gui.main_window import PAGE_ALERTS, PAGE_QUEUE, MainWindow
 from tests.gui.queue_support import OFFSCREEN_NOTE, add_alert, add_queue_items, make_context
 

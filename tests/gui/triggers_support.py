@@ -12,10 +12,10 @@ import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
+from shopctrl_desktop.app_context import AppContext
 from shopctrl_desktop.config import Settings
 from shopctrl_desktop.domain.model import Priority, SignatureScheme, Trigger, WebhookAction
 from shopctrl_desktop.gui.background import wait_for_background
-from shopctrl_desktop.gui.context import AppContext
 from shopctrl_desktop.store import triggers as trigger_store
 from shopctrl_desktop.store.models import EventRow, Shop
 

@@ -105,7 +105,7 @@ def test_demo_trigger_is_valid_and_fires_on_its_sample(trigger):
 
 @pytest.mark.parametrize("trigger", TRIGGERS, ids=lambda t: t["title"])
 def test_demo_templates_render_well_formed(trigger):
-    templates = pytest.importorskip("shopctrl_desktop.domain.templates")
+    templates = pytest.importorskip("shopctrl_desktop.domain.templates.render")
     from shopctrl_desktop.domain.model import MimeType
 
     sample = SAMPLES_BY_EVENT[trigger["event"]]

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 import pytest
 
 from shopctrl_desktop.domain.model import IncomingEvent, RenderedRequest, StoredEvent, Trigger, WebhookAction
-from shopctrl_desktop.domain.payload import RenderError
 from shopctrl_desktop.domain.planner import (
     PlannedItem,
     Silence,
@@ -23,6 +22,7 @@ from shopctrl_desktop.domain.planner import (
     unique_key,
     verdict,
 )
+from shopctrl_desktop.domain.templates import RenderError
 
 BIG_ORDER = {"match": "all", "rules": [{"field": "Order.TotalDue", "operator": "greaterThan", "value": 100}]}
 BROKEN = {"match": "all", "rules": [{"field": "Order.TotalDue", "operator": "noSuchOperator", "value": 1}]}

@@ -10,8 +10,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from shopctrl_desktop.domain.model import MimeType
-from shopctrl_desktop.domain.payload import RenderError
-from shopctrl_desktop.domain.templates import render_template
+from shopctrl_desktop.domain.templates import RenderError
+from shopctrl_desktop.domain.templates.render import render_template
 
 ADVERSARIAL = [
     'say "hello"',

@@ -7,9 +7,10 @@ import itertools
 
 import pytest
 
-from shopctrl_desktop.domain import template_env, templates
 from shopctrl_desktop.domain.model import MimeType
-from shopctrl_desktop.domain.payload import RenderError
+from shopctrl_desktop.domain.templates import RenderError
+from shopctrl_desktop.domain.templates import env as template_env
+from shopctrl_desktop.domain.templates import render as templates
 from tests.unit.test_templates_escaping import ADVERSARIAL
 from tests.unit.test_templates_shopctrl import order_event
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from shopctrl_desktop.domain.formats import format_value, formatter, to_text
+from shopctrl_desktop.domain.templates.formats import format_value, formatter, to_text
 
 DT = "2026-03-07T09:05:03.1234567+01:00"[:26] + "+01:00"  # 2026-03-07T09:05:03.123456+01:00
 

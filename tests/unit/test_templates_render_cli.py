@@ -10,7 +10,8 @@ import pytest
 
 from shopctrl_desktop.cli import main
 from shopctrl_desktop.domain.model import MimeType, StoredEvent, Trigger, WebhookAction
-from shopctrl_desktop.domain.payload import RenderError, render_request
+from shopctrl_desktop.domain.payload import render_request
+from shopctrl_desktop.domain.templates import RenderError
 
 TEMPLATE = (
     '{"trigger": "{{ Trigger }}", "actionId": {{ TriggerActionId | json }}, "orderId": {{ entityData.OrderId }},\n'

@@ -10,10 +10,11 @@ import time
 
 import pytest
 
-from shopctrl_desktop.domain import template_env, templates
 from shopctrl_desktop.domain.model import MimeType
-from shopctrl_desktop.domain.payload import RenderError
-from shopctrl_desktop.domain.templates import render_template, validate_template
+from shopctrl_desktop.domain.templates import RenderError
+from shopctrl_desktop.domain.templates import env as template_env
+from shopctrl_desktop.domain.templates import render as templates
+from shopctrl_desktop.domain.templates.render import render_template, validate_template
 
 DATA = {"Order": {"OrderCode": "ORD-1", "OrderRow": [{"ProductCode": "A"}] * 3}}
 

@@ -9,9 +9,9 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from shopctrl_desktop.domain.model import MimeType
-from shopctrl_desktop.domain.payload import RenderError
-from shopctrl_desktop.domain.shopctrl_syntax import translate
-from shopctrl_desktop.domain.templates import render_template
+from shopctrl_desktop.domain.templates import RenderError
+from shopctrl_desktop.domain.templates.render import render_template
+from shopctrl_desktop.domain.templates.shopctrl_syntax import translate
 
 
 def order_event() -> dict:

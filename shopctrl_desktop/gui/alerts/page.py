@@ -19,9 +19,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from shopctrl_desktop.app_context import AppContext
 from shopctrl_desktop.gui.alerts.model import ALERT_ID_ROLE, AlertsModel
 from shopctrl_desktop.gui.background import run_in_background
-from shopctrl_desktop.gui.context import AppContext
 from shopctrl_desktop.store import alerts as alert_store
 from shopctrl_desktop.store.alerts import Alert
 

@@ -22,12 +22,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from shopctrl_desktop.app_context import AppContext
 from shopctrl_desktop.domain import mergefields
 from shopctrl_desktop.domain.events import find_event
 from shopctrl_desktop.domain.mergefields import MergeField
 from shopctrl_desktop.domain.model import StoredEvent
 from shopctrl_desktop.gui.background import run_in_background
-from shopctrl_desktop.gui.context import AppContext
 from shopctrl_desktop.gui.mergefields.catalogue import generic_fields, insertion_text
 from shopctrl_desktop.gui.mergefields.model import Column, FieldRole, MergeFieldTreeModel
 from shopctrl_desktop.gui.widgets.field_message import FieldMessage

@@ -26,9 +26,9 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor, QFont
 
+from shopctrl_desktop.app_context import AppContext
 from shopctrl_desktop.engine.progress import ItemChange
 from shopctrl_desktop.gui.background import run_in_background
-from shopctrl_desktop.gui.context import AppContext
 from shopctrl_desktop.gui.queue.columns import (
     COL_ATTEMPTS,
     COL_CREATED,

@@ -23,9 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from shopctrl_desktop.app_context import AppContext
 from shopctrl_desktop.engine.progress import ItemChange
 from shopctrl_desktop.gui.background import run_in_background
-from shopctrl_desktop.gui.context import AppContext
 from shopctrl_desktop.gui.queue.detail import ItemDetailPane
 from shopctrl_desktop.gui.queue.export import export_csv
 from shopctrl_desktop.gui.queue.filter_bar import QueueFilterBar

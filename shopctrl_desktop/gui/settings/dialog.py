@@ -28,10 +28,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from shopctrl_desktop.app_context import AppContext
 from shopctrl_desktop.config import ConfigError, Settings, save_settings
 from shopctrl_desktop.domain.retry import RetryPolicy
 from shopctrl_desktop.engine.token import load_or_create_token, rotate_token
-from shopctrl_desktop.gui.context import AppContext
 
 RETRY_KINDS = (
     ("linear", "Linear (90 s, 180 s, 270 s …)"),

@@ -27,9 +27,9 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from shopctrl_desktop.app_context import AppContext
 from shopctrl_desktop.domain.conditions import validate_condition
 from shopctrl_desktop.domain.model import Trigger, WebhookAction
-from shopctrl_desktop.gui.context import AppContext
 from shopctrl_desktop.gui.mergefields.catalogue import field_types_for_event
 from shopctrl_desktop.gui.triggers.conditions import ConditionEditor
 from shopctrl_desktop.gui.triggers.event_picker import EventPicker

@@ -20,8 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from shopctrl_desktop.app_context import AppContext
 from shopctrl_desktop.domain.model import Trigger
-from shopctrl_desktop.gui.context import AppContext
 from shopctrl_desktop.gui.triggers.editor import TriggerEditorDialog
 from shopctrl_desktop.gui.triggers.model import Column, TriggerTableModel
 from shopctrl_desktop.gui.triggers.shops import load_shop_names

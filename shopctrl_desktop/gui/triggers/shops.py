@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from shopctrl_desktop.gui.context import AppContext
+from shopctrl_desktop.app_context import AppContext
 from shopctrl_desktop.store.models import Shop
 
 

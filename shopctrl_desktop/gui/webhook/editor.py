@@ -12,9 +12,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from shopctrl_desktop.app_context import AppContext
 from shopctrl_desktop.domain.model import StoredEvent, Trigger, WebhookAction
 from shopctrl_desktop.gui.background import run_in_background
-from shopctrl_desktop.gui.context import AppContext
 from shopctrl_desktop.gui.mergefields.browser import MergeFieldBrowser
 from shopctrl_desktop.gui.webhook.auth_tab import AuthTab
 from shopctrl_desktop.gui.webhook.general_tab import GeneralTab

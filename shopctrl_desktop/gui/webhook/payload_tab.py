@@ -46,7 +46,9 @@ def check_template(body: str, mime: MimeType, sample: dict | None) -> tuple[str 
     XML is caught as you type. An output line is marked only where it is the same line of the template
     (no loops or conditions above it could have moved it).
     """
-    from shopctrl_desktop.domain.templates import validate_template  # the Jinja2 sandbox loads on first use
+    from shopctrl_desktop.domain.templates.render import (
+        validate_template,  # the Jinja2 sandbox loads on first use
+    )
 
     try:
         validate_template(body, mime, sample if sample is not None else {})

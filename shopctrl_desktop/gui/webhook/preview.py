@@ -28,13 +28,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from shopctrl_desktop.app_context import AppContext
 from shopctrl_desktop.domain.events import find_event
 from shopctrl_desktop.domain.model import RenderedRequest, StoredEvent, Trigger, WebhookAction
 from shopctrl_desktop.domain.outcome import AttemptResult
-from shopctrl_desktop.domain.payload import RenderError
 from shopctrl_desktop.domain.planner import render_or_error  # shared with the `render` command
+from shopctrl_desktop.domain.templates import RenderError
 from shopctrl_desktop.gui.background import run_in_background
-from shopctrl_desktop.gui.context import AppContext
 from shopctrl_desktop.gui.queue.formatting import pretty_json
 from shopctrl_desktop.gui.widgets.field_message import FieldMessage
 from shopctrl_desktop.store.events import recent_events

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import difflib
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from shopctrl_desktop.cli.common import EXIT_FAILED, EXIT_OK, CliError, Context, read_json_file
 
 if TYPE_CHECKING:
     from shopctrl_desktop.domain.model import StoredEvent, Trigger
@@ -41,10 +43,9 @@ def _silence_notes(trigger: Trigger, event: StoredEvent, label: str) -> list[str
     return [notes[reason] for reason in answer.reasons]
 
 
-def run_render(ctx: Any) -> int:
-    from shopctrl_desktop.cli import EXIT_FAILED, EXIT_OK, CliError, _read_json_file
-    from shopctrl_desktop.domain.payload import RenderError
+def run_render(ctx: Context) -> int:
     from shopctrl_desktop.domain.planner import render_or_error, stored_event
+    from shopctrl_desktop.domain.templates import RenderError
     from shopctrl_desktop.engine.event_input import parse_body
     from shopctrl_desktop.store.triggers import find_trigger_by_title, list_triggers
 
@@ -61,7 +62,7 @@ def run_render(ctx: Any) -> int:
                 hint = f"; did you mean {', '.join(repr(t) for t in close)}?" if close else ""
                 raise CliError(f"no trigger titled {title!r}{hint}")
     assert trigger is not None
-    outcome = parse_body(_read_json_file(ctx.args.event))
+    outcome = parse_body(read_json_file(ctx.args.event))
     if outcome.too_many is not None:
         raise CliError(f"{ctx.args.event} holds {outcome.too_many} events; at most 1,000 at a time")
     if outcome.problems:

@@ -9,15 +9,15 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from shopctrl_desktop.cli import (
+from shopctrl_desktop.cli.common import (
     EXIT_OK,
     CliError,
     Context,
-    _missing,
-    _out,
-    _print_json,
-    _read_json_file,
-    _table,
+    out,
+    print_help_for_missing_action,
+    print_json,
+    print_table,
+    read_json_file,
 )
 
 
@@ -28,7 +28,7 @@ def cmd_triggers_list(ctx: Context) -> int:
     with ctx.db.session() as session:
         triggers = list_triggers(session, ctx.box)
     if ctx.args.json:
-        _print_json([{"id": t.id, **trigger_to_json(t)} for t in triggers])
+        print_json([{"id": t.id, **trigger_to_json(t)} for t in triggers])
         return EXIT_OK
     rows = [
         [
@@ -41,7 +41,7 @@ def cmd_triggers_list(ctx: Context) -> int:
         ]
         for t in triggers
     ]
-    _table(rows, ["ID", "TITLE", "EVENT", "SHOP", "ENABLED", "ACTIONS"])
+    print_table(rows, ["ID", "TITLE", "EVENT", "SHOP", "ENABLED", "ACTIONS"])
     return EXIT_OK
 
 
@@ -75,7 +75,7 @@ def cmd_triggers_import(ctx: Context) -> int:
     from shopctrl_desktop.domain.trigger_file import TriggerFileError, merge_secrets, parse_document
     from shopctrl_desktop.store.triggers import find_trigger_by_title, save_trigger
 
-    document = _read_json_file(ctx.args.file)
+    document = read_json_file(ctx.args.file)
     try:
         triggers = parse_document(document)
     except TriggerFileError as exc:
@@ -87,13 +87,15 @@ def cmd_triggers_import(ctx: Context) -> int:
             save_trigger(session, ctx.box, merge_secrets(trigger, existing))
             created += existing is None
             updated += existing is not None
-    _out(f"imported {len(triggers)} trigger(s): {created} created, {updated} updated")
+    out(f"imported {len(triggers)} trigger(s): {created} created, {updated} updated")
     return EXIT_OK
 
 
 def add_triggers_parser(add: Callable[..., argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
     """Add ``triggers`` and its actions; ``add`` is ``build_parser``'s subcommand factory."""
-    triggers = add("triggers", lambda ctx: _missing(triggers), "list, export or import triggers")
+    triggers = add(
+        "triggers", lambda ctx: print_help_for_missing_action(triggers), "list, export or import triggers"
+    )
     tsub = triggers.add_subparsers(dest="triggers_command", metavar="ACTION")
     p = tsub.add_parser("list", help="list the triggers", parents=[common])
     p.add_argument("--json", action="store_true", help="one JSON array")

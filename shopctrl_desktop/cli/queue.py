@@ -6,7 +6,16 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from shopctrl_desktop.cli import EXIT_OK, EXIT_USAGE, CliError, Context, _missing, _out, _print_json, _table
+from shopctrl_desktop.cli.common import (
+    EXIT_OK,
+    EXIT_USAGE,
+    CliError,
+    Context,
+    out,
+    print_help_for_missing_action,
+    print_json,
+    print_table,
+)
 
 
 def cmd_queue_list(ctx: Context) -> int:
@@ -25,7 +34,7 @@ def cmd_queue_list(ctx: Context) -> int:
     with ctx.db.session() as session:
         items = list_items(session, statuses, limit=ctx.args.limit)
     if ctx.args.json:
-        _print_json([i.to_json() for i in items])
+        print_json([i.to_json() for i in items])
         return EXIT_OK
     rows = [
         [
@@ -42,7 +51,7 @@ def cmd_queue_list(ctx: Context) -> int:
         ]
         for i in items
     ]
-    _table(
+    print_table(
         rows,
         [
             "ID",
@@ -65,7 +74,7 @@ def cmd_queue_cancel(ctx: Context) -> int:
 
     with ctx.db.session() as session:
         if cancel_item(session, ctx.args.id):
-            _out(f"item {ctx.args.id} cancelled")
+            out(f"item {ctx.args.id} cancelled")
             return EXIT_OK
         item = get_item(session, ctx.args.id)
     if item is None:
@@ -81,10 +90,10 @@ def cmd_queue_retry(ctx: Context) -> int:
     with ctx.db.session() as session:
         if ctx.args.failed:
             n = retry_failed(session)
-            _out(f"{n} failed item(s) queued again")
+            out(f"{n} failed item(s) queued again")
             return EXIT_OK
         if retry_item(session, ctx.args.id):
-            _out(f"item {ctx.args.id} queued again")
+            out(f"item {ctx.args.id} queued again")
             return EXIT_OK
         item = get_item(session, ctx.args.id)
     if item is None:
@@ -100,7 +109,7 @@ def cmd_alerts_list(ctx: Context) -> int:
     with ctx.db.session() as session:
         alerts = list_alerts(session, unread_only=ctx.args.unread, limit=ctx.args.limit)
     if ctx.args.json:
-        _print_json([a.to_json() for a in alerts])
+        print_json([a.to_json() for a in alerts])
         return EXIT_OK
     rows = [
         [
@@ -113,13 +122,15 @@ def cmd_alerts_list(ctx: Context) -> int:
         ]
         for a in alerts
     ]
-    _table(rows, ["ID", "CREATED (UTC)", "SEVERITY", "READ", "ITEM", "TITLE"])
+    print_table(rows, ["ID", "CREATED (UTC)", "SEVERITY", "READ", "ITEM", "TITLE"])
     return EXIT_OK
 
 
 def add_queue_parsers(add: Callable[..., argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
     """Add ``queue`` and ``alerts`` and their actions; ``add`` is ``build_parser``'s subcommand factory."""
-    queue = add("queue", lambda ctx: _missing(queue), "list, retry or cancel queue items")
+    queue = add(
+        "queue", lambda ctx: print_help_for_missing_action(queue), "list, retry or cancel queue items"
+    )
     qsub = queue.add_subparsers(dest="queue_command", metavar="ACTION")
     p = qsub.add_parser("list", help="queue items, highest priority first, then oldest", parents=[common])
     p.add_argument(
@@ -138,7 +149,7 @@ def add_queue_parsers(add: Callable[..., argparse.ArgumentParser], common: argpa
     p.add_argument("id", metavar="ID", type=int)
     p.set_defaults(handler=cmd_queue_cancel)
 
-    alerts = add("alerts", lambda ctx: _missing(alerts), "list alerts")
+    alerts = add("alerts", lambda ctx: print_help_for_missing_action(alerts), "list alerts")
     asub = alerts.add_subparsers(dest="alerts_command", metavar="ACTION")
     p = asub.add_parser("list", help="alerts, newest first", parents=[common])
     p.add_argument("--json", action="store_true", help="one JSON array with camelCase fields")

@@ -6,82 +6,23 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from shopctrl_desktop import __version__
-from shopctrl_desktop.config import ConfigError, Settings, load_settings
-from shopctrl_desktop.paths import AppPaths, resolve_paths
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
-
-class CliError(Exception):
-    """Printed as ``shopctrl-desktop: <message>`` with the exit code."""
-
-    def __init__(self, message: str, code: int = EXIT_FAILED) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-@dataclass
-class Context:
-    args: argparse.Namespace
-    paths: AppPaths
-    settings: Settings
-    _db: Any = None
-    _box: Any = None
-
-    @property
-    def db(self) -> Any:
-        if self._db is None:
-            from shopctrl_desktop.config import database_url_for
-            from shopctrl_desktop.store.db import Database, DatabaseError
-
-            try:
-                self._db = Database(database_url_for(self.paths, self.settings))
-            except DatabaseError as exc:
-                raise CliError(str(exc), EXIT_USAGE) from None
-        return self._db
-
-    @property
-    def box(self) -> Any:
-        if self._box is None:
-            from shopctrl_desktop.store.secrets import load_secret_box
-
-            self._box = load_secret_box(self.paths.data_dir)
-        return self._box
-
-
-def _out(text: str = "") -> None:
-    sys.stdout.write(text + "\n")
-
-
-def _print_json(data: Any) -> None:
-    _out(json.dumps(data, indent=2, ensure_ascii=False))
-
-
-def _table(rows: list[list[str]], header: list[str]) -> None:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
-    _out("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip())
-    for row in rows:
-        _out("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-
-
-def _read_json_file(name: str) -> Any:
-    try:
-        text = sys.stdin.read() if name == "-" else Path(name).read_text("utf-8")
-    except OSError as exc:
-        raise CliError(f"cannot read {name}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise CliError(f"{name} is not UTF-8 text") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CliError(
-            f"{name} is not valid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}"
-        ) from None
+from shopctrl_desktop.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    CliError,
+    Context,
+    out,
+    read_json_file,
+)
+from shopctrl_desktop.cli.queue import add_queue_parsers
+from shopctrl_desktop.cli.render import run_render
+from shopctrl_desktop.cli.triggers import add_triggers_parser
+from shopctrl_desktop.config import ConfigError, load_settings
+from shopctrl_desktop.paths import resolve_paths
 
 
 # --- serve -------------------------------------------------------------------------------------------
@@ -102,7 +43,7 @@ def cmd_token(ctx: Context) -> int:
     from shopctrl_desktop.engine.token import load_or_create_token, rotate_token
 
     ctx.paths.ensure()
-    _out(rotate_token(ctx.paths) if ctx.args.rotate else load_or_create_token(ctx.paths))
+    out(rotate_token(ctx.paths) if ctx.args.rotate else load_or_create_token(ctx.paths))
     return EXIT_OK
 
 
@@ -112,7 +53,7 @@ def cmd_send_event(ctx: Context) -> int:
 
     from shopctrl_desktop.engine.token import read_token
 
-    document = _read_json_file(ctx.args.file)
+    document = read_json_file(ctx.args.file)
     token = read_token(ctx.paths)
     if token is None:
         raise CliError(
@@ -146,14 +87,12 @@ def cmd_send_event(ctx: Context) -> int:
         text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
     except ValueError:
         pass
-    _out(f"HTTP {status}")
-    _out(text)
+    out(f"HTTP {status}")
+    out(text)
     return EXIT_OK if status == 202 else EXIT_FAILED
 
 
 def cmd_render(ctx: Context) -> int:
-    from shopctrl_desktop.cli_render import run_render
-
     return run_render(ctx)
 
 
@@ -182,12 +121,9 @@ def cmd_demo(ctx: Context) -> int:
     if ctx.args.verbose:
         argv.append("--verbose")
     try:
-        from shopctrl_desktop.engine.demo import main as demo_main
-    except ImportError:
-        try:
-            from shopctrl_desktop.gui.app import main_demo as demo_main  # type: ignore[attr-defined,no-redef]
-        except ImportError as exc:
-            raise CliError(f"the demo is not available in this build ({exc})") from None
+        from shopctrl_desktop.demo.main import main as demo_main
+    except ImportError as exc:
+        raise CliError(f"the demo is not available in this build ({exc})") from None
     return int(demo_main(argv) or 0)
 
 
@@ -222,10 +158,6 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    # Imported here: those modules import this one's helpers (CliError, _out, _table, ...).
-    from shopctrl_desktop.cli_queue import add_queue_parsers
-    from shopctrl_desktop.cli_triggers import add_triggers_parser
-
     parser = argparse.ArgumentParser(
         prog="shopctrl-desktop",
         description="ShopCtrl Desktop: triggers, payload templates and a persistent webhook delivery queue. "
@@ -272,11 +204,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _missing(parser: argparse.ArgumentParser) -> int:
-    parser.print_help(sys.stderr)
-    return EXIT_USAGE
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -292,7 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.handler is not cmd_demo:
             paths.ensure()
         settings = load_settings(paths, database_url=args.database_url, listen=args.listen)
-        ctx = Context(args=args, paths=paths, settings=settings)
+        ctx = Context(args, paths, settings)
         return int(args.handler(ctx))
     except ConfigError as exc:
         print(f"shopctrl-desktop: {exc}", file=sys.stderr)

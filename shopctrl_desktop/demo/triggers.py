@@ -2,7 +2,7 @@
 by the sample receiver's base URL (``http://127.0.0.1:<port>``).
 
 The built-in set below fills in whatever kind of endpoint the file lacks (slow, flaky, fail, gone — see
-engine/demo_receiver.py), so the demo always shows deliveries, retries that recover, retries that run out,
+demo/receiver.py), so the demo always shows deliveries, retries that recover, retries that run out,
 and a 410 alert; when the file is missing, the built-in set is the whole demo.
 """
 

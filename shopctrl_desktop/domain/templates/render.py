@@ -14,7 +14,7 @@ A :class:`RenderError` carries ``lineno``/``column`` (1-based, ``None`` when unk
 ``"template"`` (the line in the template body) or ``"output"`` (the line in the rendered payload).
 
 Lookups are case-insensitive; a missing field renders as empty text (``null`` through ``|json``). See
-template_env.py for the escaping rules (and what happens to characters XML cannot carry), formats.py for
+env.py for the escaping rules (and what happens to characters XML cannot carry), formats.py for
 ``#`` patterns and shopctrl_syntax.py for loops and conditions.
 """
 
@@ -33,11 +33,11 @@ from jinja2 import Template, TemplateSyntaxError
 from jinja2.exceptions import TemplateError, UndefinedError
 from jinja2.sandbox import SecurityError
 
-from shopctrl_desktop.domain import template_env as _tenv
-from shopctrl_desktop.domain import template_fast as _fast
 from shopctrl_desktop.domain.model import MimeType
-from shopctrl_desktop.domain.payload import RenderError
-from shopctrl_desktop.domain.shopctrl_syntax import SyntaxTranslationError, translate
+from shopctrl_desktop.domain.templates import env as _tenv
+from shopctrl_desktop.domain.templates import fast as _fast
+from shopctrl_desktop.domain.templates.errors import RenderError
+from shopctrl_desktop.domain.templates.shopctrl_syntax import SyntaxTranslationError, translate
 
 __all__ = [
     "render_template",
@@ -59,16 +59,6 @@ FAST_PATH = True  # tests turn it off to compare both renderers
 _ENVIRONMENTS = {mime: _tenv.make_environment(mime) for mime in MimeType}
 
 
-def _error(
-    message: str, *, lineno: int | None = None, column: int | None = None, where: str = "template"
-) -> RenderError:
-    err = RenderError(message)
-    err.lineno = lineno  # type: ignore[attr-defined]
-    err.column = column  # type: ignore[attr-defined]
-    err.where = where  # type: ignore[attr-defined]
-    return err
-
-
 def _mark_cdata(source: str) -> str:
     """Inside CDATA sections, route ``{{ … }}`` through the CDATA-safe filter instead of entity escaping."""
 
@@ -88,23 +78,23 @@ def compile_template(body: str, mime: MimeType) -> Template:
     try:
         source = translate(body)
     except SyntaxTranslationError as exc:
-        raise _error(f"template syntax error on {exc}", lineno=exc.lineno) from None
+        raise RenderError(f"template syntax error on {exc}", lineno=exc.lineno) from None
     if mime is MimeType.XML:
         source = _mark_cdata(source)
     env = _ENVIRONMENTS[mime]
     try:
         template = env.from_string(source)
-        # the common shape also gets a closure-tree renderer (same helpers, same output; see template_fast)
+        # the common shape also gets a closure-tree renderer (same helpers, same output; see fast.py)
         template._sc_fast = _fast.build(env.parse(source), env) if FAST_PATH else None  # type: ignore[attr-defined]
         return template
     except TemplateSyntaxError as exc:
-        raise _error(
+        raise RenderError(
             f"template syntax error on line {exc.lineno}: {exc.message}", lineno=exc.lineno
         ) from None
     except (SecurityError, _tenv.LimitExceeded) as exc:  # constant folding at compile time
-        raise _error(f"the template is not allowed: {exc}") from None
+        raise RenderError(f"the template is not allowed: {exc}") from None
     except RecursionError:
-        raise _error("the template is nested too deeply to compile") from None
+        raise RenderError("the template is nested too deeply to compile") from None
 
 
 def cache_info() -> Any:
@@ -127,18 +117,18 @@ def _runtime_error(exc: BaseException) -> RenderError:
     lineno = _template_line(exc)
     at = f" on line {lineno}" if lineno else ""
     if isinstance(exc, _tenv.LimitExceeded):
-        return _error(f"{exc}{at}", lineno=lineno)
+        return RenderError(f"{exc}{at}", lineno=lineno)
     if isinstance(exc, SecurityError):
-        return _error(f"the template was stopped{at}: {exc}", lineno=lineno)
+        return RenderError(f"the template was stopped{at}: {exc}", lineno=lineno)
     if isinstance(exc, RecursionError):
-        return _error(f"the template recurses too deeply{at}", lineno=lineno)
+        return RenderError(f"the template recurses too deeply{at}", lineno=lineno)
     if isinstance(exc, MemoryError):
-        return _error(f"the template needs too much memory{at}", lineno=lineno)
+        return RenderError(f"the template needs too much memory{at}", lineno=lineno)
     if isinstance(exc, UndefinedError):
-        return _error(f"the template uses a missing value in a calculation{at}: {exc}", lineno=lineno)
+        return RenderError(f"the template uses a missing value in a calculation{at}: {exc}", lineno=lineno)
     if isinstance(exc, TemplateError):
-        return _error(f"the template failed{at}: {exc}", lineno=lineno)
-    return _error(f"the template failed{at}: {type(exc).__name__}: {exc}", lineno=lineno)
+        return RenderError(f"the template failed{at}: {exc}", lineno=lineno)
+    return RenderError(f"the template failed{at}: {type(exc).__name__}: {exc}", lineno=lineno)
 
 
 def _snippet(text: str, lineno: int, column: int) -> str:
@@ -173,7 +163,7 @@ def _check_json(output: str) -> str:
                 except (json.JSONDecodeError, RecursionError):
                     pass
         snippet = _snippet(output, exc.lineno, exc.colno)
-        raise _error(
+        raise RenderError(
             f"the rendered payload is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno} "
             f"of the output, near {snippet!r}",
             lineno=exc.lineno,
@@ -181,7 +171,7 @@ def _check_json(output: str) -> str:
             where="output",
         ) from None
     except RecursionError:
-        raise _error("the rendered JSON is nested too deeply", where="output") from None
+        raise RenderError("the rendered JSON is nested too deeply", where="output") from None
 
 
 def _check_xml(output: str) -> None:
@@ -192,7 +182,7 @@ def _check_xml(output: str) -> None:
         column = (exc.offset or 0) + 1
         snippet = _snippet(output, exc.lineno, column)
         message = expat.ErrorString(exc.code) if exc.code else str(exc)
-        raise _error(
+        raise RenderError(
             f"the rendered payload is not well-formed XML: {message} at line {exc.lineno}, column {column} "
             f"of the output, near {snippet!r}",
             lineno=exc.lineno,
@@ -236,7 +226,7 @@ def _render(template: Template, variables: dict[str, Any], seconds: float, max_c
         gen.close()  # type: ignore[attr-defined]  # a generator
         deadline = _tenv.end_render()
     if time.monotonic() > deadline:
-        raise _error(str(_tenv.timeout_error(seconds)))
+        raise RenderError(str(_tenv.timeout_error(seconds)))
     return "".join(chunks)
 
 
@@ -250,7 +240,7 @@ def _render_fast(
         output = fast.render(variables, max_chars)
     except _tenv.LimitExceeded as exc:
         lineno = getattr(exc, "lineno", None)
-        raise _error(f"{exc}" + (f" on line {lineno}" if lineno else ""), lineno=lineno) from None
+        raise RenderError(f"{exc}" + (f" on line {lineno}" if lineno else ""), lineno=lineno) from None
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException:  # noqa: BLE001 - re-rendered by Jinja for the message
@@ -258,7 +248,7 @@ def _render_fast(
     finally:
         deadline = _tenv.end_render()
     if time.monotonic() > deadline:
-        raise _error(str(_tenv.timeout_error(seconds)))
+        raise RenderError(str(_tenv.timeout_error(seconds)))
     return output
 
 
@@ -297,7 +287,7 @@ def validate_template(body: str, mime: MimeType, sample_data: dict | None = None
     if mime is MimeType.XML:
         declared = _XML_ENCODING_RE.match(body)
         if declared and declared.group(1).lower().replace("_", "-") not in ("utf-8", "utf8", "us-ascii"):
-            raise _error(
+            raise RenderError(
                 f'the XML declaration says encoding="{declared.group(1)}" but payloads are sent as UTF-8; '
                 'declare encoding="utf-8"',
                 lineno=1,

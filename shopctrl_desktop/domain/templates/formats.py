@@ -25,7 +25,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from shopctrl_desktop.domain.number_formats import (  # noqa: F401 - re-exported for tests
+from shopctrl_desktop.domain.templates.number_formats import (  # noqa: F401 - re-exported for tests
     _fast_custom,
     _format_custom,
     _group,

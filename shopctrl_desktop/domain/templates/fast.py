@@ -29,8 +29,8 @@ from typing import Any
 from jinja2 import nodes
 from jinja2.runtime import Undefined
 
-from shopctrl_desktop.domain import template_env as _tenv
-from shopctrl_desktop.domain.formats import formatter
+from shopctrl_desktop.domain.templates import env as _tenv
+from shopctrl_desktop.domain.templates.formats import formatter
 
 _CALLABLE_GLOBALS = frozenset({"_sc_rows", "_sc_has", "_sc_is"})
 _SPECIAL_NAMES = frozenset({"self", "loop", "caller", "varargs", "kwargs", "super", "context"})

@@ -1,4 +1,4 @@
-"""The sandboxed Jinja2 environment behind domain/templates.py: escaping by MIME type, case-insensitive
+"""The sandboxed Jinja2 environment behind domain/templates/render.py: escaping by MIME type, case-insensitive
 lookups, ShopCtrl helpers and the guards that bound render time and output size.
 
 Escaping is applied by the environment's ``finalize`` hook, so it covers every ``{{ … }}`` output (and
@@ -36,8 +36,8 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from jinja2.utils import missing
 from markupsafe import Markup
 
-from shopctrl_desktop.domain.formats import formatter, to_text
 from shopctrl_desktop.domain.model import MimeType
+from shopctrl_desktop.domain.templates.formats import formatter, to_text
 
 MAX_RENDER_SECONDS = 2.0
 MAX_OUTPUT_CHARS = 10 * 1024 * 1024  # characters of rendered output (≈ 10 MB)

@@ -1,0 +1,38 @@
+"""RenderError carries where a template failed as real fields, through pickle and copy too."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+
+import pytest
+
+from shopctrl_desktop.domain import payload
+from shopctrl_desktop.domain.model import MimeType
+from shopctrl_desktop.domain.templates import RenderError
+from shopctrl_desktop.domain.templates.render import render_template
+
+
+def test_fields_are_constructor_arguments() -> None:
+    err = RenderError("bad", lineno=3, column=7, where="output")
+    assert (str(err), err.lineno, err.column, err.where) == ("bad", 3, 7, "output")
+    plain = RenderError("bad")
+    assert (plain.lineno, plain.column, plain.where) == (None, None, "template")
+    assert isinstance(err, ValueError)
+
+
+@pytest.mark.parametrize("clone", [copy.copy, copy.deepcopy, lambda e: pickle.loads(pickle.dumps(e))])
+def test_fields_survive_copy_and_pickle(clone) -> None:
+    err = clone(RenderError("bad", lineno=3, column=7, where="output"))
+    assert (type(err), str(err), err.lineno, err.column, err.where) == (RenderError, "bad", 3, 7, "output")
+
+
+def test_a_render_failure_fills_the_fields() -> None:
+    with pytest.raises(RenderError) as info:
+        render_template('{"total": {{ Order.Total }}}', MimeType.JSON, {"Order": {}})
+    assert (info.value.where, info.value.lineno, info.value.column) == ("output", 1, 11)
+
+
+def test_payload_raises_the_templates_error() -> None:
+    """One RenderError: the one domain.payload raises is the one of domain.templates (no second class)."""
+    assert payload.RenderError is RenderError
