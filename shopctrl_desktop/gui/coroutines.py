@@ -69,4 +69,3 @@ def run_coroutine(
 
     task.add_done_callback(finished)
     return task
-

@@ -215,7 +215,8 @@ def test_preview_without_stored_events_uses_a_sample(qtbot, ctx, dialogs):  # no
     preview.close()
 
 
-def test_preview_says_why_a_payload_cannot_be_rendered_and_send_test_reports_refusal(qtbot, gui_loop, ctx, dialogs):  # noqa: F811
+@pytest.mark.usefixtures("gui_loop")
+def test_preview_says_why_a_payload_cannot_be_rendered_and_send_test_reports_refusal(qtbot, ctx, dialogs):  # noqa: F811
     store_event(ctx, {"Order": {"Id": 7, "OrderCode": "ORD-7"}})  # no TotalDue
     action = full_action(url="http://127.0.0.1:9/hook", payload_body='{"total": {{ Order.TotalDue }}}')
     dialog = _editor(dialogs, ctx, action)
