@@ -34,7 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from shopctrl_desktop.config import Settings
-from shopctrl_desktop.domain.model import RenderedRequest, WebhookAction
+from shopctrl_desktop.domain.model import WebhookAction
 from shopctrl_desktop.domain.outcome import AttemptResult
 from shopctrl_desktop.domain.tls import CertificateError
 from shopctrl_desktop.engine.delivery_db import DeliveryDatabase
@@ -248,18 +248,6 @@ class DeliveryEngine:
     @property
     def in_hand(self) -> int:
         return len(self._in_hand)
-
-    async def send_once(
-        self, action: WebhookAction, request: RenderedRequest, delivery_id: str
-    ) -> AttemptResult:
-        """One attempt outside the queue (the GUI's "Send test"); nothing is recorded."""
-        try:
-            outgoing = build_request(
-                action, request.method, request.url, request.headers, request.body, delivery_id, 1, self._tls
-            )
-        except (CertificateError, ValueError) as exc:
-            return config_failure(f"invalid configuration: {exc}")
-        return await self._sender.send(outgoing)
 
     # ------------------------------------------------------------------ database (one thread)
     async def _db_call(self, fn: Callable[..., T], *args: Any) -> T:

@@ -244,7 +244,7 @@ def test_merge_field_browser(qtbot, ctx, dialogs, tmp_path):  # noqa: F811
     _save_picture(browser, "mergefields-generic.png", tmp_path)
 
 
-def test_preview_and_send_test(qtbot, ctx, dialogs, tmp_path, receiver):  # noqa: F811
+def test_preview_and_send_test(qtbot, gui_loop, ctx, dialogs, tmp_path, receiver):  # noqa: F811
     _populate(ctx)
     action = full_action(payload_body=PAYLOAD, url=receiver)
     dialog = dialogs(WebhookEditorDialog(ctx, action, Trigger(title="ERP order sync", event="OrderChanged")))

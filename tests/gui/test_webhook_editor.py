@@ -181,7 +181,7 @@ def test_headers_model_and_validation(qtbot, ctx, dialogs, qtmodeltester):  # no
     assert dialog.action().headers == {"X-Good": "1"}
 
 
-def test_preview_against_a_stored_event_then_send_test(qtbot, ctx, dialogs, receiver):  # noqa: F811
+def test_preview_against_a_stored_event_then_send_test(qtbot, gui_loop, ctx, dialogs, receiver):  # noqa: F811
     event_id = store_event(ctx)
     action = full_action(url=receiver, client_certificate=None, hmac_secret="s3cr3t")
     dialog = _editor(dialogs, ctx, action)
@@ -215,6 +215,7 @@ def test_preview_without_stored_events_uses_a_sample(qtbot, ctx, dialogs):  # no
     preview.close()
 
 
+@pytest.mark.usefixtures("gui_loop")
 def test_preview_says_why_a_payload_cannot_be_rendered_and_send_test_reports_refusal(qtbot, ctx, dialogs):  # noqa: F811
     store_event(ctx, {"Order": {"Id": 7, "OrderCode": "ORD-7"}})  # no TotalDue
     action = full_action(url="http://127.0.0.1:9/hook", payload_body='{"total": {{ Order.TotalDue }}}')

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import trustme
@@ -47,6 +49,7 @@ class Receiver:
     def __post_init__(self) -> None:
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.release = asyncio.Event()  # hanging handlers wait on this
 
     @property
@@ -58,6 +61,7 @@ class Receiver:
         return f"{self.scheme}://{host}:{self.port}{path}"
 
     async def start(self) -> Receiver:
+        self._loop = asyncio.get_running_loop()
         app = web.Application(client_max_size=16 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
@@ -68,6 +72,11 @@ class Receiver:
         assert server is not None
         self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         return self
+
+    def release_threadsafe(self) -> None:
+        """Let hanging handlers answer, from any thread (the server may run on a thread of its own)."""
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self.release.set)
 
     async def stop(self) -> None:
         self.release.set()
@@ -99,6 +108,37 @@ class Receiver:
         async with self._changed:
             await asyncio.wait_for(self._changed.wait_for(lambda: len(self.requests) >= count), timeout)
         return self.requests
+
+
+@contextmanager
+def on_a_thread(receiver: Receiver) -> Iterator[Receiver]:
+    """Serve ``receiver`` from its own thread and loop, for callers whose thread runs another loop (the GUI's
+    qasync loop): the server never waits on the client's thread."""
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    stop = asyncio.Event()
+    failure: list[BaseException] = []
+
+    async def serve() -> None:
+        try:
+            await receiver.start()
+        except BaseException as exc:  # noqa: BLE001 - reported on the caller's thread
+            failure.append(exc)
+            return
+        finally:
+            started.set()
+        await stop.wait()
+        await receiver.stop()
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
+    thread.start()
+    assert started.wait(10) and not failure, f"receiver did not start: {failure}"
+    try:
+        yield receiver
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(10)
+        loop.close()
 
 
 # ---------------------------------------------------------------------------- TLS

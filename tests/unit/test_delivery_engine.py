@@ -12,9 +12,8 @@ from sqlalchemy import func, select
 from standardwebhooks import Webhook
 
 from shopctrl_desktop import __version__
-from shopctrl_desktop.domain.model import Priority, RenderedRequest, SignatureScheme
+from shopctrl_desktop.domain.model import Priority, SignatureScheme
 from shopctrl_desktop.domain.signing import generate_secret
-from shopctrl_desktop.engine.delivery import DeliveryEngine
 from shopctrl_desktop.store.models import AlertRow, DeliveryAttemptRow, utcnow
 from tests.helpers.engine_harness import fast_settings, running_engine
 from tests.helpers.factories import add_items, item_row, make_action
@@ -299,28 +298,6 @@ async def test_deleted_action_fails_with_an_alert(db, box, receiver):
     assert receiver.requests == []
     assert "no longer exists" in item_row(db, item_id).response_message
     assert alert_count(db) == 1
-
-
-async def test_send_once_for_the_gui(db, box, receiver):
-    secret = generate_secret("github")
-    action = make_action(
-        db, box, receiver.url(), hmac_secret=secret, signature_scheme="github", username="u", password="p"
-    )
-    engine = DeliveryEngine(db, box, fast_settings())
-    try:
-        result = await engine.send_once(
-            action,
-            RenderedRequest(
-                "PUT", receiver.url("/test"), {"Content-Type": "text/plain; charset=utf-8"}, "hi"
-            ),
-            "test-1",
-        )
-    finally:
-        await engine.stop()
-    assert result.ok and result.status_code == 200
-    (req,) = receiver.requests
-    assert req.method == "PUT" and req.path == "/test" and req.header("X-ShopCtrl-Delivery") == "test-1"
-    assert req.header("Authorization") == "Basic " + base64.b64encode(b"u:p").decode()
 
 
 async def test_attempt_log_keeps_the_first_64_kib_of_the_body(db, box, receiver):

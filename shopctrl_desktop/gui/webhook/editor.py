@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shiboken6
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QDialogButtonBox,
@@ -179,6 +180,11 @@ class WebhookEditorDialog(UnsavedChangesDialog):
     def _on_payload_tab_send_test_requested(self) -> None:
         if self.problems():
             self.summary.show_error("Fix the marked fields before sending a test.")
+            return
+        sending = self.preview_dialog
+        if sending is not None and shiboken6.isValid(sending) and sending.is_sending:
+            sending.raise_()  # one test send at a time: show the one in flight
+            sending.activateWindow()
             return
         self.show_preview(send=True)
 

@@ -1,7 +1,8 @@
 """Preview and Send test: render the action against a stored event; optionally deliver it once.
 
-Rendering and sending run off the GUI thread (``run_in_background``); sending uses its own short asyncio
-loop on that worker thread, so the window never waits on the network.
+Rendering runs off the GUI thread (``run_in_background``). Sending is a coroutine on the GUI's qasync loop
+(``run_coroutine``) through the engine's own one-attempt path (engine/one_shot.py): the window keeps
+painting while the request waits on the network, and closing the dialog cancels it.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from shopctrl_desktop.domain.outcome import AttemptResult
 from shopctrl_desktop.domain.planner import render_or_error  # shared with the `render` command
 from shopctrl_desktop.domain.templates import RenderError
 from shopctrl_desktop.gui.background import run_in_background
+from shopctrl_desktop.gui.coroutines import run_coroutine
 from shopctrl_desktop.gui.queue.formatting import pretty_json
 from shopctrl_desktop.gui.widgets.field_message import FieldMessage
 from shopctrl_desktop.store.events import recent_events
@@ -98,21 +100,13 @@ def format_result(result: AttemptResult) -> str:
     return "\n".join(lines)
 
 
-def deliver_once(ctx: AppContext, action: WebhookAction, request: RenderedRequest) -> AttemptResult:
-    """Runs on a worker thread: one delivery (nothing recorded) on its own short event loop."""
-    # Loaded only when used: the HTTP stack is not needed to edit triggers.
-    from shopctrl_desktop.engine.delivery import DeliveryEngine
-    from shopctrl_desktop.engine.senders import AiohttpSender
+async def deliver_once(action: WebhookAction, request: RenderedRequest) -> AttemptResult:
+    """One delivery outside the queue (nothing recorded), awaited on the GUI's qasync loop."""
+    # Loaded only when used: the HTTP stack is not needed to edit triggers (in the app the engine thread
+    # has loaded it by then).
+    from shopctrl_desktop.engine.one_shot import send_once
 
-    async def send() -> AttemptResult:
-        sender = AiohttpSender()
-        try:
-            engine = DeliveryEngine(ctx.db, ctx.box, ctx.settings, sender=sender)
-            return await engine.send_once(action, request, f"test-{uuid.uuid4().hex[:12]}")
-        finally:
-            await sender.close()
-
-    return asyncio.run(send())
+    return await send_once(action, request, f"test-{uuid.uuid4().hex[:12]}")
 
 
 class RequestPreviewDialog(QDialog):
@@ -129,6 +123,7 @@ class RequestPreviewDialog(QDialog):
         self.action = action
         self.request: RenderedRequest | None = None
         self._send_after_render = False
+        self._sending: asyncio.Task[AttemptResult] | None = None
         self.setWindowTitle("Preview and test")
         self.resize(900, 640)
         mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
@@ -230,7 +225,7 @@ class RequestPreviewDialog(QDialog):
             return
         self.request = request
         self.request_view.setPlainText(format_request(request))
-        self.send_button.setEnabled(True)
+        self.send_button.setEnabled(not self.is_sending)
         self.preview_rendered.emit(request)
         if self._send_after_render:
             self._send_after_render = False
@@ -241,19 +236,31 @@ class RequestPreviewDialog(QDialog):
         self.message.show_error(f"The payload cannot be rendered for this event: {message}")
         self.preview_rendered.emit(message)
 
+    @property
+    def is_sending(self) -> bool:
+        return self._sending is not None and not self._sending.done()
+
     def send_test(self) -> None:
-        if self.request is None:
+        """Deliver the rendered request once; while one send is in flight, another press does nothing."""
+        if self.request is None or self.is_sending:
             return
         self.send_button.setEnabled(False)
         self.status_label.setText(f"Sending to {html.escape(self.request.url)} …")
+        self.status_label.setStyleSheet("")
         self.response_view.clear()
-        action, request = self.action, self.request
-        ctx = self.ctx
-        run_in_background(
-            lambda: deliver_once(ctx, action, request), self._on_sent, self._on_send_failed, owner=self
+        self._sending = run_coroutine(
+            deliver_once(self.action, self.request), self._on_sent, self._on_send_failed, owner=self
         )
 
+    def done(self, result: int) -> None:
+        """Closing gives up a send in flight (the request is cancelled, its connection closed)."""
+        if self._sending is not None:
+            self._sending.cancel()
+            self._sending = None
+        super().done(result)
+
     def _on_sent(self, result: AttemptResult) -> None:
+        self._sending = None
         self.send_button.setEnabled(True)
         verdict = "Delivered" if result.ok else "Not delivered"
         self.status_label.setText(
@@ -264,6 +271,7 @@ class RequestPreviewDialog(QDialog):
         self.test_finished.emit(result)
 
     def _on_send_failed(self, message: str) -> None:
+        self._sending = None
         self.send_button.setEnabled(True)
         self.status_label.setText("<b>Not sent</b>")
         self.status_label.setStyleSheet("color: #b3261e;")
