@@ -16,7 +16,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
 
-from shopctrl_desktop.engine.progress import ItemChange, QueueCounts
+from shopctrl_desktop.domain.queue import ItemChange, QueueCounts
 from shopctrl_desktop.gui.context import AppContext
 
 log = logging.getLogger(__name__)

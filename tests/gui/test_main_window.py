@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 
 from shopctrl_desktop.config import load_settings
-from shopctrl_desktop.engine.progress import QueueCounts
+from shopctrl_desktop.domain.queue import QueueCounts
 from shopctrl_desktop.engine.token import read_token
 from shopctrl_desktop.gui.background import wait_for_background
 from shopctrl_desktop.gui.context import AppContext

@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 
-from shopctrl_desktop.engine.progress import ItemChange
+from shopctrl_desktop.domain.queue import ItemChange
 from shopctrl_desktop.gui.queue.model import COL_STATUS, ID_ROLE, REFRESH_INTERVAL_MS, QueueTableModel
 from shopctrl_desktop.gui.queue.page import QueuePage
 from shopctrl_desktop.store.browse import MASK, QueueFilter

@@ -8,9 +8,9 @@ from contextlib import asynccontextmanager
 from dataclasses import replace
 
 from shopctrl_desktop.config import Settings
+from shopctrl_desktop.domain.queue import ItemChange, QueueCounts
 from shopctrl_desktop.domain.retry import RetryPolicy
 from shopctrl_desktop.engine.delivery import DeliveryEngine
-from shopctrl_desktop.engine.progress import ItemChange, QueueCounts
 from shopctrl_desktop.store.db import Database
 from shopctrl_desktop.store.secrets import SecretBox
 

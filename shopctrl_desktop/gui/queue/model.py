@@ -26,7 +26,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor, QFont
 
-from shopctrl_desktop.engine.progress import ItemChange
+from shopctrl_desktop.domain.queue import ItemChange
 from shopctrl_desktop.gui.background import run_in_background
 from shopctrl_desktop.gui.context import AppContext
 from shopctrl_desktop.gui.queue.columns import (
