@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shopctrl_desktop.domain.model import IncomingEvent, Priority, Trigger, WebhookAction
+from shopctrl_desktop.domain.model import IncomingEvent, ItemStatus, Priority, Trigger, WebhookAction
+from shopctrl_desktop.domain.queue import CANCELLABLE_STATUSES, RETRYABLE_STATUSES
 from shopctrl_desktop.store import alerts as alerts_repo
 from shopctrl_desktop.store import claim as claims
 from shopctrl_desktop.store import queue
@@ -280,3 +281,18 @@ def test_queue_counter_live_every_read_finished_at_most_every_interval(db, box):
         assert slow.read(s).delivered == 1  # a full count replaces the noted figure, not adds to it
         slow.finished_interval = 3600
         assert slow.read(s).delivered == 1
+
+
+@pytest.mark.parametrize("status", list(ItemStatus))
+def test_cancel_and_retry_apply_to_the_statuses_the_domain_names(db, box, status) -> None:
+    add_trigger(db, box)
+    ingest(db, box, [order_event(1), order_event(2)])
+    first, second = (i.id for i in items(db))
+    with db.session() as s:
+        s.execute(queue._ITEMS.update().values(status=status.value))
+        assert queue.cancel_item(s, first) == (status in CANCELLABLE_STATUSES)
+        assert queue.retry_item(s, second) == (status in RETRYABLE_STATUSES)
+    assert {i.id: i.status for i in items(db)} == {
+        first: "cancelled" if status in CANCELLABLE_STATUSES else status,
+        second: "queued" if status in RETRYABLE_STATUSES else status,
+    }
