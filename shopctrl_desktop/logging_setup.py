@@ -15,6 +15,7 @@ import sys
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
+from shopctrl_desktop.domain.secret_headers import SECRET_HEADER_NAMES
 from shopctrl_desktop.paths import AppPaths
 
 LOG_MAX_BYTES = 2 * 1024 * 1024
@@ -30,11 +31,8 @@ READY_MESSAGE = "main window shown; ready"
 # Secret-named keys go first, so that an unquoted header value running to the end of the line cannot
 # swallow a key whose value would then stay visible.
 
-# Header names whose values are credentials or signatures.
-_SECRET_HEADERS = (
-    r"(?:proxy-)?authorization|x-signature|webhook-signature|x-hub-signature(?:-256)?|x-api-key|"
-    r"cookie|set-cookie"
-)
+# Header names whose values are credentials or signatures (longest first, so none stops at a shorter one).
+_SECRET_HEADERS = "|".join(re.escape(name) for name in sorted(SECRET_HEADER_NAMES, key=len, reverse=True))
 # Keys that name a secret: password, hmacSecret, client_certificate_passphrase, api_token, ...
 _SECRET_WORDS = r"password|passwd|pwd|secret|passphrase|token|api[_-]?key|private[_-]?key"
 _SECRET_KEY = rf"(?<![\w.-])(?=[\w.-]*?(?:{_SECRET_WORDS}))[\w.-]++"

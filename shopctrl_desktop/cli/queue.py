@@ -69,7 +69,13 @@ def cmd_queue_list(ctx: Context) -> int:
     return EXIT_OK
 
 
+def _either(statuses: tuple[str, ...]) -> str:
+    """("failed", "retrying", "cancelled") -> "failed, retrying or cancelled"."""
+    return " or ".join(filter(None, (", ".join(statuses[:-1]), statuses[-1])))
+
+
 def cmd_queue_cancel(ctx: Context) -> int:
+    from shopctrl_desktop.domain.queue import CANCELLABLE_STATUSES
     from shopctrl_desktop.store.queue import cancel_item, get_item
 
     with ctx.db.session() as session:
@@ -79,10 +85,13 @@ def cmd_queue_cancel(ctx: Context) -> int:
         item = get_item(session, ctx.args.id)
     if item is None:
         raise CliError(f"there is no queue item {ctx.args.id}")
-    raise CliError(f"item {ctx.args.id} is {item.status}; only queued or retrying items can be cancelled")
+    raise CliError(
+        f"item {ctx.args.id} is {item.status}; only {_either(CANCELLABLE_STATUSES)} items can be cancelled"
+    )
 
 
 def cmd_queue_retry(ctx: Context) -> int:
+    from shopctrl_desktop.domain.queue import RETRYABLE_STATUSES
     from shopctrl_desktop.store.queue import get_item, retry_failed, retry_item
 
     if ctx.args.failed == (ctx.args.id is not None):
@@ -99,7 +108,7 @@ def cmd_queue_retry(ctx: Context) -> int:
     if item is None:
         raise CliError(f"there is no queue item {ctx.args.id}")
     raise CliError(
-        f"item {ctx.args.id} is {item.status}; only failed, retrying or cancelled items can be retried"
+        f"item {ctx.args.id} is {item.status}; only {_either(RETRYABLE_STATUSES)} items can be retried"
     )
 
 

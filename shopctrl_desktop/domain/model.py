@@ -19,18 +19,7 @@ class ItemStatus(StrEnum):
     RETRYING = "retrying"
     FAILED = "failed"
     CANCELLED = "cancelled"
-
-    @property
-    def is_waiting(self) -> bool:
-        return self in (ItemStatus.QUEUED, ItemStatus.RETRYING)
-
-    @property
-    def is_final(self) -> bool:
-        return self in (ItemStatus.DELIVERED, ItemStatus.FAILED, ItemStatus.CANCELLED)
-
-
-#: Statuses in which an item still waits to be sent (used by the uniqueness rule).
-WAITING_STATUSES = (ItemStatus.QUEUED.value, ItemStatus.RETRYING.value)
+    # Which statuses wait, may be retried or cancelled, are final: domain/queue.py.
 
 
 class Priority(IntEnum):

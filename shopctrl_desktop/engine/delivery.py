@@ -34,12 +34,13 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from shopctrl_desktop.config import Settings
-from shopctrl_desktop.domain.model import WebhookAction
+from shopctrl_desktop.domain.model import ItemStatus, WebhookAction
 from shopctrl_desktop.domain.outcome import AttemptResult
+from shopctrl_desktop.domain.queue import ItemChange
 from shopctrl_desktop.domain.tls import CertificateError
 from shopctrl_desktop.engine.delivery_db import DeliveryDatabase
 from shopctrl_desktop.engine.outgoing import USER_AGENT, build_request, config_failure
-from shopctrl_desktop.engine.progress import EngineObserver, ItemChange, NullObserver
+from shopctrl_desktop.engine.progress import EngineObserver, NullObserver
 from shopctrl_desktop.engine.senders import AiohttpSender, Sender
 from shopctrl_desktop.engine.tlsconfig import TLSContextCache
 from shopctrl_desktop.store import claim as claims
@@ -105,7 +106,6 @@ class DeliveryEngine:
         sender: Sender | None = None,
         owner: str | None = None,
         poll_interval: float = 2.0,
-        counts_interval: float = 0.5,
         lease_margin: float = 5.0,
     ) -> None:
         self._observer: EngineObserver = observer or NullObserver()
@@ -114,7 +114,6 @@ class DeliveryEngine:
         self._sender: Sender = sender or AiohttpSender()
         self._tls = TLSContextCache()
         self._poll_interval = poll_interval
-        self._counts_interval = counts_interval
         self._concurrency = max(1, int(settings.concurrency))
         self._per_host = max(1, int(settings.per_host_concurrency))
         # Items in hand may wait for a slot: up to twice the limits, so the pipe never runs dry.
@@ -142,7 +141,6 @@ class DeliveryEngine:
         self._event: asyncio.Event | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = float("inf")
-        self._counts_dirty = True
         self._switch_interval: float | None = None
         self._gc_threshold: tuple[int, int, int] | None = None
         self.delivered = 0
@@ -169,7 +167,6 @@ class DeliveryEngine:
         self._loops = [
             asyncio.create_task(self._db_loop(), name="delivery-db"),
             asyncio.create_task(self._heartbeat_loop(), name="delivery-heartbeat"),
-            asyncio.create_task(self._counts_loop(), name="delivery-counts"),
         ]
         self._observer.state_changed("delivery", "running", f"concurrency {self._concurrency}")
 
@@ -186,7 +183,7 @@ class DeliveryEngine:
         self._event.set()
         if self._timer is not None:
             self._timer.cancel()
-        db_loop, heartbeat, counts = self._loops
+        db_loop, heartbeat = self._loops
         self._wake_workers(len(self._idle))
         _, pending = await asyncio.wait(self._workers, timeout=max(0.0, drain_timeout))
         for task in pending:
@@ -195,25 +192,22 @@ class DeliveryEngine:
         self._event.set()
         await asyncio.gather(db_loop, return_exceptions=True)
         heartbeat.cancel()
-        counts.cancel()
-        await asyncio.gather(heartbeat, counts, return_exceptions=True)
+        await asyncio.gather(heartbeat, return_exceptions=True)
         leftover = list(self._in_hand.values())
         if leftover:
             try:
                 await self._db_call(self._store.release, [item.id for item in leftover])
                 self._observer.items_changed(
                     [
-                        ItemChange(it.id, "retrying" if it.attempts else "queued", it.attempts)
+                        ItemChange(
+                            it.id, ItemStatus.RETRYING if it.attempts else ItemStatus.QUEUED, it.attempts
+                        )
                         for it in leftover
                     ]
                 )
             except Exception:  # noqa: BLE001 - lease recovery will bring them back
                 log.exception("could not give %d item(s) back; lease recovery will", len(leftover))
             self._in_hand.clear()
-        try:
-            self._observer.counts_changed(await self._db_call(self._store.counts))
-        except Exception:  # noqa: BLE001
-            log.debug("final counts failed", exc_info=True)
         await self._sender.close()
         assert self._executor is not None
         self._executor.shutdown(wait=True)
@@ -349,15 +343,15 @@ class DeliveryEngine:
 
     def _start_items(self, items: list[claims.ClaimedItem], actions: dict[int, WebhookAction]) -> None:
         changes = []
+        sending = ItemStatus.SENDING  # once: an enum member look-up costs more than the rest of a loop turn
         for item in items:
             self._in_hand[item.id] = item
             self._active.add(item.id)
             self._host_active[item.host] += 1
             action = actions.get(item.action_id) if item.action_id is not None else None
             self._ready.append((item, action))
-            changes.append(ItemChange(item.id, "sending", item.attempts))
+            changes.append(ItemChange(item.id, sending, item.attempts))
         self._wake_workers(len(items))
-        self._counts_dirty = True
         self._observer.items_changed(changes)
 
     def _wake_workers(self, n: int) -> None:
@@ -439,10 +433,10 @@ class DeliveryEngine:
     ) -> None:
         for item, _ in batch:
             self._in_hand.pop(item.id, None)
-        self.delivered += sum(1 for change in result.changes if change.status == "delivered")
+        delivered = ItemStatus.DELIVERED
+        self.delivered += sum(1 for change in result.changes if change.status is delivered)
         if result.retry_delays and self._running:
             self._wake_in(min(result.retry_delays.values()))
-        self._counts_dirty = True
         if result.changes:
             self._observer.items_changed(result.changes)
         for alert_id, severity, title in result.alerts:
@@ -461,13 +455,3 @@ class DeliveryEngine:
                     await self._db_call(self._store.extend, ids)
                 except Exception:  # noqa: BLE001
                     log.exception("extending leases failed")
-
-    async def _counts_loop(self) -> None:
-        while True:
-            if self._counts_dirty:
-                self._counts_dirty = False
-                try:
-                    self._observer.counts_changed(await self._db_call(self._store.counts))
-                except Exception:  # noqa: BLE001
-                    log.debug("counting queue items failed", exc_info=True)
-            await asyncio.sleep(self._counts_interval)

@@ -14,11 +14,9 @@ from typing import Any
 from shopctrl_desktop.config import Settings
 from shopctrl_desktop.domain.model import WebhookAction
 from shopctrl_desktop.domain.outcome import AttemptResult
-from shopctrl_desktop.engine.progress import QueueCounts
 from shopctrl_desktop.store import claim as claims
 from shopctrl_desktop.store.db import Database
 from shopctrl_desktop.store.models import utcnow
-from shopctrl_desktop.store.queue import QueueCounter
 from shopctrl_desktop.store.secrets import SecretBox
 
 #: How long decrypted actions and the lease length are reused before they are read again.
@@ -37,7 +35,6 @@ class DeliveryDatabase:
         self.lease_seconds = 35.0
         self._lease_read_at = float("-inf")  # monotonic time; only the database thread touches these two
         self._actions: dict[int, tuple[float, WebhookAction]] = {}
-        self._counter = QueueCounter()
 
     def recover(self) -> int:
         with self._db.session() as session:
@@ -58,7 +55,6 @@ class DeliveryDatabase:
         actions: dict[int, WebhookAction] = {}
         with self._db.session() as session:
             record = claims.record_outcomes(session, self.owner, batch, self._settings.retry)
-            self._counter.note_delivered(sum(1 for change in record.changes if change.status == "delivered"))
             if want > 0:
                 clock = time.monotonic()
                 if clock - self._lease_read_at > ACTION_CACHE_SECONDS:
@@ -102,10 +98,3 @@ class DeliveryDatabase:
         with self._db.session() as session:
             until = utcnow() + timedelta(seconds=self.lease_seconds)
             return claims.extend_leases(session, self.owner, ids, until)
-
-    def counts(self) -> QueueCounts:
-        """Live counts on every call (asked at most twice a second while items change); delivered and
-        cancelled, a count over every finished item, at most every 30 s (QueueCounter) — delivered
-        plus what this engine delivered since."""
-        with self._db.session() as session:
-            return self._counter.read(session)

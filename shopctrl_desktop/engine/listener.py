@@ -21,9 +21,9 @@ from aiohttp import web
 
 from shopctrl_desktop import __version__
 from shopctrl_desktop.config import Settings
+from shopctrl_desktop.domain.queue import QueueCounts
 from shopctrl_desktop.engine.event_input import MAX_BATCH, parse_body
 from shopctrl_desktop.engine.intake import IntakeBatcher, IntakeClosed, StoreFailed
-from shopctrl_desktop.engine.progress import QueueCounts
 from shopctrl_desktop.engine.token import load_or_create_token, read_token
 from shopctrl_desktop.paths import AppPaths
 

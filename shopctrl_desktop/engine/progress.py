@@ -1,32 +1,14 @@
 """The small callback protocol through which the engine reports progress (the GUI turns it into signals).
 
-Callbacks are called on the engine's thread with plain values only (ids, strings, frozen dataclasses and named tuples).
+Callbacks are called on the engine's thread with plain values only (ids, strings, and the immutable
+:class:`ItemChange` / :class:`QueueCounts` of domain/queue.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import NamedTuple, Protocol
+from typing import Protocol
 
-
-@dataclass(frozen=True)
-class QueueCounts:
-    queued: int = 0
-    sending: int = 0
-    retrying: int = 0
-    failed: int = 0
-    delivered: int = 0
-    cancelled: int = 0
-
-
-class ItemChange(NamedTuple):
-    """One queue item's new state (immutable: it crosses from the engine's thread to the GUI's)."""
-
-    item_id: int
-    status: str
-    attempts: int
-    response_status: int | None = None
-    message: str | None = None
+from shopctrl_desktop.domain.queue import ItemChange, QueueCounts
 
 
 class EngineObserver(Protocol):

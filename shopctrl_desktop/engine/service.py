@@ -1,7 +1,9 @@
 """The engine without a screen: listener + intake batching (+ delivery), on one asyncio loop.
 
 The GUI runs it in a QThread (gui/engine_thread.py), ``serve`` runs it with :func:`run_engine_blocking`.
-Progress goes out through an :class:`EngineObserver` with plain values only.
+Progress goes out through an :class:`EngineObserver` with plain values only. Who reports what: the
+delivery engine its items and its own state, the listener's state and the queue counts come from here
+(counted again, at most every ``COUNTS_INTERVAL``, after intake or delivery changed items).
 """
 
 from __future__ import annotations
@@ -9,16 +11,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from shopctrl_desktop.config import Settings
-from shopctrl_desktop.domain.model import IncomingEvent, ItemStatus
+from shopctrl_desktop.domain.model import AlertSeverity, IncomingEvent, ItemStatus
+from shopctrl_desktop.domain.queue import ItemChange, QueueCounts
 from shopctrl_desktop.engine.cert_watch import watch_certificates
 from shopctrl_desktop.engine.delivery import DeliveryEngine
 from shopctrl_desktop.engine.intake import IntakeBatcher
 from shopctrl_desktop.engine.listener import Listener, ListenerError
-from shopctrl_desktop.engine.progress import EngineObserver, ItemChange, NullObserver, QueueCounts
+from shopctrl_desktop.engine.progress import EngineObserver, NullObserver
 from shopctrl_desktop.paths import AppPaths
 from shopctrl_desktop.store.db import Database
 from shopctrl_desktop.store.ingest import IngestResult
@@ -56,10 +60,14 @@ class Engine:
         # Delivery: claims due items, sends, records; wake() after each intake commit.
         self.deliver = deliver
         self.delivery: DeliveryEngine | None = (
-            DeliveryEngine(db, box, settings, self.observer) if deliver else None
+            DeliveryEngine(db, box, settings, _CountOnChange(self.observer, self._schedule_counts))
+            if deliver
+            else None
         )
         self._counts_cache: tuple[float, QueueCounts] | None = None
         self._counter = QueueCounter()
+        self._counter_lock = threading.Lock()  # the listener's /health and the reports count on two threads
+        self._delivered_noted = 0
         self._counts_dirty = False
         self._counts_task: asyncio.Task[None] | None = None
         self._cert_task: asyncio.Task[None] | None = None
@@ -74,9 +82,7 @@ class Engine:
         """Start on the current loop. Raises ListenerError (port taken, remote bind not allowed)."""
         await self.intake.start()
         if self.delivery is not None:
-            self._state("delivery", "starting", "")
-            await self.delivery.start()
-            self._state("delivery", "running", "")
+            await self.delivery.start()  # reports its own state (starting, running, error, stopped)
             self._cert_task = asyncio.get_running_loop().create_task(
                 watch_certificates(self.db, self.box, self.observer.alert_raised)
             )
@@ -111,7 +117,6 @@ class Engine:
             self._state("listener", "stopped", "")
         if self.delivery is not None:
             await self.delivery.stop(drain_timeout)
-            self._state("delivery", "stopped", "")
         for task in (self._counts_task, self._cert_task):
             if task is not None:
                 task.cancel()
@@ -119,6 +124,11 @@ class Engine:
                     await task
                 except asyncio.CancelledError:
                     pass
+        if not isinstance(self.observer, NullObserver):  # the counts after the items given back
+            try:
+                self.observer.counts_changed(await self.queue_counts(max_age=0))
+            except Exception:  # noqa: BLE001
+                log.debug("final queue counts unavailable", exc_info=True)
 
     def wake(self) -> None:
         """New items are due (called by the intake after a commit, and by the GUI after Retry)."""
@@ -141,11 +151,19 @@ class Engine:
         return counts
 
     def _read_counts(self) -> QueueCounts:
-        """Live counts every time; delivered/cancelled (a full count) at most every 30 s (QueueCounter)."""
-        with self.db.session() as session:
-            return self._counter.read(session)
+        """Live counts every time; delivered/cancelled (a full count) at most every 30 s (QueueCounter),
+        delivered plus what this engine's delivery delivered since."""
+        with self._counter_lock:
+            delivered = self.delivery.delivered if self.delivery is not None else 0
+            self._counter.note_delivered(delivered - self._delivered_noted)
+            self._delivered_noted = delivered
+            with self.db.session() as session:
+                return self._counter.read(session)
 
     def _schedule_counts(self) -> None:
+        """Report the counts again soon (headless, nobody listens: /health counts on demand)."""
+        if isinstance(self.observer, NullObserver):
+            return
         self._counts_dirty = True
         if self._counts_task is None or self._counts_task.done():
             self._counts_task = asyncio.get_running_loop().create_task(self._report_counts())
@@ -168,15 +186,18 @@ class Engine:
                 self.wake()
             return
         changes: list[ItemChange] = []
+        queued = ItemStatus.QUEUED  # once: an enum member look-up costs more than making an ItemChange
         for result in results:
-            changes.extend(ItemChange(i, ItemStatus.QUEUED.value, 0) for i in result.new_item_ids)
-            changes.extend(ItemChange(i, ItemStatus.QUEUED.value, 0) for i in result.updated_item_ids)
+            changes.extend(ItemChange(i, queued, 0) for i in result.new_item_ids)
+            changes.extend(ItemChange(i, queued, 0) for i in result.updated_item_ids)
             changes.extend(
-                ItemChange(i, ItemStatus.FAILED.value, 0, message="payload cannot be rendered")
+                ItemChange(i, ItemStatus.FAILED, 0, message="payload cannot be rendered")
                 for i in result.failed_item_ids
             )
             for alert_id in result.alert_ids:
-                self.observer.alert_raised(alert_id, "error", "A payload cannot be rendered")
+                self.observer.alert_raised(
+                    alert_id, AlertSeverity.ERROR.value, "A payload cannot be rendered"
+                )
         if changes:
             self._counts_cache = None  # /health answers with the counts after this commit
             self.observer.items_changed(changes)
@@ -187,6 +208,28 @@ class Engine:
             self.observer.state_changed(component, state, detail)
         except Exception:  # noqa: BLE001
             log.exception("observer.state_changed failed")
+
+
+class _CountOnChange:
+    """The delivery engine's observer: passes every report on, and has the queue counts reported again
+    after the engine changed items (it reports no counts itself)."""
+
+    def __init__(self, observer: EngineObserver, on_items_changed: Callable[[], None]) -> None:
+        self._observer = observer
+        self._on_items_changed = on_items_changed
+
+    def items_changed(self, changes: list[ItemChange]) -> None:
+        self._observer.items_changed(changes)
+        self._on_items_changed()
+
+    def alert_raised(self, alert_id: int, severity: str, title: str) -> None:
+        self._observer.alert_raised(alert_id, severity, title)
+
+    def counts_changed(self, counts: QueueCounts) -> None:
+        self._observer.counts_changed(counts)
+
+    def state_changed(self, component: str, state: str, detail: str) -> None:
+        self._observer.state_changed(component, state, detail)
 
 
 def run_engine_blocking(

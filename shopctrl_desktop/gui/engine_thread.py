@@ -17,7 +17,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QThread, Signal
 
 from shopctrl_desktop.app_context import AppContext
-from shopctrl_desktop.engine.progress import ItemChange, QueueCounts
+from shopctrl_desktop.domain.queue import ItemChange, QueueCounts
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from shopctrl_desktop.app_context import AppContext
-from shopctrl_desktop.engine.progress import ItemChange, QueueCounts
+from shopctrl_desktop.domain.queue import ItemChange, QueueCounts
 from shopctrl_desktop.gui.alerts.page import AlertsPage
 from shopctrl_desktop.gui.background import run_in_background
 from shopctrl_desktop.gui.engine_thread import EngineSignals, EngineThread

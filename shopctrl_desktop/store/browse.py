@@ -16,11 +16,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.orm import Session
 
+from shopctrl_desktop.domain.model import ItemStatus
+from shopctrl_desktop.domain.secret_headers import is_secret_header
 from shopctrl_desktop.store.models import DeliveryAttemptRow, QueueItemRow, TriggerRow, WebhookActionRow
 
-#: Header names whose values are never shown in full (auth, signatures, anything that smells of a secret).
-SECRET_HEADER_WORDS = ("authorization", "signature", "secret", "token", "password", "api-key", "apikey")
-SECRET_HEADERS = {"x-signature", "x-hub-signature-256", "webhook-signature", "cookie", "proxy-authorization"}
 MASK = "••••••"
 
 
@@ -234,9 +233,8 @@ def filter_choices(session: Session) -> tuple[list[str], list[str]]:
 def mask_headers(headers: dict[str, str]) -> dict[str, str]:
     masked: dict[str, str] = {}
     for name, value in headers.items():
-        low = name.lower()
-        if low in SECRET_HEADERS or any(word in low for word in SECRET_HEADER_WORDS):
-            if low == "authorization" and " " in value:
+        if is_secret_header(name):
+            if name.lower() == "authorization" and " " in value:
                 masked[name] = f"{value.split(' ', 1)[0]} {MASK}"
             else:
                 masked[name] = MASK
@@ -307,11 +305,12 @@ def count_matching(session: Session, flt: QueueFilter) -> int:
 
 def failed_ids(session: Session, flt: QueueFilter) -> list[int]:
     """The failed items inside the current filter (for "Retry failed in filter")."""
-    if flt.statuses and "failed" not in flt.statuses:
+    failed = ItemStatus.FAILED.value
+    if flt.statuses and failed not in flt.statuses:
         return []
     clauses = [
         *filter_clauses(QueueFilter(**{**flt.__dict__, "statuses": ()})),
-        QueueItemRow.status == "failed",
+        QueueItemRow.status == failed,
     ]
     return list(session.scalars(select(QueueItemRow.id).where(and_(*clauses)).order_by(QueueItemRow.id)))
 

@@ -24,10 +24,10 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import Integer, Select, Table, bindparam, case, func, insert, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
-from shopctrl_desktop.domain.model import WAITING_STATUSES, AlertSeverity, ItemStatus, Priority, WebhookAction
+from shopctrl_desktop.domain.model import AlertSeverity, ItemStatus, Priority, WebhookAction
 from shopctrl_desktop.domain.outcome import BODY_LIMIT, AttemptResult, decide
+from shopctrl_desktop.domain.queue import FINAL_STATUSES, WAITING_STATUSES, ItemChange, status_values
 from shopctrl_desktop.domain.retry import RetryPolicy
-from shopctrl_desktop.engine.progress import ItemChange
 from shopctrl_desktop.store import claim_sqlite as fast
 from shopctrl_desktop.store.alerts import create_alert
 from shopctrl_desktop.store.ingest import begin_write
@@ -38,8 +38,9 @@ from shopctrl_desktop.store.triggers import action_from_row
 _ITEMS = cast(Table, QueueItemRow.__table__)
 _ATTEMPTS = cast(Table, DeliveryAttemptRow.__table__)
 SENDING = ItemStatus.SENDING.value
+_WAITING = status_values(WAITING_STATUSES)
 _STATUS_VALUES = {status: status.value for status in ItemStatus}  # Enum.value costs a descriptor call
-_FINAL = frozenset({ItemStatus.DELIVERED.value, ItemStatus.FAILED.value})
+_FINAL = frozenset(status_values(FINAL_STATUSES))
 
 
 class ClaimedItem(NamedTuple):
@@ -154,7 +155,7 @@ def _build_candidates(postgresql: bool) -> Select[Any]:
     if postgresql:
         return (
             select(_ITEMS.c.id, _ITEMS.c.host)
-            .where(_ITEMS.c.status.in_(WAITING_STATUSES), *due)
+            .where(_ITEMS.c.status.in_(_WAITING), *due)
             .order_by(_ITEMS.c.priority.desc(), _ITEMS.c.id)
             .limit(scan)
             .with_for_update(skip_locked=True)
@@ -166,7 +167,7 @@ def _build_candidates(postgresql: bool) -> Select[Any]:
         .limit(scan)
         .subquery()
         for priority in sorted(Priority, reverse=True)
-        for status in WAITING_STATUSES
+        for status in _WAITING
     ]
     merged = union_all(*(select(p.c.id, p.c.host, p.c.priority) for p in parts)).subquery()
     return select(merged.c.id, merged.c.host).order_by(merged.c.priority.desc(), merged.c.id).limit(scan)
@@ -178,7 +179,7 @@ _CLAIM = (
     update(_ITEMS)
     .where(
         _ITEMS.c.id.in_(bindparam("p_ids", expanding=True)),
-        _ITEMS.c.status.in_(WAITING_STATUSES),
+        _ITEMS.c.status.in_(_WAITING),
         _ITEMS.c.next_attempt_at <= bindparam("p_now", type_=_ITEMS.c.next_attempt_at.type),
     )
     .values(
@@ -412,7 +413,7 @@ def record_outcomes(
         )
         if delay is not None:
             result.retry_delays[item_id] = delay
-        changes.append(ItemChange(item_id, status_value, number, status_code, message))
+        changes.append(ItemChange(item_id, status, number, status_code, message))
         if alert_reason is not None:
             alerts_to_make.append((item, alert_reason, message))
     if sqlite:

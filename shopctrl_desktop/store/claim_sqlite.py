@@ -22,9 +22,18 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from shopctrl_desktop.domain.model import WAITING_STATUSES, Priority
+from shopctrl_desktop.domain.model import ItemStatus, Priority
+from shopctrl_desktop.domain.queue import WAITING_STATUSES
 
 _IDS = "(SELECT value FROM json_each(:ids))"
+# Statuses are bound parameters like every other value: the SQL text names none. Each statement's own
+# parameters are merged into these (sqlite3 ignores names a statement does not use).
+_WAITING_NAMES = tuple(f"waiting{n}" for n in range(len(WAITING_STATUSES)))
+_STATUS_PARAMS = {
+    "sending": ItemStatus.SENDING.value,
+    **{name: status.value for name, status in zip(_WAITING_NAMES, WAITING_STATUSES, strict=True)},
+}
+_WAITING_IN = "(" + ", ".join(f":{name}" for name in _WAITING_NAMES) + ")"
 
 
 def sqlite_time(value: datetime | None) -> str | None:
@@ -38,10 +47,10 @@ def sqlite_time(value: datetime | None) -> str | None:
     return value.isoformat(" ", "microseconds")
 
 
-def _candidate_part(status: str, priority: int) -> str:
+def _candidate_part(status_name: str, priority: int) -> str:
     return (
         "SELECT * FROM (SELECT id, host, priority FROM queue_items "
-        f"WHERE status = '{status}' AND priority = {priority} AND next_attempt_at <= :now "
+        f"WHERE status = :{status_name} AND priority = {priority} AND next_attempt_at <= :now "
         "AND host NOT IN (SELECT value FROM json_each(:full)) ORDER BY id LIMIT :scan)"
     )
 
@@ -50,23 +59,23 @@ def _candidate_part(status: str, priority: int) -> str:
 _CANDIDATES = (
     "SELECT json_group_array(json_array(id, host, priority)) FROM ("
     + " UNION ALL ".join(
-        _candidate_part(status, int(p)) for p in sorted(Priority, reverse=True) for status in WAITING_STATUSES
+        _candidate_part(name, int(p)) for p in sorted(Priority, reverse=True) for name in _WAITING_NAMES
     )
     + ")"
 )
 # "+status" keeps SQLite on the primary key (a handful of ids) instead of the status index (every waiting row).
 _CLAIM = (
-    "UPDATE queue_items SET status = 'sending', lease_owner = :owner, lease_expires_at = :until "
-    f"WHERE id IN {_IDS} AND +status IN ('queued', 'retrying') AND next_attempt_at <= :now"
+    "UPDATE queue_items SET status = :sending, lease_owner = :owner, lease_expires_at = :until "
+    f"WHERE id IN {_IDS} AND +status IN {_WAITING_IN} AND next_attempt_at <= :now"
 )
 _CLAIMED = (
     "SELECT json_group_array(json_array(id, attempts, priority, method, url, host, headers_json, body, "
     "action_id, trigger_id, trigger_title, event_name)) FROM queue_items "
-    f"WHERE id IN {_IDS} AND +status = 'sending' AND lease_owner = :owner AND lease_expires_at = :until"
+    f"WHERE id IN {_IDS} AND +status = :sending AND lease_owner = :owner AND lease_expires_at = :until"
 )
 _OWNED = (
     "SELECT json_group_array(id) FROM queue_items "
-    f"WHERE id IN {_IDS} AND +status = 'sending' AND lease_owner = :owner"
+    f"WHERE id IN {_IDS} AND +status = :sending AND lease_owner = :owner"
 )
 # The layout of the rows record_outcomes (store/claim.py) builds, for this path and the portable one: an item
 # update is [id, *RECORD_COLUMNS], an attempt is ATTEMPT_COLUMNS.
@@ -149,7 +158,7 @@ def _scalar(cursor: Any, sql: str, params: dict[str, Any]) -> Any:
 
 
 def candidates(conn: Connection, now: datetime, full_hosts: list[str], scan: int) -> list[tuple[int, str]]:
-    params = {"now": sqlite_time(now), "full": json.dumps(full_hosts), "scan": scan}
+    params = {**_STATUS_PARAMS, "now": sqlite_time(now), "full": json.dumps(full_hosts), "scan": scan}
     rows = json.loads(_scalar(_cursor(conn), _CANDIDATES, params) or "[]")
     rows.sort(key=lambda r: (-r[2], r[0]))
     return [(r[0], r[1]) for r in rows[:scan]]
@@ -158,14 +167,21 @@ def candidates(conn: Connection, now: datetime, full_hosts: list[str], scan: int
 def claim(conn: Connection, ids: list[int], owner: str, now: datetime, until: datetime) -> list[list[Any]]:
     """Rows ``[id, attempts, priority, method, url, host, headers_json, body, action_id, trigger_id,
     trigger_title, event_name]`` of the items this call moved to ``sending``."""
-    params = {"ids": json.dumps(ids), "owner": owner, "now": sqlite_time(now), "until": sqlite_time(until)}
+    params = {
+        **_STATUS_PARAMS,
+        "ids": json.dumps(ids),
+        "owner": owner,
+        "now": sqlite_time(now),
+        "until": sqlite_time(until),
+    }
     cursor = _cursor(conn)
     cursor.execute(_CLAIM, params)
     return json.loads(_scalar(cursor, _CLAIMED, params) or "[]")  # type: ignore[no-any-return]
 
 
 def owned(conn: Connection, ids: list[int], owner: str) -> set[int]:
-    return set(json.loads(_scalar(_cursor(conn), _OWNED, {"ids": json.dumps(ids), "owner": owner}) or "[]"))
+    params = {**_STATUS_PARAMS, "ids": json.dumps(ids), "owner": owner}
+    return set(json.loads(_scalar(_cursor(conn), _OWNED, params) or "[]"))
 
 
 def record(conn: Connection, attempts: list[list[Any]], updates: list[list[Any]]) -> None:

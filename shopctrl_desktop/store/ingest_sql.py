@@ -19,8 +19,10 @@ from typing import Any, cast
 from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
-from shopctrl_desktop.domain.model import WAITING_STATUSES
+from shopctrl_desktop.domain import queue as queue_rules
 from shopctrl_desktop.store.models import EventRow, QueueItemRow, Shop, TriggerRow, WebhookActionRow
+
+WAITING_STATUSES = queue_rules.status_values(queue_rules.WAITING_STATUSES)  # as bound parameter values
 
 EVENTS = cast(Table, EventRow.__table__)
 ITEMS = cast(Table, QueueItemRow.__table__)

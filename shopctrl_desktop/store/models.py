@@ -19,6 +19,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from shopctrl_desktop.domain.model import ItemStatus
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -133,7 +135,7 @@ class QueueItemRow(Base):
     entity_code: Mapped[str | None] = mapped_column(String(200), nullable=True)
     priority: Mapped[int] = mapped_column(Integer, default=3)
     unique_key: Mapped[str | None] = mapped_column(String(300), nullable=True)
-    status: Mapped[str] = mapped_column(String(20), default="queued")
+    status: Mapped[str] = mapped_column(String(20), default=ItemStatus.QUEUED.value)
     method: Mapped[str] = mapped_column(String(10), default="POST")
     url: Mapped[str] = mapped_column(Text)
     host: Mapped[str] = mapped_column(String(300), default="")

@@ -15,8 +15,14 @@ from typing import Any, cast
 from sqlalchemy import Table, func, insert, inspect, select, update
 from sqlalchemy.orm import Session
 
-from shopctrl_desktop.domain.model import WAITING_STATUSES, ItemStatus, Priority
-from shopctrl_desktop.engine.progress import QueueCounts
+from shopctrl_desktop.domain.model import ItemStatus, Priority
+from shopctrl_desktop.domain.queue import (
+    CANCELLABLE_STATUSES,
+    LIVE_STATUSES,
+    RETRYABLE_STATUSES,
+    QueueCounts,
+    status_values,
+)
 from shopctrl_desktop.store.ingest import IngestResult, begin_write, enqueue_batches, enqueue_events, host_of
 from shopctrl_desktop.store.models import DeliveryAttemptRow, QueueItemRow, utcnow
 
@@ -33,15 +39,15 @@ __all__ = [
     "host_of",
     "list_items",
     "queue_counts",
-    "ready_items",
     "resend_item",
     "retry_failed",
     "retry_item",
 ]
 
 _ITEMS = cast(Table, QueueItemRow.__table__)
-#: Statuses from which "Retry now" puts an item back in the queue.
-RETRYABLE_STATUSES = (ItemStatus.FAILED.value, ItemStatus.RETRYING.value, ItemStatus.CANCELLED.value)
+_RETRYABLE = status_values(RETRYABLE_STATUSES)
+_CANCELLABLE = status_values(CANCELLABLE_STATUSES)
+_LIVE = status_values(LIVE_STATUSES)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -187,20 +193,6 @@ def list_items(
     return [queue_item(r) for r in session.scalars(query.limit(limit).offset(offset))]
 
 
-def ready_items(session: Session, now: datetime | None = None, limit: int = 100) -> list[QueueItem]:
-    """Waiting items that are due, in the order delivery takes them (read-only; claiming is store/claim.py)."""
-    query = (
-        select(QueueItemRow)
-        .where(
-            QueueItemRow.status.in_(WAITING_STATUSES),
-            QueueItemRow.next_attempt_at <= (now or utcnow()),
-        )
-        .order_by(QueueItemRow.priority.desc(), QueueItemRow.id)
-        .limit(limit)
-    )
-    return [queue_item(r) for r in session.scalars(query)]
-
-
 def get_item(session: Session, item_id: int) -> QueueItem | None:
     row = session.get(QueueItemRow, item_id)
     return queue_item(row) if row else None
@@ -229,20 +221,21 @@ def attempts_for(session: Session, item_id: int) -> list[Attempt]:
 
 
 def cancel_item(session: Session, item_id: int) -> bool:
-    """Cancel a waiting item (queued or retrying). False when it is not waiting (sending, finished, unknown)."""
+    """Cancel a waiting item (CANCELLABLE_STATUSES). False when it is not waiting (sending, finished, unknown)."""
     result = session.execute(
         update(_ITEMS)
-        .where(_ITEMS.c.id == item_id, _ITEMS.c.status.in_(WAITING_STATUSES))
+        .where(_ITEMS.c.id == item_id, _ITEMS.c.status.in_(_CANCELLABLE))
         .values(status=ItemStatus.CANCELLED.value, finished_at=utcnow(), next_attempt_at=None)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def retry_item(session: Session, item_id: int) -> bool:
-    """ "Retry now": a failed, retrying or cancelled item becomes due at once. False otherwise."""
+    """ "Retry now": an item in RETRYABLE_STATUSES (failed, retrying, cancelled) becomes due at once. False
+    otherwise."""
     result = session.execute(
         update(_ITEMS)
-        .where(_ITEMS.c.id == item_id, _ITEMS.c.status.in_(RETRYABLE_STATUSES))
+        .where(_ITEMS.c.id == item_id, _ITEMS.c.status.in_(_RETRYABLE))
         .values(status=ItemStatus.QUEUED.value, next_attempt_at=utcnow(), finished_at=None)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
@@ -298,22 +291,13 @@ def resend_item(session: Session, item_id: int) -> int | None:
     return int(session.execute(insert(_ITEMS).returning(_ITEMS.c.id), [values]).scalar_one())
 
 
-#: Statuses whose counts stay small (the index on status makes counting them cheap at any table size).
-ACTIVE_STATUSES = (
-    ItemStatus.QUEUED.value,
-    ItemStatus.SENDING.value,
-    ItemStatus.RETRYING.value,
-    ItemStatus.FAILED.value,
-)
-
-
 def queue_counts(session: Session, *, finished: bool = True) -> QueueCounts:
-    """Items per status. ``finished=False`` counts only queued/sending/retrying/failed (delivered and
-    cancelled come back as 0): those are the live counts, and with millions of delivered items a full
-    count takes a noticeable fraction of a second."""
+    """Items per status. ``finished=False`` counts only the LIVE_STATUSES (queued, sending, retrying,
+    failed; delivered and cancelled come back as 0): with millions of delivered items a full count takes
+    a noticeable fraction of a second."""
     query = select(QueueItemRow.status, func.count())
     if not finished:
-        query = query.where(QueueItemRow.status.in_(ACTIVE_STATUSES))
+        query = query.where(QueueItemRow.status.in_(_LIVE))
     rows = session.execute(query.group_by(QueueItemRow.status))
     counts = {status: int(n) for status, n in rows}
     return QueueCounts(**{s.value: counts.get(s.value, 0) for s in ItemStatus})

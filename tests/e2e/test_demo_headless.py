@@ -8,8 +8,9 @@ import asyncio
 import pytest
 
 from shopctrl_desktop.demo.main import DemoOptions, demo_paths, headless_demo
+from shopctrl_desktop.domain.queue import ItemChange
 from shopctrl_desktop.domain.retry import RetryPolicy
-from shopctrl_desktop.engine.progress import ItemChange, NullObserver
+from shopctrl_desktop.engine.progress import NullObserver
 from shopctrl_desktop.store.alerts import list_alerts
 from shopctrl_desktop.store.queue import queue_counts
 

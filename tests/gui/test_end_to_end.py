@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 
 from shopctrl_desktop.engine.token import load_or_create_token
 from shopctrl_desktop.gui.main_window import PAGE_QUEUE, PAGE_TRIGGERS
-from shopctrl_desktop.gui.queue.model import COL_STATUS
+from shopctrl_desktop.gui.queue.columns import Column
 from shopctrl_desktop.gui.triggers.editor import TriggerEditorDialog
 from shopctrl_desktop.gui.webhook.editor import TAB_PAYLOAD, WebhookEditorDialog
 from tests.gui.queue_support import make_context, running_window, threaded_receiver
@@ -74,8 +74,8 @@ def test_trigger_from_the_dialogs_event_to_the_listener_delivery_in_the_queue(qt
             qtbot.waitUntil(lambda: model.rowCount() == 1, timeout=10_000)
 
             def delivered_row_shown() -> bool:
-                model.index(0, COL_STATUS).data()  # asks for the row if it is not loaded
-                return model.is_row_loaded(0) and model.index(0, COL_STATUS).data() == "Delivered"
+                model.index(0, Column.STATUS).data()  # asks for the row if it is not loaded
+                return model.is_row_loaded(0) and model.index(0, Column.STATUS).data() == "Delivered"
 
             qtbot.waitUntil(delivered_row_shown, timeout=10_000)
             assert model.index(0, 4).data() == "ERP order sync"

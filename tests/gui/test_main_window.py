@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 
 from shopctrl_desktop.app_context import AppContext
 from shopctrl_desktop.config import load_settings
-from shopctrl_desktop.engine.progress import QueueCounts
+from shopctrl_desktop.domain.queue import QueueCounts
 from shopctrl_desktop.engine.token import read_token
 from shopctrl_desktop.gui.background import wait_for_background
 from shopctrl_desktop.gui.main_window import PAGE_ALERTS, PAGE_QUEUE, MainWindow
@@ -140,14 +140,14 @@ def test_each_new_error_alert_is_a_desktop_notification(qtbot, ctx):
 
 
 def test_keyboard_shortcuts_act_on_the_page_with_the_focus(qtbot, ctx):
-    from shopctrl_desktop.gui.queue.model import COL_STATUS
+    from shopctrl_desktop.gui.queue.columns import Column
     from tests.gui.queue_support import item_status
 
     ids = add_queue_items(ctx.db, 6, status="queued")
     window = open_window(qtbot, ctx)
     window.activateWindow()
     page = window.queue_page
-    page.model.index(0, COL_STATUS).data()
+    page.model.index(0, Column.STATUS).data()
     qtbot.waitUntil(lambda: page.model.is_row_loaded(0), timeout=5_000)
     page.table.setFocus()
     page.select_row(0)

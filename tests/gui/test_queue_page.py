@@ -8,8 +8,9 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 
-from shopctrl_desktop.engine.progress import ItemChange
-from shopctrl_desktop.gui.queue.model import COL_STATUS, ID_ROLE, REFRESH_INTERVAL_MS, QueueTableModel
+from shopctrl_desktop.domain.queue import ItemChange
+from shopctrl_desktop.gui.queue.columns import Column
+from shopctrl_desktop.gui.queue.model import ID_ROLE, REFRESH_INTERVAL_MS, QueueTableModel
 from shopctrl_desktop.gui.queue.page import QueuePage
 from shopctrl_desktop.store.browse import MASK, QueueFilter
 from shopctrl_desktop.store.models import QueueItemRow
@@ -49,9 +50,34 @@ def test_model_passes_qtmodeltester(qtbot, qtmodeltester, ctx):
         model.set_filter(QueueFilter())
     assert model.rowCount() == 40
     qtmodeltester.check(model)  # rows not fetched yet
-    assert cell(qtbot, model, 39, 6) == "Order ORD-1000"
+    assert cell(qtbot, model, 39, Column.ENTITY) == "Order ORD-1000"
     qtbot.waitUntil(lambda: all(model.is_row_loaded(r) for r in range(40)), timeout=5_000)
     qtmodeltester.check(model)  # rows in the cache
+
+
+def test_each_named_column_shows_its_field_and_the_url_comes_last(qtbot, page, ctx):
+    add_queue_items(ctx.db, 3)
+    load(qtbot, page)
+    model = page.model
+    cell(qtbot, model, 0, Column.ID)
+    row = model.cached_row(model.index(0, Column.ID).data(ID_ROLE))
+    assert row is not None
+    assert [
+        model.headerData(c, Qt.Orientation.Horizontal) for c in (Column.ID, Column.URL, Column.DURATION)
+    ] == [
+        "ID",
+        "URL",
+        "Duration",
+    ]
+    assert cell(qtbot, model, 0, Column.ID) == str(row.id)
+    assert cell(qtbot, model, 0, Column.TRIGGER) == row.trigger_title
+    assert cell(qtbot, model, 0, Column.EVENT) == row.event_name
+    assert cell(qtbot, model, 0, Column.URL) == row.url
+    assert cell(qtbot, model, 0, Column.URL, Qt.ItemDataRole.ToolTipRole) == row.url
+    assert cell(qtbot, model, 0, Column.ATTEMPTS) == str(row.attempts)
+    header = page.table.horizontalHeader()
+    assert header.visualIndex(Column.URL) == len(Column) - 1
+    assert page.table.columnWidth(Column.STATUS) == 86
 
 
 def test_page_shows_newest_first_and_filters_in_sql(qtbot, page, ctx):
@@ -61,8 +87,8 @@ def test_page_shows_newest_first_and_filters_in_sql(qtbot, page, ctx):
     assert model.rowCount() == 60
     assert model.index(0, 0).data(ID_ROLE) == ids[-1]  # newest first
     assert model.index(59, 0).data() == str(ids[0])
-    failed_row = next(r for r in range(60) if cell(qtbot, model, r, COL_STATUS) == "Failed")
-    assert cell(qtbot, model, failed_row, COL_STATUS, Qt.ItemDataRole.ForegroundRole).name() == "#a61b1b"
+    failed_row = next(r for r in range(60) if cell(qtbot, model, r, Column.STATUS) == "Failed")
+    assert cell(qtbot, model, failed_row, Column.STATUS, Qt.ItemDataRole.ForegroundRole).name() == "#a61b1b"
     assert "60 items" in page.count_label.text()
 
     page.filter_bar.status_combo.setCurrentText("Failed")
@@ -70,7 +96,7 @@ def test_page_shows_newest_first_and_filters_in_sql(qtbot, page, ctx):
         lambda: model.current_filter.statuses == ("failed",) and model.is_complete, timeout=10_000
     )
     assert model.rowCount() == 10
-    assert {cell(qtbot, model, r, COL_STATUS) for r in range(10)} == {"Failed"}
+    assert {cell(qtbot, model, r, Column.STATUS) for r in range(10)} == {"Failed"}
 
     load(qtbot, page, QueueFilter(text="ORD-1007"))
     assert [cell(qtbot, model, r, 6) for r in range(model.rowCount())] == ["Order ORD-1007"]
@@ -105,7 +131,7 @@ def test_retry_a_failed_item_from_the_queue_page(qtbot, page, ctx):
     ids = add_queue_items(ctx.db, 12)
     load(qtbot, page)
     failed = next(i for i in ids if item_status(ctx.db, i) == "failed")
-    cell(qtbot, page.model, page.model.row_of(failed), COL_STATUS)
+    cell(qtbot, page.model, page.model.row_of(failed), Column.STATUS)
     page.select_row(page.model.row_of(failed))
     qtbot.waitUntil(page.retry_button.isEnabled, timeout=5_000)
     assert not page.cancel_button.isEnabled()
@@ -113,14 +139,14 @@ def test_retry_a_failed_item_from_the_queue_page(qtbot, page, ctx):
         qtbot.mouseClick(page.retry_button, Qt.MouseButton.LeftButton)
     assert item_status(ctx.db, failed) == "queued"
     row = page.model.row_of(failed)
-    qtbot.waitUntil(lambda: page.model.index(row, COL_STATUS).data() == "Queued", timeout=5_000)
+    qtbot.waitUntil(lambda: page.model.index(row, Column.STATUS).data() == "Queued", timeout=5_000)
 
 
 def test_cancel_and_resend(qtbot, page, ctx):
     ids = add_queue_items(ctx.db, 6)
     load(qtbot, page)
     queued = next(i for i in ids if item_status(ctx.db, i) == "queued")
-    cell(qtbot, page.model, page.model.row_of(queued), COL_STATUS)
+    cell(qtbot, page.model, page.model.row_of(queued), Column.STATUS)
     page.select_row(page.model.row_of(queued))
     qtbot.waitUntil(page.cancel_button.isEnabled, timeout=5_000)
     qtbot.mouseClick(page.cancel_button, Qt.MouseButton.LeftButton)
@@ -179,7 +205,7 @@ def test_export_csv_in_background(qtbot, page, ctx, tmp_path):
 def test_live_updates_are_coalesced(qtbot, page, ctx):
     ids = add_queue_items(ctx.db, 20, status="queued")
     load(qtbot, page)
-    assert cell(qtbot, page.model, 0, COL_STATUS) == "Queued"
+    assert cell(qtbot, page.model, 0, Column.STATUS) == "Queued"
     refreshes: list[int] = []
     page.model.dataChanged.connect(lambda a, b: refreshes.append(a.row()))
     with ctx.db.session() as s:
@@ -187,7 +213,7 @@ def test_live_updates_are_coalesced(qtbot, page, ctx):
     # 300 notifications in a burst become a single refresh of the visible row
     for n in range(300):
         page.on_engine_items_changed([ItemChange(ids[-1], "delivered", n)])
-    qtbot.waitUntil(lambda: page.model.index(0, COL_STATUS).data() == "Delivered", timeout=5_000)
+    qtbot.waitUntil(lambda: page.model.index(0, Column.STATUS).data() == "Delivered", timeout=5_000)
     qtbot.wait(REFRESH_INTERVAL_MS * 3)
     assert len(refreshes) == 1
 
@@ -201,7 +227,7 @@ def test_live_updates_are_coalesced(qtbot, page, ctx):
 def test_painted_rows_answer_from_cells_that_follow_live_changes(qtbot, page, ctx):
     ids = add_queue_items(ctx.db, 20, status="queued")
     load(qtbot, page)
-    assert cell(qtbot, page.model, 0, COL_STATUS) == "Queued"
+    assert cell(qtbot, page.model, 0, Column.STATUS) == "Queued"
     page.table.viewport().repaint()
     cells = page.model._cells[ids[-1]]  # built by the paint: what multiData() answers from now on
     for col in range(page.model.columnCount()):
@@ -211,7 +237,7 @@ def test_painted_rows_answer_from_cells_that_follow_live_changes(qtbot, page, ct
             Qt.ItemDataRole.TextAlignmentRole,
         ):
             assert cells[col].get(int(role)) == page.model.index(0, col).data(role)
-    assert cells[COL_STATUS][ID_ROLE] == ids[-1]
+    assert cells[Column.STATUS][ID_ROLE] == ids[-1]
 
     with ctx.db.session() as s:
         s.get(QueueItemRow, ids[-1]).status = "delivered"
@@ -220,6 +246,6 @@ def test_painted_rows_answer_from_cells_that_follow_live_changes(qtbot, page, ct
 
     def repainted_status() -> str | None:
         page.table.viewport().repaint()
-        return page.model._cells[ids[-1]][COL_STATUS].get(display)
+        return page.model._cells[ids[-1]][Column.STATUS].get(display)
 
     qtbot.waitUntil(lambda: repainted_status() == "Delivered", timeout=5_000)  # re-read rows get new cells

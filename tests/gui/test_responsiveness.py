@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtCore import QTimer
 
 from shopctrl_desktop.engine.token import load_or_create_token
-from shopctrl_desktop.gui.queue.model import COL_STATUS
+from shopctrl_desktop.gui.queue.columns import Column
 from tests.gui.queue_support import OFFSCREEN_NOTE, make_context, running_window, threaded_receiver
 from tests.helpers.factories import make_action
 
@@ -79,7 +79,7 @@ def test_window_stays_responsive_while_the_engine_delivers(qtbot, app_paths, db,
                 qtbot.waitUntil(lambda: receiver.count >= EVENTS, timeout=60_000)
                 model = window.queue_page.model
                 qtbot.waitUntil(lambda: model.rowCount() == EVENTS, timeout=10_000)
-                qtbot.waitUntil(lambda: model.index(0, COL_STATUS).data() == "Delivered", timeout=10_000)
+                qtbot.waitUntil(lambda: model.index(0, Column.STATUS).data() == "Delivered", timeout=10_000)
                 qtbot.waitUntil(
                     lambda: window.counts_label.text() == "Queued 0 · Retrying 0 · Failed 0", timeout=10_000
                 )

@@ -8,13 +8,13 @@ from contextlib import asynccontextmanager
 from dataclasses import replace
 
 from shopctrl_desktop.config import Settings
+from shopctrl_desktop.domain.queue import FINAL_STATUSES, ItemChange, QueueCounts
 from shopctrl_desktop.domain.retry import RetryPolicy
 from shopctrl_desktop.engine.delivery import DeliveryEngine
-from shopctrl_desktop.engine.progress import ItemChange, QueueCounts
 from shopctrl_desktop.store.db import Database
 from shopctrl_desktop.store.secrets import SecretBox
 
-FINAL = ("delivered", "failed", "cancelled")
+FINAL = FINAL_STATUSES
 
 
 def fast_settings(**fields) -> Settings:

@@ -55,3 +55,15 @@ def test_failed_ids_respect_the_filter_and_export_batches(db):
         assert [len(b) for b in batches] == [3, 3, 2]
         assert all(row[3] == "delivered" for b in batches for row in b)
         assert len(batches[0][0]) == len(browse.EXPORT_COLUMNS)
+
+
+def test_every_secret_header_is_masked_in_the_item_detail_and_redacted_in_the_log():
+    """One list of secret header names (domain/secret_headers.py) for the queue browser and the log filter."""
+    from shopctrl_desktop.domain.secret_headers import SECRET_HEADER_NAMES
+    from shopctrl_desktop.logging_setup import redact
+
+    for name in SECRET_HEADER_NAMES:
+        title = "-".join(part.capitalize() for part in name.split("-"))
+        assert browse.mask_headers({title: "s3cr3t-value", "Accept": "*/*"}) == {title: MASK, "Accept": "*/*"}
+        assert "s3cr3t-value" not in redact(f"sending {title}: s3cr3t-value")
+    assert browse.mask_headers({"X-Custom-Token": "t0ken"}) == {"X-Custom-Token": MASK}

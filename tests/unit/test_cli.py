@@ -228,6 +228,7 @@ def test_queue_list_cancel_retry_and_alerts(make_dir) -> None:
     assert d.run("queue", "cancel", first)[0] == 0
     code, _, err = d.run("queue", "cancel", first)
     assert code == 1 and "cancelled" in err
+    assert "is cancelled; only queued or retrying items can be cancelled" in err
     assert d.run("queue", "cancel", "999")[2].count("no queue item") == 1
     assert json.loads(d.run("queue", "list", "--status", "cancelled", "--json")[1])[0]["id"] == int(first)
     assert d.run("queue", "list", "--status", "bogus")[0] == 2

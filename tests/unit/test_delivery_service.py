@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from shopctrl_desktop.domain.model import IncomingEvent, Trigger, WebhookAction
+from shopctrl_desktop.domain.queue import QueueCounts
 from shopctrl_desktop.engine.delivery import DeliveryEngine
 from shopctrl_desktop.engine.service import Engine
 from shopctrl_desktop.store.models import utcnow
@@ -50,5 +51,49 @@ async def test_an_ingested_event_is_delivered_without_waiting_for_a_poll(db, box
         (req,) = receiver.requests
         assert req.header("X-ShopCtrl-Delivery") == str(item_id) and req.header("X-SIGNATURE")
         assert ("delivery", "stopped", "") in observer.states
+    finally:
+        await receiver.stop()
+
+
+async def test_the_service_reports_the_counts_and_delivery_its_own_state(db, box, app_paths):
+    """One reporter each: queue counts come from the service (also after delivery changed items, with
+    what it delivered), the delivery state from the delivery engine alone."""
+    receiver = await Receiver().start()
+    try:
+        with db.session() as s:
+            save_trigger(
+                s,
+                box,
+                Trigger(title="ERP", event="OrderChanged", actions=(WebhookAction(url=receiver.url()),)),
+            )
+        observer = RecordingObserver()
+        engine = Engine(db, box, fast_settings(), app_paths, observer, listen=False)
+        await engine.start()
+        try:
+            event = IncomingEvent(
+                event="OrderChanged",
+                shop_id=1,
+                occurred_at=utcnow(),
+                data={"Order": {"Id": 8}},
+                entity_data={"OrderId": 8},
+                entity_type="Order",
+                entity_id="8",
+                entity_code=None,
+            )
+            (item_id,) = (await engine.ingest([event])).new_item_ids
+            assert await observer.wait_final([item_id], timeout=10) == {item_id: "delivered"}
+            # the first report (at start) was a full count; delivered items since are added, not re-counted
+            await observer.wait_until(
+                lambda: bool(observer.counts) and observer.counts[-1] == QueueCounts(delivered=1),
+                timeout=10,
+            )
+        finally:
+            await engine.stop()
+        assert observer.counts[-1] == QueueCounts(delivered=1)  # the report after stopping
+        assert [state for component, state, _ in observer.states if component == "delivery"] == [
+            "starting",
+            "running",
+            "stopped",
+        ]
     finally:
         await receiver.stop()

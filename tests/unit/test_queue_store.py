@@ -7,8 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shopctrl_desktop.domain.model import IncomingEvent, Priority, Trigger, WebhookAction
+from shopctrl_desktop.domain.model import IncomingEvent, ItemStatus, Priority, Trigger, WebhookAction
+from shopctrl_desktop.domain.queue import CANCELLABLE_STATUSES, RETRYABLE_STATUSES
 from shopctrl_desktop.store import alerts as alerts_repo
+from shopctrl_desktop.store import claim as claims
 from shopctrl_desktop.store import queue
 from shopctrl_desktop.store.events import latest_snapshot, recent_events
 from shopctrl_desktop.store.models import Shop
@@ -169,7 +171,7 @@ def test_without_uniqueness_every_event_gets_an_item(db, box) -> None:
     assert ingest(db, box, [order_event(5), order_event(5)]).queued == 2
 
 
-def test_priority_order_of_listed_and_ready_items(db, box) -> None:
+def test_priority_order_of_listed_and_claimed_items(db, box) -> None:
     add_trigger(db, box, "low", priority=Priority.LOW, url="https://low.example/")
     add_trigger(db, box, "highest", priority=Priority.HIGHEST, url="https://top.example/")
     add_trigger(db, box, "normal", url="https://n.example/")
@@ -183,10 +185,11 @@ def test_priority_order_of_listed_and_ready_items(db, box) -> None:
         ("low", "1"),
         ("low", "2"),
     ]
+    listed = {i.id: (i.trigger_title, i.entity_id) for i in items(db)}
     with db.session() as s:
-        ready = queue.ready_items(s, datetime.now(UTC) + timedelta(seconds=1))
-        assert [(i.trigger_title, i.entity_id) for i in ready] == order
-        assert queue.ready_items(s, datetime.now(UTC) - timedelta(hours=1)) == []
+        assert claims.claim_due(s, "early", 100, datetime.now(UTC) - timedelta(hours=1), 30.0) == []
+        claimed = claims.claim_due(s, "engine", 100, datetime.now(UTC) + timedelta(seconds=1), 30.0)
+        assert [listed[i.id] for i in claimed] == order
 
 
 def test_render_error_creates_a_failed_item_and_an_error_alert(db, box, monkeypatch) -> None:
@@ -278,3 +281,18 @@ def test_queue_counter_live_every_read_finished_at_most_every_interval(db, box):
         assert slow.read(s).delivered == 1  # a full count replaces the noted figure, not adds to it
         slow.finished_interval = 3600
         assert slow.read(s).delivered == 1
+
+
+@pytest.mark.parametrize("status", list(ItemStatus))
+def test_cancel_and_retry_apply_to_the_statuses_the_domain_names(db, box, status) -> None:
+    add_trigger(db, box)
+    ingest(db, box, [order_event(1), order_event(2)])
+    first, second = (i.id for i in items(db))
+    with db.session() as s:
+        s.execute(queue._ITEMS.update().values(status=status.value))
+        assert queue.cancel_item(s, first) == (status in CANCELLABLE_STATUSES)
+        assert queue.retry_item(s, second) == (status in RETRYABLE_STATUSES)
+    assert {i.id: i.status for i in items(db)} == {
+        first: "cancelled" if status in CANCELLABLE_STATUSES else status,
+        second: "queued" if status in RETRYABLE_STATUSES else status,
+    }

@@ -2,38 +2,61 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from enum import IntEnum
 
-from shopctrl_desktop.domain.model import Priority
+from shopctrl_desktop.domain.model import ItemStatus, Priority
+from shopctrl_desktop.domain.queue import WAITING_STATUSES, status_values
 from shopctrl_desktop.store.browse import QueueRow
 
 _THIS_YEAR = datetime.now().year
 
-COLUMNS = (
-    "ID",
-    "Created",
-    "Priority",
-    "Status",
-    "Trigger",
-    "Event",
-    "Entity",
-    "URL",
-    "Attempts",
-    "Next attempt",
-    "Last response",
-    "Duration",
-)
-COL_ID, COL_CREATED, COL_PRIORITY, COL_STATUS = 0, 1, 2, 3
-COL_ATTEMPTS, COL_NEXT, COL_RESPONSE, COL_DURATION = 8, 9, 10, 11
+
+class Column(IntEnum):
+    """The queue table's columns, in model order (the user may move them in the header)."""
+
+    ID = 0
+    CREATED = 1
+    PRIORITY = 2
+    STATUS = 3
+    TRIGGER = 4
+    EVENT = 5
+    ENTITY = 6
+    URL = 7
+    ATTEMPTS = 8
+    NEXT_ATTEMPT = 9
+    LAST_RESPONSE = 10
+    DURATION = 11
+
+
+_TITLES = {
+    Column.ID: "ID",
+    Column.CREATED: "Created",
+    Column.PRIORITY: "Priority",
+    Column.STATUS: "Status",
+    Column.TRIGGER: "Trigger",
+    Column.EVENT: "Event",
+    Column.ENTITY: "Entity",
+    Column.URL: "URL",
+    Column.ATTEMPTS: "Attempts",
+    Column.NEXT_ATTEMPT: "Next attempt",
+    Column.LAST_RESPONSE: "Last response",
+    Column.DURATION: "Duration",
+}
+#: Header titles, in column order.
+COLUMNS = tuple(_TITLES[column] for column in Column)
 #: Foreground, background of the status cell.
 STATUS_COLOURS = {
-    "queued": ("#1f4e9c", "#e3ecfb"),
-    "sending": ("#5b2a9a", "#efe6fa"),
-    "delivered": ("#1d6b32", "#e2f4e6"),
-    "retrying": ("#8a5300", "#fdf0d9"),
-    "failed": ("#a61b1b", "#fbe3e3"),
-    "cancelled": ("#5f6368", "#eeeeee"),
+    ItemStatus.QUEUED.value: ("#1f4e9c", "#e3ecfb"),
+    ItemStatus.SENDING.value: ("#5b2a9a", "#efe6fa"),
+    ItemStatus.DELIVERED.value: ("#1d6b32", "#e2f4e6"),
+    ItemStatus.RETRYING.value: ("#8a5300", "#fdf0d9"),
+    ItemStatus.FAILED.value: ("#a61b1b", "#fbe3e3"),
+    ItemStatus.CANCELLED.value: ("#5f6368", "#eeeeee"),
 }
+#: Rows carry statuses as plain strings (as read from the database).
+_WAITING = frozenset(status_values(WAITING_STATUSES))
 
 
 def format_time(value: datetime | None) -> str:
@@ -65,30 +88,33 @@ def priority_label(value: int) -> str:
         return str(value)
 
 
+def is_waiting(row: QueueRow) -> bool:
+    """The row's item still waits to be sent (its next attempt time means something)."""
+    return row.status in _WAITING
+
+
+def _next_attempt(row: QueueRow) -> str:
+    return format_time(row.next_attempt_at) if is_waiting(row) else ""
+
+
+_TEXT: dict[Column, Callable[[QueueRow], str]] = {
+    Column.ID: lambda row: str(row.id),
+    Column.CREATED: lambda row: format_time(row.created_at),
+    Column.PRIORITY: lambda row: priority_label(row.priority),
+    Column.STATUS: lambda row: row.status.capitalize(),
+    Column.TRIGGER: lambda row: row.trigger_title,
+    Column.EVENT: lambda row: row.event_name,
+    Column.ENTITY: lambda row: row.entity,
+    Column.URL: lambda row: row.url,
+    Column.ATTEMPTS: lambda row: str(row.attempts),
+    Column.NEXT_ATTEMPT: _next_attempt,
+    Column.LAST_RESPONSE: lambda row: row.last_response.replace("\n", " ")[:300],
+    Column.DURATION: lambda row: format_duration(row.duration_ms),
+}
+#: Indexed by the plain column number a Qt index carries (one tuple index per painted cell).
+_TEXT_BY_NUMBER = tuple(_TEXT[column] for column in Column)
+
+
 def display_text(row: QueueRow, col: int) -> str:
-    """The text of column ``col`` for ``row`` (also its tooltip for the long columns)."""
-    if col == COL_ID:
-        return str(row.id)
-    if col == COL_CREATED:
-        return format_time(row.created_at)
-    if col == COL_PRIORITY:
-        return priority_label(row.priority)
-    if col == COL_STATUS:
-        return row.status.capitalize()
-    if col == 4:
-        return row.trigger_title
-    if col == 5:
-        return row.event_name
-    if col == 6:
-        return row.entity
-    if col == 7:
-        return row.url
-    if col == COL_ATTEMPTS:
-        return str(row.attempts)
-    if col == COL_NEXT:
-        return format_time(row.next_attempt_at) if row.status in ("queued", "retrying") else ""
-    if col == COL_RESPONSE:
-        return row.last_response.replace("\n", " ")[:300]
-    if col == COL_DURATION:
-        return format_duration(row.duration_ms)
-    return ""
+    """The text of column ``col`` (a :class:`Column`) for ``row`` (also the tooltip of the long columns)."""
+    return _TEXT_BY_NUMBER[col](row) if 0 <= col < len(_TEXT_BY_NUMBER) else ""

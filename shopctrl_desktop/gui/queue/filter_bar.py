@@ -7,17 +7,25 @@ from datetime import UTC, datetime, timedelta
 from PySide6.QtCore import QDateTime, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QDateTimeEdit, QHBoxLayout, QLabel, QLineEdit, QWidget
 
+from shopctrl_desktop.domain.model import ItemStatus
+from shopctrl_desktop.domain.queue import WAITING_STATUSES, status_values
 from shopctrl_desktop.store.browse import QueueFilter
 
+#: (label, statuses) of the status filter; the statuses as plain strings, like the rows' (and the SQL's).
 STATUS_CHOICES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("All statuses", ()),
-    ("Waiting (queued + retrying)", ("queued", "retrying")),
-    ("Queued", ("queued",)),
-    ("Sending", ("sending",)),
-    ("Retrying", ("retrying",)),
-    ("Delivered", ("delivered",)),
-    ("Failed", ("failed",)),
-    ("Cancelled", ("cancelled",)),
+    (f"Waiting ({' + '.join(status_values(WAITING_STATUSES))})", status_values(WAITING_STATUSES)),
+    *(
+        (status.value.capitalize(), (status.value,))
+        for status in (
+            ItemStatus.QUEUED,
+            ItemStatus.SENDING,
+            ItemStatus.RETRYING,
+            ItemStatus.DELIVERED,
+            ItemStatus.FAILED,
+            ItemStatus.CANCELLED,
+        )
+    ),
 )
 RANGE_CHOICES: tuple[tuple[str, timedelta | None], ...] = (
     ("Any time", None),

@@ -6,6 +6,8 @@ import html
 import json
 import shlex
 
+from shopctrl_desktop.domain.model import ItemStatus
+from shopctrl_desktop.gui.queue.columns import is_waiting
 from shopctrl_desktop.store.browse import MASK, AttemptView, ItemDetail
 
 SIGNATURE_HEADERS = {
@@ -113,7 +115,7 @@ def attempt_html(attempt: AttemptView) -> str:
 def attempts_html(detail: ItemDetail) -> str:
     if not detail.attempts:
         when = _fmt_time(detail.row.next_attempt_at)
-        note = f" The first attempt is due {when}." if when and detail.row.status == "queued" else ""
+        note = f" The first attempt is due {when}." if when and detail.row.status == ItemStatus.QUEUED else ""
         return f"<p style='color:#666'>Not sent yet.{html.escape(note)}</p>"
     return "<hr>".join(attempt_html(a) for a in reversed(detail.attempts))
 
@@ -129,7 +131,7 @@ def summary_rows(detail: ItemDetail) -> list[tuple[str, str]]:
     ]
     if r.last_attempt_at:
         rows.append(("Last attempt", _fmt_time(r.last_attempt_at)))
-    if r.next_attempt_at and r.status in ("queued", "retrying"):
+    if r.next_attempt_at and is_waiting(r):
         rows.append(("Next attempt", _fmt_time(r.next_attempt_at)))
     if detail.finished_at:
         rows.append(("Finished", _fmt_time(detail.finished_at)))

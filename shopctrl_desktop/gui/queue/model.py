@@ -27,18 +27,12 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFont
 
 from shopctrl_desktop.app_context import AppContext
-from shopctrl_desktop.engine.progress import ItemChange
+from shopctrl_desktop.domain.queue import ItemChange
 from shopctrl_desktop.gui.background import run_in_background
 from shopctrl_desktop.gui.queue.columns import (
-    COL_ATTEMPTS,
-    COL_CREATED,
-    COL_DURATION,
-    COL_ID,
-    COL_NEXT,
-    COL_RESPONSE,
-    COL_STATUS,
     COLUMNS,
     STATUS_COLOURS,
+    Column,
     display_text,
     format_full_time,
 )
@@ -58,7 +52,15 @@ _BACKGROUND = int(Qt.ItemDataRole.BackgroundRole)
 _FONT = int(Qt.ItemDataRole.FontRole)
 _ROLES = frozenset((_DISPLAY, _TOOLTIP, _ALIGN, _FOREGROUND, _BACKGROUND, _FONT, STATUS_ROLE))
 _RIGHT = int((Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter).value)
-_RIGHT_ALIGNED = frozenset((COL_ID, COL_ATTEMPTS, COL_DURATION))
+# Columns as plain ints where cells are made: an enum member look-up or comparison costs several times an
+# int's, and these run for every cell of every row shown.
+_COL_ID = int(Column.ID)
+_COL_STATUS = int(Column.STATUS)
+_COL_CREATED = int(Column.CREATED)
+_COL_NEXT = int(Column.NEXT_ATTEMPT)
+_RIGHT_ALIGNED = frozenset(int(c) for c in (Column.ID, Column.ATTEMPTS, Column.DURATION))
+#: Columns whose text may be cut off: their tooltip is the whole text.
+_LONG_TEXT = frozenset(int(c) for c in (Column.LAST_RESPONSE, Column.URL, Column.TRIGGER, Column.ENTITY))
 _NO_COLOUR = (None, None)
 _COLUMN_COUNT = len(COLUMNS)
 FIRST_PAGE = 500
@@ -183,9 +185,9 @@ class QueueTableModel(ColumnsTableModel):
     def _value(self, row: QueueRow | None, item_id: int, col: int, role: int) -> Any:
         if row is None:
             if role == _DISPLAY:
-                if col == COL_ID:
+                if col == _COL_ID:
                     return str(item_id)
-                if col == COL_STATUS:
+                if col == _COL_STATUS:
                     return "(deleted)" if self._cache.get(item_id) is _DELETED else "…"
                 return ""
             if role == _ALIGN and col in _RIGHT_ALIGNED:
@@ -196,16 +198,16 @@ class QueueTableModel(ColumnsTableModel):
         if role == STATUS_ROLE:
             return row.status
         if role == _TOOLTIP:
-            if col in (COL_RESPONSE, 7, 4, 6):
+            if col in _LONG_TEXT:
                 return display_text(row, col) or None
-            if col == COL_CREATED:
+            if col == _COL_CREATED:
                 return format_full_time(row.created_at)
-            if col == COL_NEXT and row.next_attempt_at is not None:
+            if col == _COL_NEXT and row.next_attempt_at is not None:
                 return format_full_time(row.next_attempt_at)
             return None
         if role == _ALIGN:
             return _RIGHT if col in _RIGHT_ALIGNED else None
-        if col != COL_STATUS:
+        if col != _COL_STATUS:
             return None
         if role == _FOREGROUND:
             return self._colours.get(row.status, _NO_COLOUR)[0]

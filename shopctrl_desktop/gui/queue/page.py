@@ -24,20 +24,35 @@ from PySide6.QtWidgets import (
 )
 
 from shopctrl_desktop.app_context import AppContext
-from shopctrl_desktop.engine.progress import ItemChange
+from shopctrl_desktop.domain.queue import CANCELLABLE_STATUSES, RETRYABLE_STATUSES, ItemChange, status_values
 from shopctrl_desktop.gui.background import run_in_background
+from shopctrl_desktop.gui.queue.columns import COLUMNS, Column
 from shopctrl_desktop.gui.queue.detail import ItemDetailPane
 from shopctrl_desktop.gui.queue.export import export_csv
 from shopctrl_desktop.gui.queue.filter_bar import QueueFilterBar
 from shopctrl_desktop.gui.queue.formatting import curl_command
-from shopctrl_desktop.gui.queue.model import COLUMNS, ID_ROLE, QueueTableModel
+from shopctrl_desktop.gui.queue.model import ID_ROLE, QueueTableModel
 from shopctrl_desktop.store import browse, queue
 from shopctrl_desktop.store.browse import ItemDetail, QueueFilter
 
 log = logging.getLogger(__name__)
 
-COLUMN_WIDTHS = (58, 122, 66, 86, 190, 150, 130, 300, 68, 122, 190, 72)
-URL_COLUMN = 7
+COLUMN_WIDTHS = {
+    Column.ID: 58,
+    Column.CREATED: 122,
+    Column.PRIORITY: 66,
+    Column.STATUS: 86,
+    Column.TRIGGER: 190,
+    Column.EVENT: 150,
+    Column.ENTITY: 130,
+    Column.URL: 300,
+    Column.ATTEMPTS: 68,
+    Column.NEXT_ATTEMPT: 122,
+    Column.LAST_RESPONSE: 190,
+    Column.DURATION: 72,
+}
+_RETRYABLE = frozenset(status_values(RETRYABLE_STATUSES))
+_CANCELLABLE = frozenset(status_values(CANCELLABLE_STATUSES))
 
 
 class QueueTableView(QTableView):
@@ -84,10 +99,10 @@ class QueuePage(QWidget):
         hh.setSectionsMovable(True)
         hh.setHighlightSections(False)
         hh.setStretchLastSection(True)
-        for col, width in enumerate(COLUMN_WIDTHS):
-            self.table.setColumnWidth(col, width)
+        for column, width in COLUMN_WIDTHS.items():
+            self.table.setColumnWidth(column, width)
         # the URL is long and also in the detail header: by default it comes last and takes the rest
-        hh.moveSection(hh.visualIndex(URL_COLUMN), len(COLUMNS) - 1)
+        hh.moveSection(hh.visualIndex(Column.URL), len(COLUMNS) - 1)
         self.empty_label = QLabel(self.table.viewport())
         self.empty_label.setObjectName("queue_empty")
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -325,8 +340,8 @@ class QueuePage(QWidget):
     def _update_actions(self) -> None:
         ids = self.selected_ids()
         statuses = {self.model.cached_row(i).status for i in ids if self.model.cached_row(i) is not None}  # type: ignore[union-attr]
-        can_retry = bool(statuses & {"failed", "retrying", "cancelled"})
-        can_cancel = bool(statuses & {"queued", "retrying"})
+        can_retry = bool(statuses & _RETRYABLE)
+        can_cancel = bool(statuses & _CANCELLABLE)
         self.retry_action.setEnabled(can_retry)
         self.cancel_action.setEnabled(can_cancel)
         self.resend_action.setEnabled(bool(ids))
