@@ -103,9 +103,6 @@ class DeliveryScheduler(Generic[Item]):
     def in_hand_ids(self) -> list[int]:
         return list(self._in_hand)
 
-    def waiting_items(self) -> list[Item]:
-        return list(self._waiting)
-
     # ------------------------------------------------------------------ claiming
     def wake(self) -> None:
         """Items may have come due (new ones, a retry's time, another process): claim before sending
@@ -126,8 +123,9 @@ class DeliveryScheduler(Generic[Item]):
         if not running or not self.more_due:
             return None
         room = self.max_active - self.active
-        if self._recheck or self.blocked():
-            want = max(room, self.concurrency - self._sending, 1)
+        free = self.concurrency - self._sending
+        if self.blocked() or (self._recheck and max(room, free) > 0):
+            want = max(room, free, 1)
         elif room > 0 and (room >= self._threshold or self.active == 0):
             want = room
         else:

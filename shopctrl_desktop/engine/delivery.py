@@ -81,8 +81,7 @@ class DeliveryEngine:
         self._actions: dict[int, WebhookAction | None] = {}  # item id -> its action, until it is sent
         self._loop: asyncio.AbstractEventLoop | None = None
         self._executor: ThreadPoolExecutor | None = None
-        self._running = False
-        self._sending_allowed = False
+        self._running = False  # claiming and sending
         self._recover_due = True
         self._db_failing = False
         self._recovered_at = float("-inf")  # monotonic time of the last recovery of expired leases
@@ -110,7 +109,7 @@ class DeliveryEngine:
         recovered = await self._db_call(self._store.recover)
         if recovered:
             log.info("%d item(s) left in 'sending' by a stopped engine are due again", recovered)
-        self._running = self._sending_allowed = True
+        self._running = True
         self._workers = [
             asyncio.create_task(self._worker(), name=f"delivery-worker-{n}") for n in range(self._concurrency)
         ]
@@ -129,7 +128,6 @@ class DeliveryEngine:
             await self._sender.close()
             return
         self._running = False
-        self._sending_allowed = False
         assert self._event is not None
         self._event.set()
         if self._timer is not None:
@@ -309,9 +307,9 @@ class DeliveryEngine:
         priority order. A slow host holds at most ``per_host_concurrency`` workers."""
         assert self._loop is not None and self._event is not None
         while True:
-            item = self._schedule.next_to_send() if self._sending_allowed else None
+            item = self._schedule.next_to_send() if self._running else None
             if item is None:
-                if not self._sending_allowed:
+                if not self._running:
                     return
                 waiter = self._loop.create_future()
                 self._idle.append(waiter)
