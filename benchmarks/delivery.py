@@ -38,6 +38,7 @@ from shopctrl_desktop.domain.model import Trigger, WebhookAction  # noqa: E402
 from shopctrl_desktop.domain.signing import generate_secret  # noqa: E402
 from shopctrl_desktop.engine.delivery import DeliveryEngine  # noqa: E402
 from shopctrl_desktop.engine.progress import NullObserver  # noqa: E402
+from shopctrl_desktop.runtime import tune_process  # noqa: E402
 from shopctrl_desktop.store.db import Database  # noqa: E402
 from shopctrl_desktop.store.models import DeliveryAttemptRow, EventRow, QueueItemRow, utcnow  # noqa: E402
 from shopctrl_desktop.store.secrets import SecretBox  # noqa: E402
@@ -167,6 +168,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=4, help="alternate engine and ceiling this many times")
     parser.add_argument("--httpx-items", type=int, default=2000, help="0 skips the httpx figure")
     args = parser.parse_args()
+    tune_process()  # as `serve` does (the receiver process is spawned: it starts untuned)
 
     receiver = ReceiverProcess.start()
     url = receiver.url

@@ -223,9 +223,10 @@ def main() -> int:
     from tests.helpers.factories import make_action
 
     app = QApplication([])
-    from shopctrl_desktop.gui.app import GIL_SWITCH_INTERVAL
+    from shopctrl_desktop.runtime import SWITCH_INTERVAL, tune_process
 
-    sys.setswitchinterval(float(os.environ.get("SWITCH", GIL_SWITCH_INTERVAL)))  # as gui.app.main() does
+    tune_process()  # as gui.app.main() does
+    sys.setswitchinterval(float(os.environ.get("SWITCH", SWITCH_INTERVAL)))
     paths = resolve_paths(tempfile.mkdtemp(prefix="gui-queue-bench-")).ensure()
     db = Database(f"sqlite:///{paths.database_file}")
     box = load_secret_box(paths.data_dir, use_keyring=False)
@@ -300,7 +301,7 @@ def main() -> int:
         repaints.append(time.perf_counter() - t)
 
     # lag probe: engine idle (baseline), then delivering
-    from shopctrl_desktop.gui.app import settle_heap
+    from shopctrl_desktop.runtime import settle_heap
 
     settle_heap()  # as gui.app.run_application() does after start-up
     from shopctrl_desktop.gui.garbage import GuiThreadGarbageCollector

@@ -31,6 +31,7 @@ from shopctrl_desktop.config import Settings  # noqa: E402
 from shopctrl_desktop.domain.model import Trigger, WebhookAction  # noqa: E402
 from shopctrl_desktop.engine.service import Engine  # noqa: E402
 from shopctrl_desktop.paths import resolve_paths  # noqa: E402
+from shopctrl_desktop.runtime import tune_process  # noqa: E402
 from shopctrl_desktop.store.db import Database  # noqa: E402
 from shopctrl_desktop.store.models import EventRow, QueueItemRow  # noqa: E402
 from shopctrl_desktop.store.secrets import load_secret_box  # noqa: E402
@@ -252,4 +253,6 @@ if __name__ == "__main__":
     parser.add_argument(
         "--phases", default="/bare,/events", help=argparse.SUPPRESS
     )  # e.g. /events for profiling
-    raise SystemExit(asyncio.run(main(parser.parse_args())))
+    args = parser.parse_args()
+    tune_process()  # as `serve` does (the client processes are spawned: they start untuned)
+    raise SystemExit(asyncio.run(main(args)))

@@ -36,13 +36,23 @@ def box(app_paths: AppPaths) -> SecretBox:
     return load_secret_box(app_paths.data_dir, use_keyring=False)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _tuned_like_the_app():
+    """The process-wide tuning every entry point applies (shopctrl_desktop/runtime.py): the engine tests ran
+    with it before, when each engine set the switch interval while it ran; engines no longer do."""
+    from shopctrl_desktop.runtime import tune_process
+
+    tune_process()
+
+
 @pytest.fixture(autouse=True)
 def _collect_garbage_on_the_main_thread():
     """The desktop app's garbage policy (gui/garbage.py) for every test: no automatic collection during the
     test, one collection after it, here on the Qt main thread. Left to chance, a collection runs on whichever
     thread allocates next — an engine or worker thread — and finalising a Qt wrapper there deletes its
     QObject on the wrong thread: a segfault (seen 2 runs in 3 before the collection after each test, and
-    again when the delivery engine's raised gen-0 threshold was restored on its own thread at stop)."""
+    again when the delivery engine raised and restored the gen-0 threshold on its own thread — engines no
+    longer touch it, runtime.py sets it once)."""
     import gc
 
     gc.disable()

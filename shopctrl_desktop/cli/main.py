@@ -30,8 +30,10 @@ def cmd_serve(ctx: Context) -> int:
     from shopctrl_desktop.engine.listener import ListenerError
     from shopctrl_desktop.engine.service import run_engine_blocking
     from shopctrl_desktop.logging_setup import setup_logging
+    from shopctrl_desktop.runtime import tune_process
 
     setup_logging(ctx.paths, verbose=ctx.args.verbose)
+    tune_process()
     try:
         return run_engine_blocking(ctx.db, ctx.box, ctx.settings, ctx.paths)
     except ListenerError as exc:

@@ -287,7 +287,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from shopctrl_desktop.logging_setup import setup_logging
+    from shopctrl_desktop.runtime import tune_process
 
+    tune_process()
     args, rest = build_parser().parse_known_args(argv)
     paths = demo_paths(args.data_dir)
     setup_logging(paths, verbose=args.verbose)

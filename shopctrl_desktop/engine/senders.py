@@ -5,12 +5,14 @@ reached ≈280 requests/s at concurrency 64 (≈570 at 8) against ≈3,400/s for
 receiver — httpcore's pool walks every idle connection on each request — so the engine could not reach
 the target of 1,000 deliveries/s with it. ``benchmarks/delivery.py`` measures bare httpx next to bare
 aiohttp in the same run to keep that claim honest. Anything implementing :class:`Sender` can be swapped
-in (tests do not need to: they run against real servers).
+in (tests/helpers/senders.py scripts one for the engine's logic; every delivery feature is also tested against
+real servers).
 
 One ``aiohttp.ClientSession`` serves every endpoint. Its pool keys connections by (host, port, TLS
 context), so each (host, TLS configuration) gets its own keep-alive connections; the TLS contexts are
 cached per action configuration by the delivery engine. The connector has no limits of its own: the
-engine's global and per-host semaphores decide how many requests run.
+engine's workers (the global limit) and its scheduler (the per-host limit, domain/scheduler.py) decide how
+many requests run.
 """
 
 from __future__ import annotations

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import logging
 import sys
 from collections.abc import Sequence
@@ -16,26 +15,11 @@ from typing import Any
 
 from shopctrl_desktop.config import ConfigError, Settings, database_url_for, load_settings
 from shopctrl_desktop.paths import AppPaths, resolve_paths
+from shopctrl_desktop.runtime import settle_heap, tune_process
 from shopctrl_desktop.store.db import Database, DatabaseError
 from shopctrl_desktop.store.secrets import SecretKeyError, load_secret_box
 
 log = logging.getLogger(__name__)
-
-#: The engine runs on a thread of this process. Every Python callback the GUI thread makes while painting
-#: must win the GIL back from it; with the default 5 ms switch interval a repaint of the queue table under
-#: load took 100-300 ms (benchmarks/gui_queue.py), with 1 ms it stays much closer to its idle cost.
-GIL_SWITCH_INTERVAL = 0.001
-
-
-def settle_heap() -> None:
-    """After start-up: move everything allocated so far out of the garbage collector's sight.
-
-    A full (generation 2) collection walks every live object and holds the GIL meanwhile; with the engine,
-    SQLAlchemy and Qt wrappers loaded that took 90-280 ms — a frozen window. ``gc.freeze()`` leaves the
-    long-lived start-up objects alone, so later collections only see what was made since (~20-30 ms).
-    """
-    gc.collect()
-    gc.freeze()
 
 
 class StartupError(RuntimeError):
@@ -115,7 +99,7 @@ def main(
 
     given_ctx = ctx  # an AppContext already built (the demo)
     values = _options(argv if argv is not None else sys.argv[1:], options, kwargs)
-    sys.setswitchinterval(GIL_SWITCH_INTERVAL)
+    tune_process()  # before the engine thread and the GUI's garbage collector start (runtime.py)
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "shopctrl-desktop"])
     assert isinstance(app, QApplication)
     app.setApplicationName("ShopCtrl Desktop")
@@ -165,7 +149,7 @@ def run_application(app: Any, loop: Any, ctx: Any, *, listen: bool = True, deliv
     # logs "main window shown; ready" once the loop runs; the bundle smoke test waits for that line
     loop.call_soon(log_ready, str(ctx.paths.data_dir))
     window.start()
-    settle_heap()
+    settle_heap()  # runtime.py
     collector = GuiThreadGarbageCollector(window)  # cycles are collected on this thread only
     engine.start()
     try:

@@ -5,7 +5,8 @@ this app often the engine's thread or a worker. If that collection finalises a Q
 reference cycle (a widget referenced by a lambda connected to one of its own signals, say), the QObject is
 deleted on the wrong thread and the process segfaults (seen in the test suite before tests/conftest.py
 collected after every test). The usual PyQt/PySide remedy: switch automatic collection off and collect
-from a timer on the GUI thread, generation by generation, when the counts pass the usual thresholds.
+from a timer on the GUI thread, generation by generation, when the counts pass the thresholds (set once at
+process entry, shopctrl_desktop/runtime.py, before this collector reads them).
 """
 
 from __future__ import annotations
