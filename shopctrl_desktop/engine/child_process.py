@@ -190,18 +190,24 @@ def _forward_logging(outbox: _Outbox, levels: dict[str, int]) -> None:
             logging.getLogger(name).setLevel(level)
 
 
-def _lower_priority(increment: int) -> None:
-    if increment <= 0 or not hasattr(os, "nice"):
+def lower_process_priority(increment: int) -> None:
+    """Lower this process's CPU priority, every thread of it (best effort; later threads inherit it)."""
+    if increment <= 0 or not hasattr(os, "setpriority"):
         return  # Windows: the process runs at normal priority
     try:
-        os.nice(increment)
-    except OSError:  # not permitted (a sandbox)
+        task_dir = f"/proc/{os.getpid()}/task"
+        if os.path.isdir(task_dir):  # Linux: a nice value belongs to a thread, so set each one's
+            for tid in (int(name) for name in os.listdir(task_dir)):
+                current = os.getpriority(os.PRIO_PROCESS, tid)
+                os.setpriority(os.PRIO_PROCESS, tid, min(19, current + increment))
+        else:
+            os.setpriority(os.PRIO_PROCESS, 0, min(19, os.getpriority(os.PRIO_PROCESS, 0) + increment))
+    except OSError:  # not permitted (a sandbox), or a thread ended meanwhile
         log.debug("could not lower the engine process's priority", exc_info=True)
 
 
 def run_engine_child(spec: EngineSpec, events: Any, commands: Any) -> None:
     """The child process's main: run the engine until "stop" (or the GUI process goes away)."""
-    _lower_priority(spec.nice)  # first, so every thread the engine starts inherits it
     # Ctrl+C in a terminal reaches the whole process group: the GUI process decides when the engine stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # TODO(runtime): apply the process-wide runtime tuning here, as the `serve` entry does, once
@@ -271,6 +277,9 @@ async def _run(spec: EngineSpec, outbox: _Outbox, commands: Any) -> None:
             except Exception:  # noqa: BLE001 - half-started engine, best effort
                 log.debug("stopping a half-started engine failed", exc_info=True)
             return
+        # Started at the GUI's priority (on a busy machine a nice child took 20 s to import and bind), it
+        # delivers at a lower one.
+        lower_process_priority(spec.nice)
         engine_box.append(engine)
         started.set()
         outbox.put(("started", str(engine.listener_address or "")))

@@ -127,9 +127,9 @@ def test_engine_threads_run_at_a_lower_priority_than_the_gui_thread():
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice values are a Linux feature")
 def test_the_engine_process_and_all_its_threads_run_at_a_lower_priority(qtbot, ctx):
     thread = EngineThread(ctx)
-    with qtbot.waitSignal(thread.engine_started, timeout=20_000):
-        thread.start()
     try:
+        with qtbot.waitSignal(thread.engine_started, timeout=60_000):
+            thread.start()
         pid = thread.engine_pid
         assert pid is not None and pid != os.getpid()
         gui = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
@@ -143,8 +143,12 @@ def test_the_engine_process_and_all_its_threads_run_at_a_lower_priority(qtbot, c
 
 def test_stop_ends_the_child_process(qtbot, ctx):
     thread = EngineThread(ctx)
-    with qtbot.waitSignal(thread.engine_started, timeout=20_000):
-        thread.start()
+    try:
+        with qtbot.waitSignal(thread.engine_started, timeout=60_000):
+            thread.start()
+    except BaseException:
+        thread.stop(60_000)  # never leave a running QThread behind (Qt aborts the run)
+        raise
     pid = thread.engine_pid
     assert pid is not None
     failures: list[str] = []
@@ -175,9 +179,9 @@ def test_wake_reaches_the_engine_in_the_child(qtbot, ctx, caplog):
         thread.signals.items_changed.connect(
             lambda changes: delivered.extend(c.item_id for c in changes if c.status == "delivered")
         )
-        with qtbot.waitSignal(thread.engine_started, timeout=20_000):
-            thread.start()
         try:
+            with qtbot.waitSignal(thread.engine_started, timeout=60_000):
+                thread.start()
             assert delivered == [] and receiver.count == 0
             with ctx.db.session() as s:
                 s.get(QueueItemRow, item_id).next_attempt_at = utcnow()  # due now, as after "Retry now"
@@ -206,9 +210,9 @@ def test_a_killed_engine_process_is_reported_and_the_window_stays_usable(qtbot, 
     window.start()
     states: list[tuple[str, str, str]] = []
     thread.signals.state_changed.connect(lambda *args: states.append(args))
-    with qtbot.waitSignal(thread.engine_started, timeout=20_000):
-        thread.start()
     try:
+        with qtbot.waitSignal(thread.engine_started, timeout=60_000):
+            thread.start()
         qtbot.waitUntil(
             lambda: "running" in window.listener_label.text() or "●" in window.listener_label.text()
         )
