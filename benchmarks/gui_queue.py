@@ -2,7 +2,7 @@
 
     python3 benchmarks/gui_queue.py [--items 1000000] [--rate 500] [--seconds 10]
 
-Measures, offscreen, in one process (the engine runs in its QThread as in the app):
+Measures, offscreen, as in the app (the engine in its child process, relayed by the GUI's EngineThread):
 * first rows shown: QueuePage.start() until the newest rows are painted           (target < 1 s)
 * full id list loaded in the background (the scroll bar covers every item)
 * jump to the last row: scrollToBottom + select + synchronous repaint              (target < 200 ms)
@@ -203,8 +203,8 @@ def main() -> int:
     parser.add_argument(
         "--engine-process",
         action="store_true",
-        help="experiment: run the engine as `shopctrl-desktop serve` in a child process instead of the GUI's "
-        "QThread (the window then polls for changes every 100 ms)",
+        help="older experiment: run the engine as `shopctrl-desktop serve` instead of through the GUI's "
+        "EngineThread (no progress signals: the window then polls for changes every 100 ms)",
     )
     args = parser.parse_args()
 
@@ -423,7 +423,7 @@ def main() -> int:
     )
     if engine is not None:
         print(f"engine items_changed signals received: {signals_seen} ({signals_seen / busy_seconds:.0f} /s)")
-    where = "a child process (serve)" if args.engine_process else "the GUI's QThread"
+    where = "`serve` (polled)" if args.engine_process else "a child process relayed by the GUI's EngineThread"
     print(f"engine ran in {where}; load average: {os.getloadavg()[0]:.2f} (2 cores shared)")
     return 0
 

@@ -12,8 +12,10 @@ def _run() -> int:
 
 
 if __name__ == "__main__":
-    if sys.platform.startswith("win"):
-        import multiprocessing
+    import multiprocessing
 
-        multiprocessing.freeze_support()
+    # The desktop app runs its engine in a child process (multiprocessing "spawn"): in the bundle that child
+    # is this executable again, and freeze_support() turns it into the engine instead of a second app (on
+    # every platform: PyInstaller's runtime hook makes it work beyond Windows).
+    multiprocessing.freeze_support()
     sys.exit(_run())

@@ -1,31 +1,44 @@
-"""A QThread that hosts the engine (listener + delivery) on its own asyncio loop.
+"""The GUI's handle on the engine (listener + delivery), which runs in a child process.
 
-The engine reports through the EngineObserver protocol on its own thread; ``QtEngineObserver`` re-emits
-each callback as a Qt signal of ``EngineSignals``. That object lives in the GUI thread, so every
-connection to a GUI slot is queued: the GUI only ever sees ids and frozen dataclasses, never ORM rows.
+``EngineThread`` is a QThread: its ``run()`` starts the engine in a child process
+(``engine/child_process.py``, multiprocessing *spawn*) and relays what the child reports as the Qt signals
+of ``EngineSignals``. That object lives in the GUI thread, so every connection to a GUI slot is queued: the
+GUI only ever sees ids and frozen dataclasses, never ORM rows. ``wake()`` and ``request_stop()`` send
+commands down a pipe. Why a process and not a thread: docs/gui.md, "stalls".
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
+import multiprocessing
 import os
 import sys
 import threading
+import time
+from multiprocessing.connection import wait as wait_for_ready
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
 
 from shopctrl_desktop.app_context import AppContext
 from shopctrl_desktop.domain.queue import ItemChange, QueueCounts
+from shopctrl_desktop.engine.child_process import (
+    ENGINE_NICE,
+    STOP,
+    WAKE,
+    EngineSpec,
+    log_levels_of_this_process,
+    run_engine_child,
+)
 
 log = logging.getLogger(__name__)
 
-#: The engine's threads run this much "nicer" than the GUI thread (Linux, per thread; inherited by the
-#: threads the engine starts). On a busy machine the GUI thread waited 30-80 ms in the CPU run queue behind
-#: the engine, the receiver and the poster before it could paint (benchmarks/gui_queue.py, schedstat);
-#: with the engine at a lower priority the scheduler runs the GUI first and the engine takes what is left.
-ENGINE_NICE = 10
+__all__ = ["ENGINE_NICE", "EngineSignals", "EngineThread", "lower_thread_priority"]
+
+#: After "stop", the engine drains (in-flight requests, then deliveries: 10 s each at most); a child still
+#: running after this long is terminated, then killed, so the window never hangs on it.
+STOP_GRACE = 30.0
+KILL_GRACE = 5.0
 
 
 def lower_thread_priority(increment: int = ENGINE_NICE) -> None:
@@ -35,8 +48,8 @@ def lower_thread_priority(increment: int = ENGINE_NICE) -> None:
             tid = threading.get_native_id()
             current = os.getpriority(os.PRIO_PROCESS, tid)
             os.setpriority(os.PRIO_PROCESS, tid, min(19, current + increment))
-        except OSError:  # not permitted (a sandbox): the engine runs at normal priority
-            log.debug("could not lower the engine thread's priority", exc_info=True)
+        except OSError:  # not permitted (a sandbox): the relay runs at normal priority
+            log.debug("could not lower the relay thread's priority", exc_info=True)
 
 
 class EngineSignals(QObject):
@@ -48,30 +61,12 @@ class EngineSignals(QObject):
     state_changed = Signal(str, str, str)  # component, state, detail
 
 
-class QtEngineObserver:
-    """EngineObserver that forwards to EngineSignals; safe to call from any thread."""
-
-    def __init__(self, signals: EngineSignals) -> None:
-        self._signals = signals
-
-    def items_changed(self, changes: list[ItemChange]) -> None:
-        self._signals.items_changed.emit(list(changes))
-
-    def alert_raised(self, alert_id: int, severity: str, title: str) -> None:
-        self._signals.alert_raised.emit(alert_id, str(severity), title)
-
-    def counts_changed(self, counts: QueueCounts) -> None:
-        self._signals.counts_changed.emit(counts)
-
-    def state_changed(self, component: str, state: str, detail: str) -> None:
-        self._signals.state_changed.emit(component, state, detail)
-
-
 class EngineThread(QThread):
-    """Runs ``Engine(...).start()`` on a fresh asyncio loop; ``stop()`` awaits ``engine.stop()`` and joins.
+    """Runs the engine in a child process and relays its progress; ``stop()`` lets it drain, then joins.
 
     ``engine_started(listener_address)`` once the listener is bound; ``engine_failed(message)`` when the
-    engine cannot start (port taken, database gone) — the window stays usable without it.
+    engine cannot start (port taken, database gone) or its process ends unexpectedly — the window stays
+    usable without it; ``engine_stopped()`` always comes last.
     """
 
     engine_started = Signal(str)
@@ -94,18 +89,16 @@ class EngineThread(QThread):
         self._listen = listen
         self._deliver = deliver
         self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop_event: asyncio.Event | None = None
+        self._commands: Any = None  # our end of the command pipe while the child runs
         self._stop_requested = False
-        self._engine: Any = None
+        self.engine_pid: int | None = None  # the child process, while it runs
         self.listener_address = ""
 
     # -- GUI thread ---------------------------------------------------------------------------------
     def request_stop(self) -> None:
         with self._lock:
             self._stop_requested = True
-            if self._loop is not None and self._stop_event is not None and not self._loop.is_closed():
-                self._loop.call_soon_threadsafe(self._stop_event.set)
+            self._send(STOP)
 
     def stop(self, timeout_ms: int = 30_000) -> bool:
         """Stop the engine (it drains in-flight deliveries) and join the thread. True when it ended."""
@@ -117,80 +110,131 @@ class EngineThread(QThread):
     def wake(self) -> None:
         """New or retried items are due now (e.g. after "Retry now")."""
         with self._lock:
-            loop, engine = self._loop, self._engine
-            if loop is not None and engine is not None and not loop.is_closed():
-                loop.call_soon_threadsafe(engine.wake)
+            self._send(WAKE)
 
-    # -- engine thread ------------------------------------------------------------------------------
+    def _send(self, command: str) -> None:  # with self._lock held
+        if self._commands is not None:
+            try:
+                self._commands.send(command)
+            except (OSError, ValueError):  # the child is gone; run() reports that
+                log.debug("engine command %r not delivered", command, exc_info=True)
+
+    # -- relay thread -------------------------------------------------------------------------------
     def run(self) -> None:
-        self.setPriority(QThread.Priority.LowPriority)  # Windows/macOS; does nothing for SCHED_OTHER on Linux
-        lower_thread_priority()
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
         try:
-            loop.run_until_complete(self._main())
+            self._run_child()
         except Exception as exc:  # noqa: BLE001 - reported to the window, never a silent dead thread
-            log.exception("engine thread crashed")
-            self.signals.state_changed.emit("delivery", "error", str(exc))
-            self.engine_failed.emit(str(exc) or type(exc).__name__)
+            log.exception("engine relay crashed")
+            self._report_failure(str(exc) or type(exc).__name__)
         finally:
             with self._lock:
-                self._stop_event = None
-                self._engine = None
-                self._loop = None
-            try:
-                _cancel_leftovers(loop)
-                loop.run_until_complete(loop.shutdown_asyncgens())
-                loop.run_until_complete(loop.shutdown_default_executor())
-            finally:
-                asyncio.set_event_loop(None)
-                loop.close()
+                self._commands = None
+            self.engine_pid = None
             self.engine_stopped.emit()
 
-    async def _main(self) -> None:
-        from shopctrl_desktop.engine.service import Engine  # the engine is not imported until it runs
-
+    def _run_child(self) -> None:
         ctx = self._ctx
-        engine = Engine(
-            ctx.db,
-            ctx.box,
-            ctx.settings,
-            ctx.paths,
-            QtEngineObserver(self.signals),
+        spec = EngineSpec(
+            paths=ctx.paths,
+            settings=ctx.settings,
+            database_url=ctx.db.url,
+            box=ctx.box,
             listen=self._listen,
             deliver=self._deliver,
+            log_levels=log_levels_of_this_process(),
         )
-        stop_event = asyncio.Event()
+        mp = multiprocessing.get_context("spawn")  # no fork of a Qt process; the same in the bundle
+        events_in, events_out = mp.Pipe(duplex=False)
+        commands_in, commands_out = mp.Pipe(duplex=False)
+        process = mp.Process(
+            target=run_engine_child, args=(spec, events_out, commands_in), name="shopctrl-engine", daemon=True
+        )
         with self._lock:
-            self._loop = asyncio.get_running_loop()
-            self._stop_event = stop_event
-            if self._stop_requested:
-                stop_event.set()
+            if self._stop_requested:  # stopped before it started: nothing to run
+                return
+            process.start()
+            self._commands = commands_out
+        self.engine_pid = process.pid
+        # After the start: the child lowers its own priority by ENGINE_NICE from the GUI's (which it inherits
+        # from this thread); the relay only wakes for a batch of messages, and runs nicer than the GUI too.
+        self.setPriority(QThread.Priority.LowPriority)  # Windows/macOS; does nothing for SCHED_OTHER on Linux
+        lower_thread_priority()
+        events_out.close()  # the child's ends: EOF reaches us when the child exits
+        commands_in.close()
         try:
-            await engine.start()
-        except Exception as exc:  # noqa: BLE001
-            log.warning("engine did not start: %s", exc)
-            self.engine_failed.emit(str(exc) or type(exc).__name__)
-            try:
-                await engine.stop()
-            except Exception:  # noqa: BLE001 - half-started engine, best effort
-                log.debug("stopping a half-started engine failed", exc_info=True)
-            return
-        with self._lock:
-            self._engine = engine
-        self.listener_address = str(getattr(engine, "listener_address", "") or "")
-        self.engine_started.emit(self.listener_address)
-        try:
-            await stop_event.wait()
+            outcome = self._relay(process, events_in)
         finally:
             with self._lock:
-                self._engine = None
-            await engine.stop()
+                self._commands = None
+            commands_out.close()
+            events_in.close()
+            process.join(KILL_GRACE)
+            if process.is_alive():
+                process.kill()
+                process.join(KILL_GRACE)
+        if outcome is None:
+            self._report_failure(f"the engine process ended unexpectedly (exit code {process.exitcode})")
+        elif outcome:
+            self._report_failure(outcome)
 
+    def _relay(self, process: Any, events: Any) -> str | None:
+        """Emit what the child reports until it ends; returns "" when it stopped cleanly, a message when it
+        crashed after starting, None when it ended without a word (killed)."""
+        stop_since: float | None = None
+        terminated = False
+        while True:
+            ready = wait_for_ready([events, process.sentinel], timeout=0.5)
+            if events in ready:
+                try:
+                    batch = events.recv()
+                except (EOFError, OSError):
+                    return None
+                for message in batch:
+                    outcome = self._dispatch(message)
+                    if outcome is not None:
+                        return outcome
+                continue
+            if process.sentinel in ready:  # ended; its last words (if any) were read above
+                return None
+            if self._stop_requested:
+                stop_since = stop_since if stop_since is not None else time.monotonic()
+                waited = time.monotonic() - stop_since
+                if waited > STOP_GRACE and not terminated:
+                    log.error("the engine did not stop within %.0f s; terminating it", STOP_GRACE)
+                    process.terminate()
+                    terminated = True
+                elif waited > STOP_GRACE + KILL_GRACE:
+                    process.kill()
 
-def _cancel_leftovers(loop: asyncio.AbstractEventLoop) -> None:
-    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-    for task in pending:
-        task.cancel()
-    if pending:
-        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    def _dispatch(self, message: tuple[Any, ...]) -> str | None:
+        """Emit one message as a signal; a final message returns the outcome ("" stopped, else crashed)."""
+        kind = message[0]
+        signals = self.signals
+        if kind == "items":
+            signals.items_changed.emit([ItemChange(*change) for change in message[1]])
+        elif kind == "counts":
+            signals.counts_changed.emit(QueueCounts(*message[1]))
+        elif kind == "state":
+            signals.state_changed.emit(message[1], message[2], message[3])
+        elif kind == "alert":
+            signals.alert_raised.emit(message[1], message[2], message[3])
+        elif kind == "log":
+            record = logging.makeLogRecord(message[1])
+            logging.getLogger(record.name).handle(record)
+        elif kind == "started":
+            self.listener_address = message[1]
+            self.engine_started.emit(message[1])
+        elif kind == "failed":
+            self.engine_failed.emit(message[1])
+        elif kind == "crashed":
+            return str(message[1])
+        elif kind == "stopped":
+            return ""
+        return None
+
+    def _report_failure(self, message: str) -> None:
+        log.error("engine: %s", message)
+        self.signals.state_changed.emit("delivery", "error", message)
+        if self._listen:
+            self.signals.state_changed.emit("listener", "error", message)
+        self.engine_failed.emit(message)

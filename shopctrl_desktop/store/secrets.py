@@ -29,7 +29,12 @@ class SecretKeyError(RuntimeError):
 class SecretBox:
     def __init__(self, key: bytes, source: str = "memory") -> None:
         self._fernet = Fernet(key)
+        self._key = key
         self.source = source
+
+    def __reduce__(self) -> tuple[type[SecretBox], tuple[bytes, str]]:
+        """Pickles as its key: how the box reaches the engine's child process (gui/engine_thread.py)."""
+        return (SecretBox, (self._key, self.source))
 
     @classmethod
     def generate(cls) -> SecretBox:

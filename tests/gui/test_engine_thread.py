@@ -1,11 +1,14 @@
-"""The engine QThread: starts the real listener + delivery, turns progress into Qt signals, stops cleanly."""
+"""The engine QThread: starts the real listener + delivery in a child process, relays its progress as Qt
+signals, passes wake/stop down, stops cleanly, and tells the window when the child dies."""
 
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import sys
 import threading
+from pathlib import Path
 
 import httpx
 import pytest
@@ -119,3 +122,118 @@ def test_engine_threads_run_at_a_lower_priority_than_the_gui_thread():
     assert (
         os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == gui
     )  # the calling thread is untouched
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice values are a Linux feature")
+def test_the_engine_process_and_all_its_threads_run_at_a_lower_priority(qtbot, ctx):
+    thread = EngineThread(ctx)
+    try:
+        with qtbot.waitSignal(thread.engine_started, timeout=60_000):
+            thread.start()
+        pid = thread.engine_pid
+        assert pid is not None and pid != os.getpid()
+        gui = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        tids = [int(t.name) for t in Path(f"/proc/{pid}/task").iterdir()]
+        assert len(tids) > 1  # the engine's loop, database and sender threads
+        assert {os.getpriority(os.PRIO_PROCESS, tid) for tid in tids} == {min(19, gui + ENGINE_NICE)}
+        assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == gui  # the GUI keeps its own
+    finally:
+        assert thread.stop(30_000)
+
+
+def test_stop_ends_the_child_process(qtbot, ctx):
+    thread = EngineThread(ctx)
+    try:
+        with qtbot.waitSignal(thread.engine_started, timeout=60_000):
+            thread.start()
+    except BaseException:
+        thread.stop(60_000)  # never leave a running QThread behind (Qt aborts the run)
+        raise
+    pid = thread.engine_pid
+    assert pid is not None
+    failures: list[str] = []
+    thread.engine_failed.connect(failures.append)
+    with qtbot.waitSignal(thread.engine_stopped, timeout=30_000):
+        assert thread.stop(30_000)
+    assert thread.engine_pid is None
+    with pytest.raises(ProcessLookupError):  # reaped: no such process any more
+        os.kill(pid, 0)
+    assert failures == []  # a requested stop is not a failure
+
+
+def test_wake_reaches_the_engine_in_the_child(qtbot, ctx, caplog):
+    """ "Retry now": the item is made due and the engine woken; the child's log (relayed to this process's
+    logging) shows the wake arrived, and the item is sent."""
+    import logging
+    from datetime import timedelta
+
+    from shopctrl_desktop.store.models import utcnow
+    from tests.helpers.factories import add_items
+
+    caplog.set_level(logging.DEBUG, logger="shopctrl_desktop.engine.child_process")  # the child logs alike
+    with threaded_receiver() as receiver:
+        action = make_action(ctx.db, ctx.box, receiver.url())
+        (item_id,) = add_items(ctx.db, action, next_attempt_at=utcnow() + timedelta(hours=1))
+        thread = EngineThread(ctx)
+        delivered: list[int] = []
+        thread.signals.items_changed.connect(
+            lambda changes: delivered.extend(c.item_id for c in changes if c.status == "delivered")
+        )
+        try:
+            with qtbot.waitSignal(thread.engine_started, timeout=60_000):
+                thread.start()
+            assert delivered == [] and receiver.count == 0
+            with ctx.db.session() as s:
+                s.get(QueueItemRow, item_id).next_attempt_at = utcnow()  # due now, as after "Retry now"
+            thread.wake()
+            qtbot.waitUntil(
+                lambda: any(r.getMessage() == "woken by the window" for r in caplog.records), timeout=20_000
+            )
+            woken = next(r for r in caplog.records if r.getMessage() == "woken by the window")
+            assert woken.process != os.getpid() and woken.threadName.startswith("engine:")
+            qtbot.waitUntil(lambda: delivered == [item_id], timeout=20_000)
+            assert receiver.count == 1
+        finally:
+            assert thread.stop(30_000)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+def test_a_killed_engine_process_is_reported_and_the_window_stays_usable(qtbot, ctx):
+    from shopctrl_desktop.gui.background import wait_for_background
+    from shopctrl_desktop.gui.main_window import MainWindow
+    from tests.gui.queue_support import add_queue_items
+
+    thread = EngineThread(ctx)
+    window = MainWindow(ctx, thread)
+    qtbot.addWidget(window)
+    window.show()
+    window.start()
+    states: list[tuple[str, str, str]] = []
+    thread.signals.state_changed.connect(lambda *args: states.append(args))
+    try:
+        with qtbot.waitSignal(thread.engine_started, timeout=60_000):
+            thread.start()
+        qtbot.waitUntil(
+            lambda: "running" in window.listener_label.text() or "●" in window.listener_label.text()
+        )
+        with (
+            qtbot.waitSignal(thread.engine_failed, timeout=20_000) as failed,
+            qtbot.waitSignal(thread.engine_stopped, timeout=20_000),
+        ):
+            os.kill(thread.engine_pid, signal.SIGKILL)
+        assert "ended unexpectedly" in failed.args[0]
+        assert ("delivery", "error", failed.args[0]) in states
+        assert thread.wait(10_000) and not thread.isRunning()
+        qtbot.waitUntil(lambda: hasattr(window, "engine_failed_box") and window.engine_failed_box.isVisible())
+        assert "error" in window.listener_label.text() and "error" in window.engine_label.text()
+        window.engine_failed_box.accept()
+        # still usable: the queue page shows new rows, and "Retry now" does not block on a dead engine
+        add_queue_items(ctx.db, 3)
+        window.queue_page.model.note_new_items()
+        qtbot.waitUntil(lambda: window.queue_page.model.rowCount() == 3, timeout=10_000)
+        thread.wake()
+        assert thread.stop(1_000)
+    finally:
+        thread.stop(30_000)
+        window.close()
+        wait_for_background(10_000)
