@@ -1,28 +1,20 @@
-"""The house rules a machine can check: only gui/ imports Qt; domain/ stays pure."""
+"""The house rules a machine can check: the import contracts of pyproject.toml ([tool.importlinter]: the
+layers, no cycles among siblings, only gui/ imports Qt, domain/ stays pure), Qt-free imports at run time,
+style and types."""
 
 from __future__ import annotations
 
-import ast
+import re
+import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 
 PKG = Path(__file__).resolve().parents[2] / "shopctrl_desktop"
 QT = {"PySide6", "qasync", "shiboken6"}
-IMPURE_FOR_DOMAIN = QT | {"sqlalchemy", "alembic", "httpx", "httpcore", "aiohttp"}
-
-
-def _imports(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text("utf-8"), filename=str(path))
-    found: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module.split(".")[0])
-    return found
 
 
 def _modules(*, exclude: str | None = None, only: str | None = None) -> list[Path]:
@@ -32,19 +24,6 @@ def _modules(*, exclude: str | None = None, only: str | None = None) -> list[Pat
     if exclude:
         files = [f for f in files if f.relative_to(PKG).parts[0] != exclude]
     return files
-
-
-@pytest.mark.parametrize("path", _modules(exclude="gui"), ids=lambda p: str(p.relative_to(PKG)))
-def test_only_gui_imports_qt(path: Path) -> None:
-    assert not (_imports(path) & QT), f"{path.relative_to(PKG)} imports Qt; only gui/ may"
-
-
-@pytest.mark.parametrize("path", _modules(only="domain"), ids=lambda p: str(p.relative_to(PKG)))
-def test_domain_is_pure(path: Path) -> None:
-    bad = _imports(path) & IMPURE_FOR_DOMAIN
-    assert not bad, (
-        f"{path.relative_to(PKG)} imports {sorted(bad)}; domain/ must stay free of Qt, SQL and HTTP"
-    )
 
 
 def test_everything_but_gui_imports_with_qt_absent() -> None:
@@ -87,3 +66,69 @@ def test_mypy_is_clean_on_the_core() -> None:
         [sys.executable, "-m", "mypy", *core], capture_output=True, text=True, cwd=PKG.parent
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-1000:]
+
+
+def _lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
+    """import-linter over the package below ``root``, with the contracts of ``root``/pyproject.toml."""
+    code = "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())"
+    return subprocess.run(
+        [sys.executable, "-c", code, "--no-cache"],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(root)},
+    )
+
+
+def test_import_contracts_hold() -> None:
+    """The layers (cli > demo > gui -> engine -> store -> domain), no cycles among siblings, Qt only in gui/,
+    no SQL or HTTP in domain/: checked by import-linter, function-level imports included."""
+    result = _lint_imports(PKG.parent)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert set(_verdicts(result.stdout).values()) == {"KEPT"}
+
+
+def _verdicts(stdout: str) -> dict[str, str]:
+    """Each contract's name (pyproject.toml) -> "KEPT" or "BROKEN", from import-linter's summary (which wraps
+    long names)."""
+    text = " ".join(stdout.split())
+    names = [
+        c["name"]
+        for c in tomllib.loads((PKG.parent / "pyproject.toml").read_text())["tool"]["importlinter"][
+            "contracts"
+        ]
+    ]
+    verdicts = {}
+    for name in names:
+        found = re.search(re.escape(" ".join(name.split())) + r" (KEPT|BROKEN)", text)
+        assert found, f"no verdict for {name!r} in:\n{stdout[-3000:]}"
+        verdicts[name] = found.group(1)
+    return verdicts
+
+
+@pytest.mark.parametrize(
+    ("module", "line", "broken"),
+    [
+        # an arrow up is also a circle between the two siblings
+        ("store/queue.py", "from shopctrl_desktop.engine import progress", {"Layers", "No cycles"}),
+        ("engine/service.py", "from shopctrl_desktop.gui import app", {"Layers", "No cycles"}),
+        ("domain/templates/render.py", "from shopctrl_desktop.domain import payload", {"No cycles"}),
+        ("cli/common.py", "from shopctrl_desktop.cli import queue", {"No cycles"}),
+        ("engine/listener.py", "import PySide6", {"Only gui/ imports Qt"}),
+        ("domain/events.py", "import sqlalchemy", {"domain/ is pure"}),
+    ],
+)
+def test_import_contracts_catch_a_violation(tmp_path: Path, module: str, line: str, broken: set[str]) -> None:
+    """The contracts bite: one upward, circular or impure import (here inside a function, as lazy imports
+    hide them) in a copy of the tree breaks exactly the contracts that forbid it."""
+    shutil.copytree(PKG, tmp_path / "shopctrl_desktop", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(PKG.parent / "pyproject.toml", tmp_path / "pyproject.toml")
+    target = tmp_path / "shopctrl_desktop" / module
+    target.write_text(
+        target.read_text("utf-8") + f"\n\ndef _violation() -> None:\n    {line}  # noqa\n", "utf-8"
+    )
+    result = _lint_imports(tmp_path)
+    assert result.returncode != 0, result.stdout[-3000:]
+    broken_now = {name for name, verdict in _verdicts(result.stdout).items() if verdict == "BROKEN"}
+    assert {prefix for prefix in broken if any(name.startswith(prefix) for name in broken_now)} == broken
+    assert len(broken_now) == len(broken), broken_now
