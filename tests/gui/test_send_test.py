@@ -9,7 +9,6 @@ import shiboken6
 from PySide6.QtCore import Qt, QTimer
 
 from shopctrl_desktop.domain.model import Trigger
-from shopctrl_desktop.engine.senders import AiohttpSender
 from shopctrl_desktop.gui.webhook.editor import WebhookEditorDialog
 from shopctrl_desktop.gui.webhook.preview import RequestPreviewDialog
 from tests.gui.triggers_support import (  # noqa: F401
@@ -20,6 +19,7 @@ from tests.gui.triggers_support import (  # noqa: F401
     store_event,
 )
 from tests.helpers.receivers import Receiver, hang, on_a_thread, tls_server
+from tests.helpers.senders import record_closed_senders
 
 pytestmark = OFFSCREEN_NOISE
 TRIGGER = Trigger(title="ERP order sync", event="OrderChanged")
@@ -36,20 +36,8 @@ def open_preview(qtbot, dialogs, ctx, **action) -> tuple[WebhookEditorDialog, Re
     return editor, preview
 
 
-def count_closed_senders(monkeypatch) -> list[AiohttpSender]:
-    closed: list[AiohttpSender] = []
-    real_close = AiohttpSender.close
-
-    async def close(self: AiohttpSender) -> None:
-        closed.append(self)
-        await real_close(self)
-
-    monkeypatch.setattr(AiohttpSender, "close", close)
-    return closed
-
-
 def test_the_window_stays_responsive_while_a_send_test_waits(qtbot, gui_loop, ctx, dialogs, monkeypatch):  # noqa: F811
-    closed = count_closed_senders(monkeypatch)
+    closed = record_closed_senders(monkeypatch)
     store_event(ctx)  # the event list offers it and the sample event: the combo can change under the send
     with on_a_thread(Receiver()) as server:
         server.responder = hang(server)
@@ -123,7 +111,7 @@ def test_tls_an_untrusted_certificate_is_named_and_the_actions_ca_is_used(qtbot,
 
 
 def test_closing_the_preview_mid_send_cancels_it(qtbot, gui_loop, ctx, dialogs, monkeypatch):  # noqa: F811
-    closed = count_closed_senders(monkeypatch)
+    closed = record_closed_senders(monkeypatch)
     with on_a_thread(Receiver()) as server:
         server.responder = hang(server)
         _editor, preview = open_preview(qtbot, dialogs, ctx, url=server.url())
@@ -142,7 +130,7 @@ def test_closing_the_preview_mid_send_cancels_it(qtbot, gui_loop, ctx, dialogs, 
 
 
 def test_deleting_the_editor_mid_send_cancels_it(qtbot, gui_loop, ctx, dialogs, monkeypatch):  # noqa: F811
-    closed = count_closed_senders(monkeypatch)
+    closed = record_closed_senders(monkeypatch)
     with on_a_thread(Receiver()) as server:
         server.responder = hang(server)
         editor, preview = open_preview(qtbot, dialogs, ctx, url=server.url())

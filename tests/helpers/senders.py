@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Callable
 
 from shopctrl_desktop.domain.outcome import AttemptResult
-from shopctrl_desktop.engine.senders import OutgoingRequest
+from shopctrl_desktop.engine.senders import AiohttpSender, OutgoingRequest
 from shopctrl_desktop.store.models import utcnow
 
 #: ``script(request, n)`` answers the n-th request (0-based): a result, or an exception to raise.
@@ -58,3 +58,16 @@ class ScriptedSender:
         async with self._changed:
             await asyncio.wait_for(self._changed.wait_for(lambda: len(self.requests) >= count), timeout)
         return self.requests
+
+
+def record_closed_senders(monkeypatch) -> list[AiohttpSender]:  # type: ignore[no-untyped-def]
+    """Every real AiohttpSender closed from now on in the test, in order (the close itself still runs)."""
+    closed: list[AiohttpSender] = []
+    real_close = AiohttpSender.close
+
+    async def close(self: AiohttpSender) -> None:
+        closed.append(self)
+        await real_close(self)
+
+    monkeypatch.setattr(AiohttpSender, "close", close)
+    return closed

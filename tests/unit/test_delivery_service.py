@@ -12,6 +12,19 @@ from tests.helpers.engine_harness import RecordingObserver, fast_settings
 from tests.helpers.receivers import Receiver
 
 
+def order_changed(order_id: int) -> IncomingEvent:
+    return IncomingEvent(
+        event="OrderChanged",
+        shop_id=1,
+        occurred_at=utcnow(),
+        data={"Order": {"Id": order_id}},
+        entity_data={"OrderId": order_id},
+        entity_type="Order",
+        entity_id=str(order_id),
+        entity_code=None,
+    )
+
+
 async def test_an_ingested_event_is_delivered_without_waiting_for_a_poll(db, box, app_paths):
     receiver = await Receiver().start()
     try:
@@ -33,16 +46,7 @@ async def test_an_ingested_event_is_delivered_without_waiting_for_a_poll(db, box
         engine.delivery = DeliveryEngine(db, box, settings, observer, poll_interval=3600)
         await engine.start()
         try:
-            event = IncomingEvent(
-                event="OrderChanged",
-                shop_id=1,
-                occurred_at=utcnow(),
-                data={"Order": {"Id": 7}},
-                entity_data={"OrderId": 7},
-                entity_type="Order",
-                entity_id="7",
-                entity_code=None,
-            )
+            event = order_changed(7)
             result = await engine.ingest([event])
             (item_id,) = result.new_item_ids
             assert await observer.wait_final([item_id], timeout=10) == {item_id: "delivered"}
@@ -70,16 +74,7 @@ async def test_the_service_reports_the_counts_and_delivery_its_own_state(db, box
         engine = Engine(db, box, fast_settings(), app_paths, observer, listen=False)
         await engine.start()
         try:
-            event = IncomingEvent(
-                event="OrderChanged",
-                shop_id=1,
-                occurred_at=utcnow(),
-                data={"Order": {"Id": 8}},
-                entity_data={"OrderId": 8},
-                entity_type="Order",
-                entity_id="8",
-                entity_code=None,
-            )
+            event = order_changed(8)
             (item_id,) = (await engine.ingest([event])).new_item_ids
             assert await observer.wait_final([item_id], timeout=10) == {item_id: "delivered"}
             # the first report (at start) was a full count; delivered items since are added, not re-counted

@@ -12,6 +12,7 @@ from shopctrl_desktop.domain.signing import generate_secret
 from shopctrl_desktop.engine.one_shot import send_once
 from shopctrl_desktop.engine.senders import AiohttpSender
 from tests.helpers.receivers import Receiver, hang, tls_server
+from tests.helpers.senders import record_closed_senders
 
 
 @pytest.fixture
@@ -24,15 +25,7 @@ async def receiver():
 @pytest.fixture
 def closes(monkeypatch) -> list[AiohttpSender]:
     """Every AiohttpSender closed during the test, in order."""
-    closed: list[AiohttpSender] = []
-    real_close = AiohttpSender.close
-
-    async def close(self: AiohttpSender) -> None:
-        closed.append(self)
-        await real_close(self)
-
-    monkeypatch.setattr(AiohttpSender, "close", close)
-    return closed
+    return record_closed_senders(monkeypatch)
 
 
 def plain(url: str) -> RenderedRequest:
