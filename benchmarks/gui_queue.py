@@ -362,10 +362,11 @@ def main() -> int:
     busy_seconds = time.perf_counter() - t
     busy_worst, busy_p99 = probe.stop()
     if tracer is not None:
-        tracer.report(list(zip(probe.ends, probe.gaps, strict=False)))
+        threshold = float(os.environ.get("STALL_TRACE_MS", "40"))  # which stalls the trace explains
+        tracer.report(list(zip(probe.ends, probe.gaps, strict=False)), threshold=threshold)
         rows_ = []
         for k in range(1, len(probe.gaps)):
-            if probe.gaps[k] > 40:
+            if probe.gaps[k] > threshold:
                 run = (probe.sched[k][0] - probe.sched[k - 1][0]) / 1e6
                 wait = (probe.sched[k][1] - probe.sched[k - 1][1]) / 1e6
                 rows_.append((probe.gaps[k], run, wait))

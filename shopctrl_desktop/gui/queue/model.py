@@ -132,46 +132,42 @@ class QueueTableModel(ColumnsTableModel):
         return self._value(self._row(row_number, item_id), item_id, index.column(), role)
 
     def multiData(self, index: QModelIndex | QPersistentModelIndex, span: QModelRoleDataSpan) -> None:
-        """What the delegate asks for when it paints a cell: every role in one Python call, not seven."""
+        """Every role of a cell in one Python call (what an item delegate asks for), from the row's cells."""
         count = len(span)
         if not index.isValid() or not 0 <= index.row() < len(self._ids):
             for k in range(count):
                 span[k].clearData()
             return
-        row_number = index.row()
-        item_id = self.id_at(row_number)
-        cells = self._cells.get(item_id)
-        if cells is not None and item_id in self._cache:
-            self._cache.move_to_end(item_id)
-            values = cells[index.column()]
-            for k in range(count):
-                slot = span[k]
-                value = values.get(slot.role())
-                if value is None:
-                    slot.clearData()
-                else:
-                    slot.setData(value)
-            return
-        row = self._row(row_number, item_id)
-        col = index.column()
-        if row is not None:
-            if len(self._cells) >= CACHE_ROWS:
-                self._cells.clear()  # rows dropped from the cache without _store (a cleared cache)
-            self._cells[item_id] = self._row_cells(row, item_id)
+        values = self.painted_cells(index.row())[1][index.column()]
         for k in range(count):
             slot = span[k]
-            role = slot.role()
-            value = (
-                item_id
-                if role == ID_ROLE
-                else (self._value(row, item_id, col, role) if role in _ROLES else None)
-            )
+            value = values.get(slot.role())
             if value is None:
                 slot.clearData()
             else:
                 slot.setData(value)
 
-    def _row_cells(self, row: QueueRow, item_id: int) -> tuple[dict[int, Any], ...]:
+    def painted_cells(self, row_number: int) -> tuple[int, tuple[dict[int, Any], ...]]:
+        """The id of the item at ``row_number`` and, per column, ``{role: value}`` of its cells.
+
+        A loaded row's cells are built on its first paint and kept until the row is re-read or leaves the
+        cache (a repaint is then dict look-ups only; the view keeps its laid-out texts while the tuple is the
+        same). A row not loaded yet answers placeholders and has its page fetched in the background.
+        """
+        item_id = self.id_at(row_number)
+        cells = self._cells.get(item_id)
+        if cells is not None and item_id in self._cache:
+            self._cache.move_to_end(item_id)
+            return item_id, cells
+        row = self._row(row_number, item_id)
+        if row is None:
+            return item_id, self._row_cells(None, item_id)
+        if len(self._cells) >= CACHE_ROWS:
+            self._cells.clear()  # rows dropped from the cache without _store (a cleared cache)
+        cells = self._cells[item_id] = self._row_cells(row, item_id)
+        return item_id, cells
+
+    def _row_cells(self, row: QueueRow | None, item_id: int) -> tuple[dict[int, Any], ...]:
         cells = []
         for col in range(_COLUMN_COUNT):
             values: dict[int, Any] = {ID_ROLE: item_id}

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QPaintEvent
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressDialog,
     QSplitter,
-    QTableView,
     QToolBar,
     QVBoxLayout,
     QWidget,
@@ -32,6 +31,7 @@ from shopctrl_desktop.gui.queue.export import export_csv
 from shopctrl_desktop.gui.queue.filter_bar import QueueFilterBar
 from shopctrl_desktop.gui.queue.formatting import curl_command
 from shopctrl_desktop.gui.queue.model import ID_ROLE, QueueTableModel
+from shopctrl_desktop.gui.queue.table_view import QueueTableView
 from shopctrl_desktop.store import browse, queue
 from shopctrl_desktop.store.browse import ItemDetail, QueueFilter
 
@@ -53,16 +53,6 @@ COLUMN_WIDTHS = {
 }
 _RETRYABLE = frozenset(status_values(RETRYABLE_STATUSES))
 _CANCELLABLE = frozenset(status_values(CANCELLABLE_STATUSES))
-
-
-class QueueTableView(QTableView):
-    """The queue table. Its paintEvent is a Python override on purpose: the interpreter lock is then taken
-    once for the whole repaint, not once for each of the ~1,000 model calls a repaint makes — with the
-    engine's threads in the same process, every one of those re-takes could wait up to a GIL switch
-    interval."""
-
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
-        super().paintEvent(event)
 
 
 class QueuePage(QWidget):
@@ -307,9 +297,15 @@ class QueuePage(QWidget):
         return int(index.data(ID_ROLE))
 
     def _on_selection_changed(self, *_: object) -> None:
-        self._current = self.current_id()
+        current = self.current_id()
+        shown = self.detail_pane.detail
+        moved_only = (
+            current is not None and current == self._current and shown is not None and shown.row.id == current
+        )
+        self._current = current
         self._update_actions()
-        self._detail_timer.start(60)
+        if not moved_only:  # rows inserted above the current one move it, but it is still the same item
+            self._detail_timer.start(60)
 
     def _load_detail(self) -> None:
         item_id = self.current_id()
