@@ -36,11 +36,17 @@ ACTIONS = cast(Table, WebhookActionRow.__table__)
 CHUNK = 500  # values per IN (...) list, well below every backend's parameter limit
 MAX_VARIABLES = 999  # per statement: SQLite before 3.32 allows 999 host parameters
 
-# Advisory lock classes (the first key of pg_advisory_xact_lock(int, int)): one per decision, taken in
-# this order inside an intake transaction, each class's keys in ascending order (so never a deadlock).
+# Advisory locks (pg_advisory_xact_lock(class, key)): one class per decision, taken in this order inside
+# an intake transaction — for each class first its whole-class lock, then its keys in ascending order — so
+# two intakes never wait for each other in a circle. No other transaction takes them.
 EVENT_ID_LOCKS = 0x5C01  # an event's ``id`` (idempotency key of POST /events)
 UNIQUE_KEY_LOCKS = 0x5C02  # a queue item's unique key ("Queue items must be unique")
+_WHOLE_CLASS = 0x5C00  # (_WHOLE_CLASS, class): shared beside per-key locks, exclusive instead of them
+MAX_KEY_LOCKS = 256  # per class and transaction; a bigger group locks the whole class (the server's lock
+# table holds max_locks_per_transaction x max_connections entries, 6,400 by default, for everyone)
 _LOCK_SQL = text("SELECT pg_advisory_xact_lock(:lock_class, k) FROM unnest(CAST(:keys AS integer[])) AS k")
+_SHARED_CLASS_SQL = text("SELECT pg_advisory_xact_lock_shared(:whole, :lock_class)")
+_WHOLE_CLASS_SQL = text("SELECT pg_advisory_xact_lock(:whole, :lock_class)")
 
 _insert_plans: dict[str, tuple[str, Any, dict[str, Any], list[tuple[int, Any]]]] = {}
 
@@ -84,16 +90,24 @@ class IntakeSql:
         Without it two engines could both find an event id not yet stored (the unique index then fails one
         whole transaction), or both find no waiting item for a unique key and each queue one. After the
         lock, the next statement's snapshot (READ COMMITTED) sees what the previous holder committed — a
-        lock is released only after its transaction's commit is visible. Keys are hashed to 32 bits: two
-        keys that share a hash only wait for each other, never decide wrongly. Every intake transaction
-        takes its event-id locks first, then its unique-key locks, each in ascending order, so two intakes
-        never wait for each other in a circle; no other transaction takes these locks.
+        lock is released only after its transaction's commit is visible.
+
+        Keys are hashed to 32 bits (two keys that share a hash only wait for each other, never decide
+        wrongly). Up to MAX_KEY_LOCKS keys: the class's whole-class lock shared, then one lock per key;
+        more keys (a big group under load): the whole-class lock alone, exclusive — such a group then waits
+        for, and holds up, every other intake's decisions of that class, but never fills the lock table.
         """
         if self.sqlite or self.conn.dialect.name != "postgresql":
             return
         hashed = sorted({zlib.crc32(key.encode()) - 0x80000000 for key in keys})  # signed 32-bit
-        if hashed:
-            self.conn.execute(_LOCK_SQL, {"lock_class": lock_class, "keys": hashed}).all()
+        if not hashed:
+            return
+        whole = {"whole": _WHOLE_CLASS, "lock_class": lock_class}
+        if len(hashed) > MAX_KEY_LOCKS:
+            self.conn.execute(_WHOLE_CLASS_SQL, whole).all()
+            return
+        self.conn.execute(_SHARED_CLASS_SQL, whole).all()
+        self.conn.execute(_LOCK_SQL, {"lock_class": lock_class, "keys": hashed}).all()
 
     def existing_external_ids(self, ids: set[str]) -> dict[str, int]:
         found: dict[str, int] = {}

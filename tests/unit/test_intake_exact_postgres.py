@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from shopctrl_desktop.domain.model import Trigger, WebhookAction
 from shopctrl_desktop.domain.queue import WAITING_STATUSES, status_values
+from shopctrl_desktop.store import ingest_sql
 from shopctrl_desktop.store.ingest import IngestResult, enqueue_batches, enqueue_events
 from shopctrl_desktop.store.triggers import save_trigger
 from tests.helpers.postgres import PostgresCluster, throwaway_postgres
@@ -130,15 +131,25 @@ def test_a_second_intake_waits_for_the_first_then_counts_on_it(pg, box, second_e
 
 
 @pytest.mark.usefixtures("two_actions")
-def test_two_engines_taking_the_same_events_at_once_store_each_once(pg, box) -> None:
-    """Two connections take the same 200 events per round at the same moment, in opposite orders and cut
-    into different requests: each id stored once, one waiting ERP item per order that accounts for every
-    event of that order, one Log item per stored event, and the answers add up."""
-    rounds, per_round, orders = 5, 200, 10
+@pytest.mark.parametrize(
+    "max_key_locks",
+    [ingest_sql.MAX_KEY_LOCKS, 175, 8],
+    ids=["per-key", "whole-class-and-per-key", "whole-class"],
+)
+def test_two_engines_taking_the_same_events_at_once_store_each_once(
+    pg, box, monkeypatch, max_key_locks
+) -> None:
+    """Two connections take the same events at the same moment, in opposite orders and cut into different
+    requests (200 events on one side, 150 of them on the other): each id stored once, one waiting ERP item
+    per order that accounts for every event of that order, one Log item per stored event, and the answers
+    add up. A group with more keys than MAX_KEY_LOCKS locks the whole class instead (175: the 200-event
+    side does, the other locks its ids one by one; 8: both sides, for ids and unique keys)."""
+    monkeypatch.setattr(ingest_sql, "MAX_KEY_LOCKS", max_key_locks)
+    rounds, per_round, overlap, orders = 5, 200, 150, 10
     for round_no in range(rounds):
         events = [order_event(round_no * 100 + i % orders, ext=f"r{round_no}-e{i}") for i in range(per_round)]
         forward = [events[i : i + 50] for i in range(0, per_round, 50)]
-        backward = [list(reversed(events))[i : i + 30] for i in range(0, per_round, 30)]
+        backward = [events[::-1][i : i + 30] for i in range(0, overlap, 30)]
         start = threading.Barrier(2)
 
         def intake(batches, start=start):
@@ -168,7 +179,7 @@ def test_two_engines_taking_the_same_events_at_once_store_each_once(pg, box) -> 
                 )
                 for event, event_id in zip(batch, result.event_ids, strict=True):
                     ids_seen.setdefault(event.external_id, set()).add(event_id)
-        assert accepted == per_round and duplicates == per_round  # each event new on exactly one side
+        assert accepted == per_round and duplicates == overlap  # each event new on exactly one side
         assert all(len(ids) == 1 for ids in ids_seen.values()) and len(ids_seen) == per_round
         assert queued == per_round + orders  # one Log item per event, one ERP item per order
 
