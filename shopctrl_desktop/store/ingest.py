@@ -28,7 +28,7 @@ from shopctrl_desktop.domain.planner import (
     plan_items,
 )
 from shopctrl_desktop.store.alerts import create_alert
-from shopctrl_desktop.store.ingest_sql import EVENTS, ITEMS, IntakeSql
+from shopctrl_desktop.store.ingest_sql import EVENT_ID_LOCKS, EVENTS, ITEMS, UNIQUE_KEY_LOCKS, IntakeSql
 from shopctrl_desktop.store.models import utcnow
 from shopctrl_desktop.store.secrets import SecretBox
 from shopctrl_desktop.store.triggers import action_from_values, trigger_from_values
@@ -82,8 +82,11 @@ def enqueue_batches(
     results = [IngestResult() for _ in batches]
     flat = [(b, ev) for b, batch in enumerate(batches) for ev in batch]
 
-    # 1. idempotency: ids already stored, and repeats inside this very transaction
-    known = sql.existing_external_ids({ev.external_id for _, ev in flat if ev.external_id is not None})
+    # 1. idempotency: ids already stored, and repeats inside this very transaction (on PostgreSQL under
+    #    the ids' advisory locks: another engine storing one of them right now commits first)
+    external_ids = {ev.external_id for _, ev in flat if ev.external_id is not None}
+    sql.lock_keys(EVENT_ID_LOCKS, external_ids)
+    known = sql.existing_external_ids(external_ids)
     new_rows: list[dict[str, Any]] = []
     new_events: list[tuple[int, IncomingEvent]] = []
     # per flat position: index into new_rows, or ("dup", external id)
@@ -138,7 +141,9 @@ def enqueue_batches(
 def _store_items(
     session: Session, sql: IntakeSql, planned: list[PlannedItem], results: list[IngestResult], now: datetime
 ) -> None:
-    waiting = sql.waiting_items({p.unique_key for p in planned if p.unique_key is not None})
+    keys = {p.unique_key for p in planned if p.unique_key is not None}
+    sql.lock_keys(UNIQUE_KEY_LOCKS, keys)  # PostgreSQL: one intake at a time decides about a key
+    waiting = sql.waiting_items(keys)
     new_targets, updates = group_by_unique_key(planned, waiting)
 
     headers_cache: dict[tuple[int | None, str], str] = {}

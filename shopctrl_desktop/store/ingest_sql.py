@@ -6,17 +6,21 @@ cache keys, result metadata, per-row bind processing) costs more than the statem
 about 0.4 ms per statement against 20 µs. Ids are assigned from max(id) under the write lock taken by
 BEGIN IMMEDIATE, so a few multi-row INSERTs store a whole group.
 
-Other databases (PostgreSQL, several engines at once): SQLAlchemy Core with INSERT … RETURNING.
+Other databases (PostgreSQL, several engines at once): SQLAlchemy Core with INSERT … RETURNING, and
+transaction-scoped advisory locks that make the intake's two decisions exact across engines (see
+IntakeSql.lock_keys): "is this event id already stored?" and "does an item with this unique key wait?".
 """
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterable
 from datetime import datetime
 from operator import itemgetter
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.orm import Session
 
 from shopctrl_desktop.domain import queue as queue_rules
@@ -31,6 +35,18 @@ TRIGGERS = cast(Table, TriggerRow.__table__)
 ACTIONS = cast(Table, WebhookActionRow.__table__)
 CHUNK = 500  # values per IN (...) list, well below every backend's parameter limit
 MAX_VARIABLES = 999  # per statement: SQLite before 3.32 allows 999 host parameters
+
+# Advisory locks (pg_advisory_xact_lock(class, key)): one class per decision, taken in this order inside
+# an intake transaction — for each class first its whole-class lock, then its keys in ascending order — so
+# two intakes never wait for each other in a circle. No other transaction takes them.
+EVENT_ID_LOCKS = 0x5C01  # an event's ``id`` (idempotency key of POST /events)
+UNIQUE_KEY_LOCKS = 0x5C02  # a queue item's unique key ("Queue items must be unique")
+_WHOLE_CLASS = 0x5C00  # (_WHOLE_CLASS, class): shared beside per-key locks, exclusive instead of them
+MAX_KEY_LOCKS = 256  # per class and transaction; a bigger group locks the whole class (the server's lock
+# table holds max_locks_per_transaction x max_connections entries, 6,400 by default, for everyone)
+_LOCK_SQL = text("SELECT pg_advisory_xact_lock(:lock_class, k) FROM unnest(CAST(:keys AS integer[])) AS k")
+_SHARED_CLASS_SQL = text("SELECT pg_advisory_xact_lock_shared(:whole, :lock_class)")
+_WHOLE_CLASS_SQL = text("SELECT pg_advisory_xact_lock(:whole, :lock_class)")
 
 _insert_plans: dict[str, tuple[str, Any, dict[str, Any], list[tuple[int, Any]]]] = {}
 
@@ -66,6 +82,32 @@ class IntakeSql:
         waits busy_timeout for it."""
         if self.sqlite and not self.raw.in_transaction:
             self.raw.execute("BEGIN IMMEDIATE")
+
+    def lock_keys(self, lock_class: int, keys: Iterable[str]) -> None:
+        """PostgreSQL: wait until no other transaction decides about these keys, and keep them until this
+        transaction ends (several engines on one database; SQLite has one writer at a time already).
+
+        Without it two engines could both find an event id not yet stored (the unique index then fails one
+        whole transaction), or both find no waiting item for a unique key and each queue one. After the
+        lock, the next statement's snapshot (READ COMMITTED) sees what the previous holder committed — a
+        lock is released only after its transaction's commit is visible.
+
+        Keys are hashed to 32 bits (two keys that share a hash only wait for each other, never decide
+        wrongly). Up to MAX_KEY_LOCKS keys: the class's whole-class lock shared, then one lock per key;
+        more keys (a big group under load): the whole-class lock alone, exclusive — such a group then waits
+        for, and holds up, every other intake's decisions of that class, but never fills the lock table.
+        """
+        if self.sqlite or self.conn.dialect.name != "postgresql":
+            return
+        hashed = sorted({zlib.crc32(key.encode()) - 0x80000000 for key in keys})  # signed 32-bit
+        if not hashed:
+            return
+        whole = {"whole": _WHOLE_CLASS, "lock_class": lock_class}
+        if len(hashed) > MAX_KEY_LOCKS:
+            self.conn.execute(_WHOLE_CLASS_SQL, whole).all()
+            return
+        self.conn.execute(_SHARED_CLASS_SQL, whole).all()
+        self.conn.execute(_LOCK_SQL, {"lock_class": lock_class, "keys": hashed}).all()
 
     def existing_external_ids(self, ids: set[str]) -> dict[str, int]:
         found: dict[str, int] = {}
@@ -112,11 +154,13 @@ class IntakeSql:
             }
         else:
             existing = set(self.conn.scalars(select(SHOPS.c.id).where(SHOPS.c.id.in_(ids))))
-        missing = [s for s in ids if s not in existing]
-        if missing:
-            self.insert(
-                SHOPS, [{"id": s, "name": f"Shop {s}", "created_at": now} for s in missing], with_ids=True
-            )
+        missing = [{"id": s, "name": f"Shop {s}", "created_at": now} for s in ids if s not in existing]
+        if not missing:
+            return
+        if self.conn.dialect.name == "postgresql":  # another engine may learn the same shop right now
+            self.conn.execute(postgresql_insert(SHOPS).on_conflict_do_nothing(index_elements=["id"]), missing)
+        else:
+            self.insert(SHOPS, missing, with_ids=True)
 
     def enabled_trigger_rows(
         self, names: set[str]
