@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import distinct, or_, select, text
+from sqlalchemy import or_, select, text
 from sqlalchemy.orm import Session
 
 from shopctrl_desktop.domain.audit import AuditAction, AuditEntry, FieldChange, Subject, diff_fields
@@ -152,4 +152,4 @@ def list_entries(
 
 def known_users(session: Session) -> list[str]:
     """Everyone who has an entry, for a "who" filter."""
-    return sorted(session.scalars(select(distinct(AuditEntryRow.who))))
+    return sorted(session.scalars(select(AuditEntryRow.who).distinct()))
