@@ -150,8 +150,15 @@ class AuditEntry:
         """One line for a person: ``Changed trigger “ERP”: url, hmacSecret``."""
         return summarize(self.action, self.subject, self.changes)
 
+    @property
+    def headline(self) -> str:
+        """The summary without the changed fields: ``Changed trigger “ERP”``."""
+        return summarize(self.action, self.subject, self.changes, with_fields=False)
 
-def summarize(action: str, subject: Subject, changes: Iterable[FieldChange]) -> str:
+
+def summarize(
+    action: str, subject: Subject, changes: Iterable[FieldChange], *, with_fields: bool = True
+) -> str:
     try:
         verb = _VERBS[AuditAction(action)]
     except ValueError:
@@ -166,7 +173,7 @@ def summarize(action: str, subject: Subject, changes: Iterable[FieldChange]) -> 
         target = f"“{subject.name}”" if subject.name else ""
     text = f"{verb} {target}".rstrip()
     fields = [c.field for c in changes if c.field not in ("items", "alerts", "newItem")]
-    if fields and action in (AuditAction.TRIGGER_CHANGED, AuditAction.SETTINGS_CHANGED):
+    if with_fields and fields and action in (AuditAction.TRIGGER_CHANGED, AuditAction.SETTINGS_CHANGED):
         shown = ", ".join(fields[:6]) + (f" and {len(fields) - 6} more" if len(fields) > 6 else "")
         text += f": {shown}"
     return text

@@ -114,7 +114,7 @@ def list_entries(
     session: Session,
     *,
     who: str | None = None,
-    what: str | None = None,
+    what: str | Iterable[str] | None = None,
     since: datetime | None = None,
     subject_kind: str | None = None,
     subject_id: int | None = None,
@@ -123,13 +123,19 @@ def list_entries(
     offset: int = 0,
 ) -> list[AuditEntry]:
     """Entries newest first, ``limit`` from ``offset``. ``what`` is an action (``trigger.changed``) or its
-    kind (``trigger``); ``contains`` looks in the subject's name and the changes (case-insensitive)."""
+    kind (``trigger``), or several; ``contains`` looks in the subject's name and the changes (case-insensitive)."""
     query = select(AuditEntryRow)
     if who:
         query = query.where(AuditEntryRow.who == who)
     if what:
+        wanted = [what] if isinstance(what, str) else list(what)
         query = query.where(
-            AuditEntryRow.action == what if "." in what else AuditEntryRow.action.like(f"{what}.%")
+            or_(
+                *(
+                    AuditEntryRow.action == w if "." in w else AuditEntryRow.action.like(f"{w}.%")
+                    for w in wanted
+                )
+            )
         )
     if since is not None:
         query = query.where(AuditEntryRow.at >= since)
