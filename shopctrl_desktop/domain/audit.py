@@ -50,25 +50,25 @@ class AuditAction(StrEnum):
         return self.value.split(".", 1)[0]
 
 
-#: Sentence verbs for a person ("Changed trigger “ERP”").
-_VERBS = {
-    AuditAction.TRIGGER_CREATED: "Created trigger",
-    AuditAction.TRIGGER_CHANGED: "Changed trigger",
-    AuditAction.TRIGGER_DELETED: "Deleted trigger",
+#: Sentences for a person; ``{target}`` is the subject: “Title”, #12 (Title), or its name (“5 failed items”).
+_SENTENCES = {
+    AuditAction.TRIGGER_CREATED: "Created trigger {target}",
+    AuditAction.TRIGGER_CHANGED: "Changed trigger {target}",
+    AuditAction.TRIGGER_DELETED: "Deleted trigger {target}",
     AuditAction.SETTINGS_CHANGED: "Changed settings",
-    AuditAction.SHOP_RENAMED: "Renamed shop",
-    AuditAction.ITEM_RETRIED: "Retried queue item",
-    AuditAction.ITEM_CANCELLED: "Cancelled queue item",
-    AuditAction.ITEM_RESENT: "Resent queue item",
-    AuditAction.ITEMS_RETRIED: "Retried failed items",
-    AuditAction.ALERTS_READ: "Marked alerts read",
-    AuditAction.ALERTS_ALL_READ: "Marked all alerts read",
-    AuditAction.KEY_CREATED: "Created the engine key",
-    AuditAction.KEY_EXPORTED: "Exported the engine key",
-    AuditAction.KEY_IMPORTED: "Imported the engine key",
-    AuditAction.USER_ADDED: "Added user",
-    AuditAction.USER_CHANGED: "Changed user",
-    AuditAction.USER_REMOVED: "Removed user",
+    AuditAction.SHOP_RENAMED: "Renamed shop {target}",
+    AuditAction.ITEM_RETRIED: "Retried queue item {target}",
+    AuditAction.ITEM_CANCELLED: "Cancelled queue item {target}",
+    AuditAction.ITEM_RESENT: "Resent queue item {target}",
+    AuditAction.ITEMS_RETRIED: "Retried {name}",
+    AuditAction.ALERTS_READ: "Marked {name} read",
+    AuditAction.ALERTS_ALL_READ: "Marked all alerts read ({name})",
+    AuditAction.KEY_CREATED: "Created the engine key {target}",
+    AuditAction.KEY_EXPORTED: "Exported the engine key {target}",
+    AuditAction.KEY_IMPORTED: "Imported the engine key {target}",
+    AuditAction.USER_ADDED: "Added user {target}",
+    AuditAction.USER_CHANGED: "Changed user {target}",
+    AuditAction.USER_REMOVED: "Removed user {target}",
 }
 
 
@@ -117,9 +117,14 @@ class FieldChange:
         return cls(str(data["field"]), data.get("old"), data.get("new"))
 
     def describe(self, width: int = 60) -> str:
-        """``url: https://old → https://new`` (values shortened to ``width``), ``password: changed``."""
+        """``url: https://old → https://new`` (values shortened to ``width``), ``password: changed``;
+        ``url: https://new`` when there was none, ``url: https://old (removed)`` when there is none now."""
         if self.secret:
             return f"{self.field}: {SECRET_CHANGED}"
+        if self.old is None and self.new is not None:  # set for the first time (a new trigger, action, …)
+            return f"{self.field}: {_short(self.new, width)}"
+        if self.new is None and self.old is not None:
+            return f"{self.field}: {_short(self.old, width)} (removed)"
         return f"{self.field}: {_short(self.old, width)} → {_short(self.new, width)}"
 
 
@@ -159,19 +164,22 @@ class AuditEntry:
 def summarize(
     action: str, subject: Subject, changes: Iterable[FieldChange], *, with_fields: bool = True
 ) -> str:
-    try:
-        verb = _VERBS[AuditAction(action)]
-    except ValueError:
-        verb = action
     changes = tuple(changes)
-    if action == AuditAction.TRIGGER_CHANGED and [c.field for c in changes] == ["enabled"]:
-        verb = "Enabled trigger" if changes[0].new else "Disabled trigger"
-        changes = ()
     if subject.kind in (SubjectKind.ITEM, SubjectKind.ALERT) and subject.id is not None:
         target = f"#{subject.id}" + (f" ({subject.name})" if subject.name else "")
     else:
         target = f"“{subject.name}”" if subject.name else ""
-    text = f"{verb} {target}".rstrip()
+    name = subject.name
+    if action == AuditAction.ALERTS_READ and subject.kind == SubjectKind.ALERT:
+        name = f"alert {target}"
+    try:
+        sentence = _SENTENCES[AuditAction(action)]
+    except ValueError:
+        sentence = f"{action} {{target}}"
+    if action == AuditAction.TRIGGER_CHANGED and [c.field for c in changes] == ["enabled"]:
+        sentence = "Enabled trigger {target}" if changes[0].new else "Disabled trigger {target}"
+        changes = ()
+    text = sentence.format(target=target, name=name).rstrip()
     fields = [c.field for c in changes if c.field not in ("items", "alerts", "newItem")]
     if with_fields and fields and action in (AuditAction.TRIGGER_CHANGED, AuditAction.SETTINGS_CHANGED):
         shown = ", ".join(fields[:6]) + (f" and {len(fields) - 6} more" if len(fields) > 6 else "")

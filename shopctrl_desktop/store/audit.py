@@ -72,7 +72,7 @@ def record_settings_change(session: Session, old: Mapping[str, Any], new: Mappin
     changes = diff_fields(_flat(_without_password(old)), _flat(_without_password(new)))
     if not changes:
         return None
-    return record(session, AuditAction.SETTINGS_CHANGED, Subject("settings", None, "settings"), changes)
+    return record(session, AuditAction.SETTINGS_CHANGED, Subject("settings"), changes)
 
 
 def _without_password(settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -152,7 +152,9 @@ def list_entries(
                 AuditEntryRow.workstation.ilike(pattern),
             )
         )
-    rows = session.scalars(query.order_by(AuditEntryRow.id.desc()).limit(limit).offset(offset))
+    rows = session.scalars(
+        query.order_by(AuditEntryRow.at.desc(), AuditEntryRow.id.desc()).limit(limit).offset(offset)
+    )
     return [_entry(r) for r in rows]
 
 

@@ -149,8 +149,8 @@ def save_trigger(session: Session, box: SecretBox, trigger: Trigger) -> int:
     session.flush()
     changes = diff_triggers(old, trigger)
     if old is None or changes:
-        action = AuditAction.TRIGGER_CREATED if old is None else AuditAction.TRIGGER_CHANGED
-        record(session, action, Subject(SubjectKind.TRIGGER, row.id, row.title), changes)
+        verb = AuditAction.TRIGGER_CREATED if old is None else AuditAction.TRIGGER_CHANGED
+        record(session, verb, Subject(SubjectKind.TRIGGER, row.id, row.title), changes)
     return row.id
 
 

@@ -187,3 +187,17 @@ def test_entry_json_and_summary() -> None:
     assert toggle == "Disabled trigger “ERP”"
     assert summarize("item.retried", Subject("item", 42, "ERP"), ()) == "Retried queue item #42 (ERP)"
     assert AuditAction.ITEMS_RETRIED.kind == "items"
+    assert (
+        summarize("items.retried", Subject("items", None, "5 failed items"), ()) == "Retried 5 failed items"
+    )
+    assert (
+        summarize("alerts.read", Subject("alert", 4, "ERP failed"), ()) == "Marked alert #4 (ERP failed) read"
+    )
+    assert (
+        summarize("alerts.allRead", Subject("alerts", None, "3 alerts"), ())
+        == "Marked all alerts read (3 alerts)"
+    )
+    settings = summarize("settings.changed", Subject("settings"), [FieldChange("listen_port", 1, 2)])
+    assert settings == "Changed settings: listen_port"
+    assert FieldChange("newItem", None, 7).describe() == "newItem: 7"
+    assert FieldChange("title", "ERP", None).describe() == "title: ERP (removed)"
