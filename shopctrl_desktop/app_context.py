@@ -56,5 +56,16 @@ class AppContext:
             self._box = load_secret_box(self.paths.data_dir)
         return self._box
 
+    def save_settings(self, settings: Settings) -> None:
+        """Write settings.json and record what changed in the audit trail, in one transaction: when the file
+        cannot be written there is no entry, when the entry cannot be stored the file is not written."""
+        from shopctrl_desktop.config import save_settings
+        from shopctrl_desktop.store.audit import record_settings_change
+
+        with self.db.session() as session:
+            record_settings_change(session, self.settings.to_json(), settings.to_json())
+            save_settings(self.paths, settings)
+        self.settings = settings
+
     def __repr__(self) -> str:
         return f"AppContext(data_dir={str(self.paths.data_dir)!r})"

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from shopctrl_desktop import __version__
+from shopctrl_desktop.cli.audit import add_audit_parser
 from shopctrl_desktop.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -193,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_triggers_parser(add, common)
     add_queue_parsers(add, common)
+    add_audit_parser(add, common)
 
     p = add("token", cmd_token, "print the listener's bearer token (created on first use)")
     p.add_argument("--rotate", action="store_true", help="make a new token; the old one stops working")

@@ -1,4 +1,4 @@
-"""The main window: pages (Triggers, Webhook Queue, Alerts), menus, status bar, tray — wiring only."""
+"""The main window: pages (Triggers, Webhook Queue, Alerts, Activity), menus, status bar, tray — wiring only."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from shopctrl_desktop.app_context import AppContext
 from shopctrl_desktop.domain.queue import ItemChange, QueueCounts
+from shopctrl_desktop.gui.activity.page import ActivityPage
 from shopctrl_desktop.gui.alerts.page import AlertsPage
 from shopctrl_desktop.gui.background import run_in_background
 from shopctrl_desktop.gui.engine_thread import EngineSignals, EngineThread
@@ -32,7 +33,7 @@ from shopctrl_desktop.store.queue import queue_counts
 
 log = logging.getLogger(__name__)
 
-PAGE_TRIGGERS, PAGE_QUEUE, PAGE_ALERTS = 0, 1, 2
+PAGE_TRIGGERS, PAGE_QUEUE, PAGE_ALERTS, PAGE_ACTIVITY = 0, 1, 2, 3
 WINDOW_STATE_FILE = "window.ini"
 
 
@@ -60,14 +61,15 @@ class MainWindow(QMainWindow):
         self.triggers_page = TriggersPage(ctx)
         self.queue_page = QueuePage(ctx)
         self.alerts_page = AlertsPage(ctx)
+        self.activity_page = ActivityPage(ctx)
         self.nav = QListWidget()
         self.nav.setObjectName("navigation")
-        for title in ("Triggers", "Webhook Queue", "Alerts"):
+        for title in ("Triggers", "Webhook Queue", "Alerts", "Activity"):
             QListWidgetItem(title, self.nav)
         self.nav.setStyleSheet("QListWidget { font-size: 11pt; } QListWidget::item { padding: 8px 10px; }")
         self.nav.setFixedWidth(max(150, self.nav.sizeHintForColumn(0) + 24))
         self.pages = QStackedWidget()
-        for page in (self.triggers_page, self.queue_page, self.alerts_page):
+        for page in (self.triggers_page, self.queue_page, self.alerts_page, self.activity_page):
             self.pages.addWidget(page)
         central = QWidget()
         row = QHBoxLayout(central)
@@ -86,6 +88,8 @@ class MainWindow(QMainWindow):
         self.queue_page.message_posted.connect(self._on_page_message_posted)
         self.alerts_page.item_requested.connect(self.show_queue_item)
         self.alerts_page.unread_changed.connect(self._on_alerts_page_unread_changed)
+        self.activity_page.item_requested.connect(self.show_queue_item)
+        self.activity_page.trigger_requested.connect(self.show_trigger)
         if hasattr(self.triggers_page, "triggers_changed"):
             self.triggers_page.triggers_changed.connect(self.queue_page.reload_choices)
 
@@ -117,7 +121,12 @@ class MainWindow(QMainWindow):
 
         view_menu = bar.addMenu("&View")
         for row, (title, key) in enumerate(
-            (("Triggers", "Ctrl+1"), ("Webhook Queue", "Ctrl+2"), ("Alerts", "Ctrl+3"))
+            (
+                ("Triggers", "Ctrl+1"),
+                ("Webhook Queue", "Ctrl+2"),
+                ("Alerts", "Ctrl+3"),
+                ("Activity", "Ctrl+4"),
+            )
         ):
             action = QAction(title, self)
             action.setShortcut(QKeySequence(key))
@@ -289,6 +298,16 @@ class MainWindow(QMainWindow):
         self.nav.setCurrentRow(PAGE_QUEUE)
         self.queue_page.show_item(item_id)
 
+    def show_trigger(self, trigger_id: int) -> None:
+        """Switch to the Triggers page, select the trigger and open its editor (once this event returns)."""
+        self.nav.setCurrentRow(PAGE_TRIGGERS)
+        self.triggers_page.reload(select_id=trigger_id)
+        trigger = self.triggers_page.selected_trigger()
+        if trigger is None or trigger.id != trigger_id:
+            self.statusBar().showMessage(f"Trigger #{trigger_id} no longer exists.", 8000)
+            return
+        QTimer.singleShot(0, lambda: self.triggers_page.open_editor(trigger))
+
     def open_settings(self) -> SettingsDialog:
         dialog = SettingsDialog(self.ctx, self)
         dialog.settings_saved.connect(self._on_settings_dialog_settings_saved)
@@ -311,6 +330,7 @@ class MainWindow(QMainWindow):
         store.setValue("window/page", self.nav.currentRow())
         self.queue_page.save_state(store)
         self.alerts_page.save_state(store)
+        self.activity_page.save_state(store)
         store.sync()
 
     def restore_layout(self) -> None:
@@ -325,10 +345,11 @@ class MainWindow(QMainWindow):
             self.restoreState(state)
         self.queue_page.restore_state(store)
         self.alerts_page.restore_state(store)
+        self.activity_page.restore_state(store)
         page = store.value("window/page")
         if page is not None:
             try:
-                self.nav.setCurrentRow(min(max(int(page), 0), 2))  # type: ignore[call-overload]
+                self.nav.setCurrentRow(min(max(int(page), 0), PAGE_ACTIVITY))  # type: ignore[call-overload]
             except (TypeError, ValueError):
                 pass
 

@@ -9,7 +9,9 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from shopctrl_desktop.domain.audit import AuditAction, FieldChange, Subject, SubjectKind
 from shopctrl_desktop.domain.model import AlertSeverity
+from shopctrl_desktop.store.audit import record
 from shopctrl_desktop.store.models import AlertRow, utcnow
 
 
@@ -88,16 +90,38 @@ def get_alert(session: Session, alert_id: int) -> Alert | None:
 
 
 def mark_read(session: Session, ids: Iterable[int]) -> int:
+    """Mark these alerts read; returns how many were unread. Recorded in the audit trail."""
     wanted = list(ids)
     if not wanted:
         return 0
-    result = session.execute(update(AlertRow).where(AlertRow.id.in_(wanted)).values(read=True))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    rows = session.execute(
+        update(AlertRow)
+        .where(AlertRow.id.in_(wanted), AlertRow.read.is_(False))
+        .values(read=True)
+        .returning(AlertRow.id, AlertRow.title)
+    ).all()
+    if len(rows) == 1:
+        record(session, AuditAction.ALERTS_READ, Subject(SubjectKind.ALERT, rows[0].id, rows[0].title))
+    elif rows:
+        _record_alerts(session, AuditAction.ALERTS_READ, sorted(r.id for r in rows))
+    return len(rows)
 
 
 def mark_all_read(session: Session) -> int:
-    result = session.execute(update(AlertRow).where(AlertRow.read.is_(False)).values(read=True))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    """Mark every unread alert read; returns how many. Recorded in the audit trail."""
+    marked = sorted(
+        session.scalars(
+            update(AlertRow).where(AlertRow.read.is_(False)).values(read=True).returning(AlertRow.id)
+        )
+    )
+    if marked:
+        _record_alerts(session, AuditAction.ALERTS_ALL_READ, marked)
+    return len(marked)
+
+
+def _record_alerts(session: Session, action: AuditAction, ids: list[int]) -> None:
+    name = f"{len(ids)} alert" + ("s" if len(ids) != 1 else "")
+    record(session, action, Subject(SubjectKind.ALERTS, None, name), [FieldChange("alerts", None, ids)])
 
 
 def unread_count(session: Session) -> int:

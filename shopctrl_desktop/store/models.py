@@ -192,3 +192,20 @@ class AlertRow(Base):
     trigger_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     read: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+
+
+class AuditEntryRow(Base):
+    """The audit trail (SPEC §10): append-only — migration 0003 adds the database triggers that refuse an
+    UPDATE, DELETE or (PostgreSQL) TRUNCATE; nothing in the app edits or deletes a row."""
+
+    __tablename__ = "audit_entries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    who: Mapped[str] = mapped_column(String(200), index=True)
+    workstation: Mapped[str] = mapped_column(String(300), default="")
+    action: Mapped[str] = mapped_column(String(60), index=True)
+    subject_kind: Mapped[str] = mapped_column(String(30))
+    subject_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    subject_name: Mapped[str] = mapped_column(String(300), default="")
+    changes_json: Mapped[str] = mapped_column(Text, default="[]")
+    __table_args__ = (Index("ix_audit_entries_subject", "subject_kind", "subject_id"),)

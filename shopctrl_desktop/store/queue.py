@@ -15,6 +15,7 @@ from typing import Any, cast
 from sqlalchemy import Table, func, insert, inspect, select, update
 from sqlalchemy.orm import Session
 
+from shopctrl_desktop.domain.audit import AuditAction, FieldChange, Subject, SubjectKind
 from shopctrl_desktop.domain.model import ItemStatus, Priority
 from shopctrl_desktop.domain.queue import (
     CANCELLABLE_STATUSES,
@@ -23,6 +24,7 @@ from shopctrl_desktop.domain.queue import (
     QueueCounts,
     status_values,
 )
+from shopctrl_desktop.store.audit import record
 from shopctrl_desktop.store.ingest import IngestResult, begin_write, enqueue_batches, enqueue_events, host_of
 from shopctrl_desktop.store.models import DeliveryAttemptRow, QueueItemRow, utcnow
 
@@ -220,52 +222,73 @@ def attempts_for(session: Session, item_id: int) -> list[Attempt]:
     ]
 
 
+def _record_item(
+    session: Session, action: AuditAction, item_id: int, title: str, *changes: FieldChange
+) -> None:
+    record(session, action, Subject(SubjectKind.ITEM, item_id, title), changes)
+
+
 def cancel_item(session: Session, item_id: int) -> bool:
-    """Cancel a waiting item (CANCELLABLE_STATUSES). False when it is not waiting (sending, finished, unknown)."""
-    result = session.execute(
+    """Cancel a waiting item (CANCELLABLE_STATUSES). False when it is not waiting (sending, finished, unknown).
+    Recorded in the audit trail."""
+    row = session.execute(
         update(_ITEMS)
         .where(_ITEMS.c.id == item_id, _ITEMS.c.status.in_(_CANCELLABLE))
         .values(status=ItemStatus.CANCELLED.value, finished_at=utcnow(), next_attempt_at=None)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+        .returning(_ITEMS.c.trigger_title)
+    ).first()
+    if row is None:
+        return False
+    _record_item(session, AuditAction.ITEM_CANCELLED, item_id, row.trigger_title)
+    return True
 
 
 def retry_item(session: Session, item_id: int) -> bool:
     """ "Retry now": an item in RETRYABLE_STATUSES (failed, retrying, cancelled) becomes due at once. False
-    otherwise."""
-    result = session.execute(
+    otherwise. Recorded in the audit trail."""
+    row = session.execute(
         update(_ITEMS)
         .where(_ITEMS.c.id == item_id, _ITEMS.c.status.in_(_RETRYABLE))
         .values(status=ItemStatus.QUEUED.value, next_attempt_at=utcnow(), finished_at=None)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+        .returning(_ITEMS.c.trigger_title)
+    ).first()
+    if row is None:
+        return False
+    _record_item(session, AuditAction.ITEM_RETRIED, item_id, row.trigger_title)
+    return True
 
 
 def retry_failed(session: Session, ids: Iterable[int] | None = None) -> int:
-    """Every failed item (or the failed ones among ``ids``) becomes due at once; returns how many."""
-    query = update(_ITEMS).where(_ITEMS.c.status == ItemStatus.FAILED.value)
-    if ids is not None:
-        wanted = list(ids)
-        if not wanted:
-            return 0
-        total = 0
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            result = session.execute(
-                query.where(_ITEMS.c.id.in_(chunk)).values(
-                    status=ItemStatus.QUEUED.value, next_attempt_at=utcnow(), finished_at=None
-                )
-            )
-            total += int(result.rowcount or 0)  # type: ignore[attr-defined]
-        return total
-    result = session.execute(
-        query.values(status=ItemStatus.QUEUED.value, next_attempt_at=utcnow(), finished_at=None)
+    """Every failed item (or the failed ones among ``ids``) becomes due at once; returns how many.
+    One audit entry lists the items retried (none when there were none)."""
+    query = (
+        update(_ITEMS)
+        .where(_ITEMS.c.status == ItemStatus.FAILED.value)
+        .values(status=ItemStatus.QUEUED.value, next_attempt_at=utcnow(), finished_at=None)
+        .returning(_ITEMS.c.id)
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    retried: list[int] = []
+    if ids is None:
+        retried = list(session.scalars(query))
+    else:
+        wanted = list(ids)
+        for start in range(0, len(wanted), 500):
+            retried.extend(session.scalars(query.where(_ITEMS.c.id.in_(wanted[start : start + 500]))))
+    if retried:
+        retried.sort()
+        name = f"{len(retried)} failed item" + ("s" if len(retried) != 1 else "")
+        record(
+            session,
+            AuditAction.ITEMS_RETRIED,
+            Subject(SubjectKind.ITEMS, None, name),
+            [FieldChange("items", None, retried)],
+        )
+    return len(retried)
 
 
 def resend_item(session: Session, item_id: int) -> int | None:
-    """A new queued item with the same request as ``item_id`` (any status); returns its id."""
+    """A new queued item with the same request as ``item_id`` (any status); returns its id. Recorded in the
+    audit trail (the original item, the new item's id)."""
     row = session.get(QueueItemRow, item_id)
     if row is None:
         return None
@@ -288,7 +311,11 @@ def resend_item(session: Session, item_id: int) -> int | None:
         duration_ms=None,
         skipped_count=0,
     )
-    return int(session.execute(insert(_ITEMS).returning(_ITEMS.c.id), [values]).scalar_one())
+    new_id = int(session.execute(insert(_ITEMS).returning(_ITEMS.c.id), [values]).scalar_one())
+    _record_item(
+        session, AuditAction.ITEM_RESENT, item_id, row.trigger_title, FieldChange("newItem", None, new_id)
+    )
+    return new_id
 
 
 def queue_counts(session: Session, *, finished: bool = True) -> QueueCounts:

@@ -10,9 +10,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from shopctrl_desktop.domain.audit import AuditAction, FieldChange, Subject, SubjectKind, diff_triggers
 from shopctrl_desktop.domain.model import MimeType, Priority, SignatureScheme, Trigger, WebhookAction
+from shopctrl_desktop.store.audit import record
 from shopctrl_desktop.store.models import TriggerRow, WebhookActionRow
-from shopctrl_desktop.store.secrets import SecretBox
+from shopctrl_desktop.store.secrets import SecretBox, SecretKeyError
 
 
 def action_from_values(value: Callable[[str], Any], box: SecretBox | None = None) -> WebhookAction:
@@ -105,12 +107,28 @@ def find_trigger_by_title(session: Session, box: SecretBox, title: str) -> Trigg
     return trigger_from_row(row, box) if row else None
 
 
+def _stored_trigger(row: TriggerRow, box: SecretBox | None) -> Trigger:
+    """The trigger as stored, for the audit trail's difference; secrets left out when they cannot be
+    decrypted (then any secret the new value has counts as changed)."""
+    try:
+        return trigger_from_row(row, box) if box is not None else _public_trigger(row)
+    except SecretKeyError:
+        return _public_trigger(row)
+
+
+def _public_trigger(row: TriggerRow) -> Trigger:
+    actions = tuple(action_from_values(functools.partial(getattr, a)) for a in row.actions)
+    return trigger_from_values(functools.partial(getattr, row), actions)
+
+
 def save_trigger(session: Session, box: SecretBox, trigger: Trigger) -> int:
-    """Insert (id None) or update a trigger with its actions; returns the trigger id.
+    """Insert (id None) or update a trigger with its actions; returns the trigger id. The change is
+    recorded in the audit trail (field by field) in the same transaction.
 
     Actions are matched by id where given, so queue items keep pointing at the action they came from.
     """
     row = session.get(TriggerRow, trigger.id) if trigger.id is not None else None
+    old = _stored_trigger(row, box) if row is not None else None
     if row is None:
         row = TriggerRow()
         session.add(row)
@@ -129,16 +147,30 @@ def save_trigger(session: Session, box: SecretBox, trigger: Trigger) -> int:
         new_rows.append(action_row)
     row.actions = new_rows
     session.flush()
+    changes = diff_triggers(old, trigger)
+    if old is None or changes:
+        verb = AuditAction.TRIGGER_CREATED if old is None else AuditAction.TRIGGER_CHANGED
+        record(session, verb, Subject(SubjectKind.TRIGGER, row.id, row.title), changes)
     return row.id
 
 
 def delete_trigger(session: Session, trigger_id: int) -> None:
     row = session.get(TriggerRow, trigger_id)
     if row is not None:
+        changes = diff_triggers(_public_trigger(row), None)
         session.delete(row)
+        record(
+            session, AuditAction.TRIGGER_DELETED, Subject(SubjectKind.TRIGGER, trigger_id, row.title), changes
+        )
 
 
 def set_enabled(session: Session, trigger_id: int, enabled: bool) -> None:
     row = session.get(TriggerRow, trigger_id)
-    if row is not None:
+    if row is not None and row.enabled != enabled:
         row.enabled = enabled
+        record(
+            session,
+            AuditAction.TRIGGER_CHANGED,
+            Subject(SubjectKind.TRIGGER, trigger_id, row.title),
+            [FieldChange("enabled", not enabled, enabled)],
+        )

@@ -1,8 +1,8 @@
 """The Settings dialog: listener address and token, retry policy, concurrency, data folder, database URL.
 
-Saved with ``config.save_settings`` to settings.json in the data folder. The token lives in its own file
-(engine/token.py); a running listener picks up a regenerated token within a second. Listener, database and
-delivery settings apply when the application is restarted — the dialog says so.
+Saved with ``AppContext.save_settings`` (settings.json in the data folder, the change in the audit trail).
+The token lives in its own file (engine/token.py); a running listener picks up a regenerated token within a
+second. Listener, database and delivery settings apply when the application is restarted — the dialog says so.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from shopctrl_desktop.app_context import AppContext
-from shopctrl_desktop.config import ConfigError, Settings, save_settings
+from shopctrl_desktop.config import ConfigError, Settings
 from shopctrl_desktop.domain.retry import RetryPolicy
 from shopctrl_desktop.engine.token import load_or_create_token, rotate_token
 
@@ -271,7 +271,10 @@ class SettingsDialog(QDialog):
             )
             if answer != QMessageBox.StandardButton.Yes:
                 return
-        save_settings(self.ctx.paths, settings)
-        self.ctx.settings = settings
+        try:
+            self.ctx.save_settings(settings)  # settings.json + an audit entry
+        except Exception as exc:  # noqa: BLE001 - shown in words, nothing written
+            QMessageBox.warning(self, "Settings not saved", f"The settings could not be saved: {exc}")
+            return
         self.settings_saved.emit(settings)
         super().accept()
