@@ -179,6 +179,10 @@ def summarize(
     if action == AuditAction.TRIGGER_CHANGED and [c.field for c in changes] == ["enabled"]:
         sentence = "Enabled trigger {target}" if changes[0].new else "Disabled trigger {target}"
         changes = ()
+    renamed = [c for c in changes if c.field == "name" and not c.secret]
+    if action == AuditAction.SHOP_RENAMED and renamed and subject.id is not None:
+        # "Renamed shop 3 “Shop 3” → “Main store”": the id stays, so both names are shown
+        return f"Renamed shop {subject.id} “{renamed[0].old}” → “{renamed[0].new}”"
     text = sentence.format(target=target, name=name).rstrip()
     fields = [c.field for c in changes if c.field not in ("items", "alerts", "newItem")]
     if with_fields and fields and action in (AuditAction.TRIGGER_CHANGED, AuditAction.SETTINGS_CHANGED):
