@@ -21,6 +21,7 @@ from shopctrl_desktop.cli.common import (
 )
 from shopctrl_desktop.cli.queue import add_queue_parsers
 from shopctrl_desktop.cli.render import run_render
+from shopctrl_desktop.cli.shops import add_shops_parser
 from shopctrl_desktop.cli.triggers import add_triggers_parser
 from shopctrl_desktop.config import ConfigError, load_settings
 from shopctrl_desktop.paths import resolve_paths
@@ -195,6 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_triggers_parser(add, common)
     add_queue_parsers(add, common)
     add_audit_parser(add, common)
+    add_shops_parser(add, common)
 
     p = add("token", cmd_token, "print the listener's bearer token (created on first use)")
     p.add_argument("--rotate", action="store_true", help="make a new token; the old one stops working")
