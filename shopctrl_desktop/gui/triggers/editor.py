@@ -6,7 +6,7 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -34,6 +34,7 @@ from shopctrl_desktop.gui.mergefields.catalogue import field_types_for_event
 from shopctrl_desktop.gui.triggers.conditions import ConditionEditor
 from shopctrl_desktop.gui.triggers.event_picker import EventPicker
 from shopctrl_desktop.gui.triggers.shops import load_shop_names
+from shopctrl_desktop.gui.triggers.shops_dialog import ShopsDialog
 from shopctrl_desktop.gui.webhook.editor import WebhookEditorDialog
 from shopctrl_desktop.gui.widgets.field_message import FieldMessage, with_message
 from shopctrl_desktop.gui.widgets.unsaved import Answer, UnsavedChangesDialog, ask_unsaved_changes, confirm
@@ -57,6 +58,7 @@ class TriggerEditorDialog(UnsavedChangesDialog):
     """Edit one trigger (or a new one). Nothing is stored until Save; unsaved work is never lost silently."""
 
     trigger_saved = Signal(int)  # trigger id
+    shop_renamed = Signal(int, str)  # from the Shops dialog opened here: shop id, new name
 
     def __init__(
         self, ctx: AppContext, trigger: Trigger | None = None, parent: QWidget | None = None
@@ -95,6 +97,10 @@ class TriggerEditorDialog(UnsavedChangesDialog):
         scope_layout.addSpacing(12)
         scope_layout.addWidget(self.one_shop_radio)
         scope_layout.addWidget(self.shop_combo)
+        self.shops_button = QPushButton("Shops…", self)
+        self.shops_button.setToolTip("Give the shops names you recognise")
+        self.shops_button.clicked.connect(self.open_shops_dialog)
+        scope_layout.addWidget(self.shops_button)
         scope_layout.addStretch(1)
         self.shop_message = FieldMessage(self)
         self.enabled_check = QCheckBox("Enabled — events start this trigger", self)
@@ -402,6 +408,34 @@ class TriggerEditorDialog(UnsavedChangesDialog):
         self.remove_action_button.setEnabled(has)
         self.up_button.setEnabled(has and row > 0)
         self.down_button.setEnabled(has and row < len(self._actions) - 1)
+
+    def open_shops_dialog(self) -> ShopsDialog:
+        """The Shops dialog over this editor (window-modal, returns at once), on the chosen shop."""
+        dialog = ShopsDialog(self.ctx, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        try:
+            shop_id = self._shop_id()
+        except ValueError:
+            shop_id = None
+        if shop_id is not None:
+            dialog.model.modelReset.connect(lambda: dialog.select_shop(shop_id))
+        dialog.shop_renamed.connect(self.show_shop_name)
+        dialog.shop_renamed.connect(self.shop_renamed)
+        dialog.open()
+        return dialog
+
+    def show_shop_name(self, shop_id: int, name: str) -> None:
+        """A shop was renamed: the scope picker shows the new name (a rename alone leaves nothing unsaved)."""
+        was_dirty = self.is_dirty()
+        row = self.shop_combo.findData(shop_id)
+        if row < 0:
+            return
+        label = f"{shop_id} — {name}"
+        self.shop_combo.setItemText(row, label)
+        if row == self.shop_combo.currentIndex():
+            self.shop_combo.setEditText(label)
+        if not was_dirty:
+            self._saved_state = self._state()
 
     def open_action_editor(self, action: WebhookAction | None) -> WebhookEditorDialog:
         return WebhookEditorDialog(self.ctx, action, self.current_trigger(), self)

@@ -25,6 +25,7 @@ from shopctrl_desktop.domain.model import Trigger
 from shopctrl_desktop.gui.triggers.editor import TriggerEditorDialog
 from shopctrl_desktop.gui.triggers.model import Column, TriggerTableModel
 from shopctrl_desktop.gui.triggers.shops import load_shop_names
+from shopctrl_desktop.gui.triggers.shops_dialog import ShopsDialog
 from shopctrl_desktop.gui.widgets.unsaved import confirm
 from shopctrl_desktop.store import triggers as trigger_store
 
@@ -72,6 +73,9 @@ class TriggersPage(QWidget):
         self.enable_action = self._make_action("Enabled", self._on_enable_toggled_by_user)
         self.enable_action.setCheckable(True)
         self.enable_action.setToolTip("Switch the selected trigger on or off")
+        self.toolbar.addSeparator()
+        self.shops_action = self._make_action("Shops…", self.open_shops_dialog)
+        self.shops_action.setToolTip("The shops events come from: give them names you recognise")
 
         self.table = QTableView(self)
         self.table.setModel(self.model)
@@ -142,7 +146,16 @@ class TriggersPage(QWidget):
         """Open the editor (modal) for a trigger or a new one; returns the dialog after it closed."""
         dialog = TriggerEditorDialog(self.ctx, trigger, self)
         dialog.trigger_saved.connect(self._on_editor_trigger_saved)
+        dialog.shop_renamed.connect(self._on_shop_renamed)
         dialog.exec()
+        return dialog
+
+    def open_shops_dialog(self) -> ShopsDialog:
+        """Open the Shops dialog (window-modal, returns at once); a rename refreshes the shop column."""
+        dialog = ShopsDialog(self.ctx, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.shop_renamed.connect(self._on_shop_renamed)
+        dialog.open()
         return dialog
 
     # --- handlers -------------------------------------------------------------------------------
@@ -235,6 +248,9 @@ class TriggersPage(QWidget):
             return
         self._update_actions()
         self.triggers_changed.emit()
+
+    def _on_shop_renamed(self, _shop_id: int, _name: str) -> None:
+        self.reload()
 
     def _on_editor_trigger_saved(self, trigger_id: int) -> None:
         self.reload(select_id=trigger_id)
