@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 INTRO = (
     "Shops are learned from events: the first event of shop 3 adds “Shop 3”. Give a shop a name you "
     "recognise — it is shown in the trigger list and the trigger editor. Double-click a name (or select it "
-    "and press F2) to rename the shop; every rename is kept in the Activity log."
+    "and press F2) to rename the shop; every rename is kept on the Activity page."
 )
 EMPTY_TEXT = (
     "<p><b>No shops yet</b></p><p style='color:#5f6368'>A shop appears here when its first event arrives.</p>"
