@@ -52,7 +52,7 @@ def cmd_shops_rename(ctx: Context) -> int:
 
 def add_shops_parser(add: Callable[..., argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
     """Add ``shops`` and its actions; ``add`` is ``build_parser``'s subcommand factory."""
-    shops = add(
+    shops: argparse.ArgumentParser = add(
         "shops",
         lambda ctx: print_help_for_missing_action(shops),
         "list shops (learned from events) or rename one",
