@@ -19,6 +19,7 @@ from shopctrl_desktop.cli.common import (
     out,
     read_json_file,
 )
+from shopctrl_desktop.cli.db import add_db_parsers
 from shopctrl_desktop.cli.queue import add_queue_parsers
 from shopctrl_desktop.cli.render import run_render
 from shopctrl_desktop.cli.shops import add_shops_parser
@@ -197,6 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_queue_parsers(add, common)
     add_audit_parser(add, common)
     add_shops_parser(add, common)
+    add_db_parsers(add, common)
 
     p = add("token", cmd_token, "print the listener's bearer token (created on first use)")
     p.add_argument("--rotate", action="store_true", help="make a new token; the old one stops working")
@@ -210,6 +212,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _refusal(exc: Exception, ctx: Context | None) -> str | None:
+    from sqlalchemy.engine import make_url
+
+    from shopctrl_desktop.store.roles import refusal_message
+
+    try:
+        user = make_url(ctx.database_url).username if ctx is not None else None
+    except Exception:  # noqa: BLE001 - no URL to name the login by
+        user = None
+    return refusal_message(exc, user)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -220,6 +234,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.verbose = False
     if getattr(args, "handler", None) is None:
         args.handler, args.rest = cmd_gui, []
+    ctx: Context | None = None
     try:
         paths = resolve_paths(args.data_dir)
         if args.handler is not cmd_demo:
@@ -235,6 +250,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a statement the database refused for lack of privilege: words, not a traceback
+        message = _refusal(exc, ctx)
+        if message is None:
+            raise
+        print(f"shopctrl-desktop: {message}", file=sys.stderr)
+        return EXIT_FAILED
     except BrokenPipeError:
         return EXIT_OK
 

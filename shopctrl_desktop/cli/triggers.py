@@ -26,7 +26,7 @@ def cmd_triggers_list(ctx: Context) -> int:
     from shopctrl_desktop.store.triggers import list_triggers
 
     with ctx.db.session() as session:
-        triggers = list_triggers(session, ctx.box)
+        triggers = list_triggers(session, None)  # no secrets read: a support login may list
     if ctx.args.json:
         print_json([{"id": t.id, **trigger_to_json(t)} for t in triggers])
         return EXIT_OK
@@ -49,8 +49,8 @@ def cmd_triggers_export(ctx: Context) -> int:
     from shopctrl_desktop.domain.trigger_file import export_document
     from shopctrl_desktop.store.triggers import list_triggers
 
-    with ctx.db.session() as session:
-        triggers = list_triggers(session, ctx.box)
+    with ctx.db.session() as session:  # secrets read only when asked for (support may export without)
+        triggers = list_triggers(session, ctx.box if ctx.args.include_secrets else None)
     text = (
         json.dumps(
             export_document(triggers, include_secrets=ctx.args.include_secrets), indent=2, ensure_ascii=False

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from shopctrl_desktop.domain.model import ItemStatus
 from shopctrl_desktop.domain.secret_headers import is_secret_header
 from shopctrl_desktop.store.models import DeliveryAttemptRow, QueueItemRow, TriggerRow, WebhookActionRow
+from shopctrl_desktop.store.roles import may_read_secrets
 
 MASK = "••••••"
 
@@ -261,10 +262,21 @@ def item_detail(session: Session, item_id: int) -> ItemDetail | None:
     user: str | None = None
     scheme: str | None = None
     if item.action_id is not None:
-        action = session.get(WebhookActionRow, item.action_id)
+        # only the public columns: a login without access to secrets (support) may not name a secret
+        # column; whether the action signs is then not shown
+        action = session.execute(
+            select(WebhookActionRow.username, WebhookActionRow.signature_scheme).where(
+                WebhookActionRow.id == item.action_id
+            )
+        ).first()
         if action is not None:
             user = action.username or None
-            scheme = action.signature_scheme if action.hmac_secret_enc else None
+            if may_read_secrets(session) and session.scalar(
+                select(WebhookActionRow.hmac_secret_enc.is_not(None)).where(
+                    WebhookActionRow.id == item.action_id
+                )
+            ):
+                scheme = action.signature_scheme
     attempts = tuple(
         AttemptView(
             number=a.number,

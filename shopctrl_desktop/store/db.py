@@ -13,6 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
@@ -99,9 +100,18 @@ class Database:
             )
         if current != heads:
             log.info("upgrading database schema %s -> %s", sorted(current) or "empty", sorted(heads))
-            with self.engine.begin() as conn:
-                cfg.attributes["connection"] = conn
-                command.upgrade(cfg, "head")
+            try:
+                with self.engine.begin() as conn:
+                    cfg.attributes["connection"] = conn
+                    command.upgrade(cfg, "head")
+            except DBAPIError as exc:
+                if getattr(exc.orig, "sqlstate", None) != "42501":  # insufficient privilege
+                    raise
+                raise DatabaseError(
+                    f"the database {self.display_url} needs a schema upgrade "
+                    f"({', '.join(sorted(current)) or 'empty'} -> {', '.join(sorted(heads))}) and this login "
+                    "may not make it: the database owner runs `shopctrl-desktop db setup`"
+                ) from None
             if current:  # an existing database was upgraded in place: say so on the Alerts page
                 from shopctrl_desktop.store.alerts import create_alert
 

@@ -61,11 +61,11 @@ def trigger_from_values(value: Callable[[str], Any], actions: tuple[WebhookActio
     )
 
 
-def action_from_row(row: WebhookActionRow, box: SecretBox) -> WebhookAction:
+def action_from_row(row: WebhookActionRow, box: SecretBox | None) -> WebhookAction:
     return action_from_values(functools.partial(getattr, row), box)
 
 
-def trigger_from_row(row: TriggerRow, box: SecretBox) -> Trigger:
+def trigger_from_row(row: TriggerRow, box: SecretBox | None) -> Trigger:
     return trigger_from_values(
         functools.partial(getattr, row), tuple(action_from_row(a, box) for a in row.actions)
     )
@@ -90,21 +90,41 @@ def _fill_action_row(row: WebhookActionRow, action: WebhookAction, position: int
     row.payload_body = action.payload_body or ""
 
 
-def list_triggers(session: Session, box: SecretBox) -> list[Trigger]:
+def public_action_columns() -> tuple[str, ...]:
+    """The columns of webhook_actions that hold no secret (all but the encrypted ``*_enc`` ones): what a
+    login without access to secrets (support, SPEC §10) may read."""
+    return tuple(c.name for c in WebhookActionRow.__table__.columns if not c.name.endswith("_enc"))
+
+
+def _with_actions(box: SecretBox | None):  # type: ignore[no-untyped-def]
+    """Load a trigger's actions: every column with a ``box``; without one only the public columns, so the
+    query never names a secret column (a support login may not SELECT them on PostgreSQL)."""
+    load = selectinload(TriggerRow.actions)
+    if box is None:
+        load = load.load_only(*(getattr(WebhookActionRow, c) for c in public_action_columns()))
+    return load
+
+
+def _triggers(session: Session, box: SecretBox | None, *where: Any) -> list[Trigger]:
     rows = session.scalars(
-        select(TriggerRow).options(selectinload(TriggerRow.actions)).order_by(TriggerRow.title)
+        select(TriggerRow).options(_with_actions(box)).where(*where).order_by(TriggerRow.title)
     )
     return [trigger_from_row(r, box) for r in rows]
 
 
-def get_trigger(session: Session, box: SecretBox, trigger_id: int) -> Trigger | None:
-    row = session.get(TriggerRow, trigger_id)
-    return trigger_from_row(row, box) if row else None
+def list_triggers(session: Session, box: SecretBox | None) -> list[Trigger]:
+    """Every trigger by title; without a ``box`` the secrets are neither read nor decrypted (``None``)."""
+    return _triggers(session, box)
 
 
-def find_trigger_by_title(session: Session, box: SecretBox, title: str) -> Trigger | None:
-    row = session.scalar(select(TriggerRow).where(TriggerRow.title == title))
-    return trigger_from_row(row, box) if row else None
+def get_trigger(session: Session, box: SecretBox | None, trigger_id: int) -> Trigger | None:
+    found = _triggers(session, box, TriggerRow.id == trigger_id)
+    return found[0] if found else None
+
+
+def find_trigger_by_title(session: Session, box: SecretBox | None, title: str) -> Trigger | None:
+    found = _triggers(session, box, TriggerRow.title == title)
+    return found[0] if found else None
 
 
 def _stored_trigger(row: TriggerRow, box: SecretBox | None) -> Trigger:
