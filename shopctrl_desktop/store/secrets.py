@@ -10,6 +10,7 @@ Where the key lives, in order of preference:
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from pathlib import Path
@@ -36,6 +37,11 @@ class SecretBox:
         """Pickles as its key: how the box reaches the engine's child process (gui/engine_thread.py)."""
         return (SecretBox, (self._key, self.source))
 
+    @property
+    def fingerprint(self) -> str:
+        """A short hash that names the key (never the key): what the database records and messages show."""
+        return key_fingerprint(self._key)
+
     @classmethod
     def generate(cls) -> SecretBox:
         return cls(Fernet.generate_key())
@@ -58,6 +64,11 @@ class SecretBox:
 
     def __repr__(self) -> str:  # never show the key
         return f"SecretBox(source={self.source!r})"
+
+
+def key_fingerprint(key: bytes) -> str:
+    """16 hex digits of SHA-256 over the key (with a fixed label): names a key, reveals nothing of it."""
+    return hashlib.sha256(b"shopctrl-desktop secret key fingerprint\0" + key.strip()).hexdigest()[:16]
 
 
 def _keyring_usable() -> bool:

@@ -1,0 +1,113 @@
+"""Webhook actions whose stored secrets this workstation's key cannot decrypt.
+
+On a shared database every workstation that delivers needs the key the secrets were sealed with. Before,
+one such action made every claim transaction raise ``SecretKeyError``: nothing on that workstation was
+delivered and the engine retried forever. Now the action is set aside: its claimed items fail at once
+(status ``failed``, an attempt row, a message in words naming the action and the fix), one Error alert is
+raised per action (not per item, and not again while an unread one for that action exists), and every
+other action keeps delivering. After ``key import`` the failed items are retried as any other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, cast
+
+from sqlalchemy import Table, insert, select, update
+from sqlalchemy.orm import Session
+
+from shopctrl_desktop.domain.model import AlertSeverity, ItemStatus, WebhookAction
+from shopctrl_desktop.domain.queue import ItemChange
+from shopctrl_desktop.store.alerts import create_alert
+from shopctrl_desktop.store.models import AlertRow, DeliveryAttemptRow, QueueItemRow, WebhookActionRow
+from shopctrl_desktop.store.secrets import SecretBox, SecretKeyError
+from shopctrl_desktop.store.triggers import action_from_row
+
+if TYPE_CHECKING:
+    from shopctrl_desktop.store.claim import ClaimedItem, RecordResult
+
+_ITEMS = cast(Table, QueueItemRow.__table__)
+_ATTEMPTS = cast(Table, DeliveryAttemptRow.__table__)
+
+
+def load_actions_isolated(
+    session: Session, box: SecretBox, ids: Iterable[int | None]
+) -> tuple[dict[int, WebhookAction], set[int]]:
+    """The actions with their secrets decrypted, and the ids of those whose secrets cannot be."""
+    wanted = sorted({i for i in ids if i is not None})
+    actions: dict[int, WebhookAction] = {}
+    unreadable: set[int] = set()
+    if not wanted:
+        return actions, unreadable
+    for row in session.scalars(select(WebhookActionRow).where(WebhookActionRow.id.in_(wanted))):
+        try:
+            actions[row.id] = action_from_row(row, box)
+        except SecretKeyError:
+            unreadable.add(row.id)
+    return actions, unreadable
+
+
+def alert_title(action_id: int, trigger_title: str) -> str:
+    return f"Secrets cannot be decrypted: {trigger_title or 'deleted trigger'} (action #{action_id})"
+
+
+def failure_message(action_id: int, item: ClaimedItem, box: SecretBox) -> str:
+    return (
+        f'Webhook action #{action_id} of trigger "{item.trigger_title}" ({item.method} {item.url}) cannot be '
+        "sent from this workstation: its stored secrets (HMAC secret, password or client certificate) were "
+        f"encrypted with another key than this workstation's (key {box.fingerprint}, from {box.source}). "
+        "Fix: export the key on a workstation that delivers this action (`shopctrl-desktop key export FILE`), "
+        "import it here (`shopctrl-desktop key import FILE`), then retry the failed items; or enter the "
+        "secrets again in the trigger editor."
+    )
+
+
+def fail_unreadable_items(
+    session: Session,
+    items: Sequence[ClaimedItem],
+    unreadable: set[int],
+    box: SecretBox,
+    now: datetime,
+    result: RecordResult,
+) -> None:
+    """Fail claimed ``items`` whose action is in ``unreadable`` (in the caller's transaction), adding their
+    changes and the new alerts to ``result``; at most one unread alert per action."""
+    first_item: dict[int, ClaimedItem] = {}
+    for item in items:
+        action_id = cast(int, item.action_id)
+        message = failure_message(action_id, item, box)
+        number = item.attempts + 1
+        session.execute(
+            insert(_ATTEMPTS).values(
+                item_id=item.id, number=number, started_at=now, duration_ms=0.0, error=message
+            )
+        )
+        session.execute(
+            update(_ITEMS)
+            .where(_ITEMS.c.id == item.id)
+            .values(
+                status=ItemStatus.FAILED.value,
+                attempts=number,
+                last_attempt_at=now,
+                next_attempt_at=None,
+                finished_at=now,
+                response_status=None,
+                response_message=message,
+                duration_ms=0.0,
+                lease_owner=None,
+                lease_expires_at=None,
+            )
+        )
+        result.changes.append(ItemChange(item.id, ItemStatus.FAILED, number, None, message))
+        first_item.setdefault(action_id, item)
+    for action_id, item in sorted(first_item.items()):
+        title = alert_title(action_id, item.trigger_title)
+        unread = session.scalar(
+            select(AlertRow.id).where(AlertRow.title == title[:300], AlertRow.read.is_(False)).limit(1)
+        )
+        if unread is not None:
+            continue
+        message = failure_message(action_id, item, box) + " Items of this action fail until then."
+        alert_id = create_alert(session, AlertSeverity.ERROR, title, message, item.id, item.trigger_id)
+        result.alerts.append((alert_id, AlertSeverity.ERROR.value, title))
