@@ -19,6 +19,7 @@ from shopctrl_desktop.cli.common import (
     out,
     read_json_file,
 )
+from shopctrl_desktop.cli.keys import add_keys_parser, warn_about_key
 from shopctrl_desktop.cli.queue import add_queue_parsers
 from shopctrl_desktop.cli.render import run_render
 from shopctrl_desktop.cli.triggers import add_triggers_parser
@@ -35,6 +36,7 @@ def cmd_serve(ctx: Context) -> int:
 
     setup_logging(ctx.paths, verbose=ctx.args.verbose)
     tune_process()
+    warn_about_key(ctx)  # a key other than the database's: said clearly, and the engine delivers what it can
     try:
         return run_engine_blocking(ctx.db, ctx.box, ctx.settings, ctx.paths)
     except ListenerError as exc:
@@ -195,6 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_triggers_parser(add, common)
     add_queue_parsers(add, common)
     add_audit_parser(add, common)
+    add_keys_parser(add, common)
 
     p = add("token", cmd_token, "print the listener's bearer token (created on first use)")
     p.add_argument("--rotate", action="store_true", help="make a new token; the old one stops working")

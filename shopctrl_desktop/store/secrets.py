@@ -37,6 +37,10 @@ class SecretBox:
         """Pickles as its key: how the box reaches the engine's child process (gui/engine_thread.py)."""
         return (SecretBox, (self._key, self.source))
 
+    def key_bytes(self) -> bytes:
+        """The key itself: only for sealing it into an exported key file (store/key_file.py)."""
+        return self._key
+
     @property
     def fingerprint(self) -> str:
         """A short hash that names the key (never the key): what the database records and messages show."""
