@@ -236,6 +236,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        if type(exc).__name__ != "SecretKeyError":  # store.secrets is not imported by every command
+            raise
+        print(f"shopctrl-desktop: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except BrokenPipeError:
         return EXIT_OK
 

@@ -62,8 +62,9 @@ class SecretBox:
             return self._fernet.decrypt(token.encode("ascii")).decode("utf-8")
         except InvalidToken:
             raise SecretKeyError(
-                f"a stored secret cannot be decrypted with the key from {self.source}; "
-                "was the database copied without its secret.key (or SHOPCTRL_SECRET_KEY)?"
+                f"a stored secret cannot be decrypted with this workstation's key {self.fingerprint} "
+                f"(from {self.source}): it was encrypted with another key; run `shopctrl-desktop key import "
+                "FILE` with the key file exported (`key export`) on a workstation that has it"
             ) from None
 
     def __repr__(self) -> str:  # never show the key

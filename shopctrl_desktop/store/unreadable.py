@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from shopctrl_desktop.domain.model import AlertSeverity, ItemStatus, WebhookAction
 from shopctrl_desktop.domain.queue import ItemChange
 from shopctrl_desktop.store.alerts import create_alert
+from shopctrl_desktop.store.keys import recorded_fingerprint
 from shopctrl_desktop.store.models import AlertRow, DeliveryAttemptRow, QueueItemRow, WebhookActionRow
 from shopctrl_desktop.store.secrets import SecretBox, SecretKeyError
 from shopctrl_desktop.store.triggers import action_from_row
@@ -52,11 +53,13 @@ def alert_title(action_id: int, trigger_title: str) -> str:
     return f"Secrets cannot be decrypted: {trigger_title or 'deleted trigger'} (action #{action_id})"
 
 
-def failure_message(action_id: int, item: ClaimedItem, box: SecretBox) -> str:
+def failure_message(action_id: int, item: ClaimedItem, box: SecretBox, needed: str | None = None) -> str:
+    needs = f"this database's secrets need key {needed}; " if needed and needed != box.fingerprint else ""
     return (
         f'Webhook action #{action_id} of trigger "{item.trigger_title}" ({item.method} {item.url}) cannot be '
         "sent from this workstation: its stored secrets (HMAC secret, password or client certificate) were "
-        f"encrypted with another key than this workstation's (key {box.fingerprint}, from {box.source}). "
+        f"encrypted with another key than this workstation's ({needs}this workstation has key "
+        f"{box.fingerprint}, from {box.source}). "
         "Fix: export the key on a workstation that delivers this action (`shopctrl-desktop key export FILE`), "
         "import it here (`shopctrl-desktop key import FILE`), then retry the failed items; or enter the "
         "secrets again in the trigger editor."
@@ -74,9 +77,10 @@ def fail_unreadable_items(
     """Fail claimed ``items`` whose action is in ``unreadable`` (in the caller's transaction), adding their
     changes and the new alerts to ``result``; at most one unread alert per action."""
     first_item: dict[int, ClaimedItem] = {}
+    needed = recorded_fingerprint(session)
     for item in items:
         action_id = cast(int, item.action_id)
-        message = failure_message(action_id, item, box)
+        message = failure_message(action_id, item, box, needed)
         number = item.attempts + 1
         session.execute(
             insert(_ATTEMPTS).values(
@@ -108,6 +112,6 @@ def fail_unreadable_items(
         )
         if unread is not None:
             continue
-        message = failure_message(action_id, item, box) + " Items of this action fail until then."
+        message = failure_message(action_id, item, box, needed) + " Items of this action fail until then."
         alert_id = create_alert(session, AlertSeverity.ERROR, title, message, item.id, item.trigger_id)
         result.alerts.append((alert_id, AlertSeverity.ERROR.value, title))

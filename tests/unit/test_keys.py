@@ -166,3 +166,11 @@ def test_serve_warns_in_words_and_keeps_going(db, capsys, caplog):
     assert err.startswith("shopctrl-desktop: warning: this database's secrets need key")
     assert key_a.fingerprint in err and key_b.fingerprint in err and "key import" in err
     assert any("key import" in r.getMessage() for r in caplog.records)
+
+
+def test_a_command_that_needs_a_secret_it_cannot_read_says_so_without_a_traceback(shared):
+    a, b, db = shared
+    make_action(db, a.box, "http://127.0.0.1:9/x", title="ERP", hmac_secret="s" * 32)
+    code, _out, err = b.run("triggers", "list")
+    assert code == 1 and "Traceback" not in err
+    assert "cannot be decrypted with this workstation's key" in err and "key import FILE" in err

@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from shopctrl_desktop.domain.model import SignatureScheme
 from shopctrl_desktop.domain.signing import generate_secret
 from shopctrl_desktop.store.db import Database
+from shopctrl_desktop.store.keys import check_database_key
 from shopctrl_desktop.store.models import AlertRow, DeliveryAttemptRow
 from shopctrl_desktop.store.secrets import SecretBox
 from tests.helpers.engine_harness import running_engine
@@ -43,6 +44,7 @@ def alerts(db: Database) -> list[AlertRow]:
 async def _two_keys_one_database(db: Database, receiver: Receiver) -> None:
     key_a, key_b = SecretBox.generate(), SecretBox.generate()  # workstation A's and B's secret.key
     assert key_a.fingerprint != key_b.fingerprint
+    assert check_database_key(db, key_a).matches  # A opened the database first: its key is recorded
     secret = generate_secret(SignatureScheme.SHOPCTRL)
     # stored on workstation A: one signed action (unreadable on B), one without secrets (fine on B)
     signed_on_a = make_action(
@@ -77,6 +79,7 @@ async def _two_keys_one_database(db: Database, receiver: Receiver) -> None:
         assert alert.severity == "error"
         assert f"action #{signed_on_a.id}" in alert.title and "ERP" in alert.title
         assert "key import" in alert.message and key_b.fingerprint in alert.message
+        assert f"this database's secrets need key {key_a.fingerprint}" in alert.message
         assert observer.alerts == [(alert.id, "error", alert.title)]
         row = item_row(db, bad[0])
         assert row.attempts == 1 and row.lease_owner is None and row.finished_at is not None
