@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from shopctrl_desktop.domain.model import AlertSeverity, ItemStatus, WebhookAction
@@ -28,6 +28,11 @@ from shopctrl_desktop.store.triggers import action_from_row
 if TYPE_CHECKING:
     from shopctrl_desktop.store.claim import ClaimedItem, RecordResult
 
+#: pg_advisory_xact_lock(UNREADABLE_ALERT_LOCKS, action id): two engines with the wrong key that fail items of
+#: one action at the same moment raise one alert between them (taken in ascending action order; the intake's
+#: classes are 0x5C00-0x5C02, store/ingest_sql.py).
+UNREADABLE_ALERT_LOCKS = 0x5C10
+_ALERT_LOCK_SQL = text("SELECT pg_advisory_xact_lock(:lock_class, :action_id)")
 _ITEMS = cast(Table, QueueItemRow.__table__)
 _ATTEMPTS = cast(Table, DeliveryAttemptRow.__table__)
 
@@ -105,7 +110,10 @@ def fail_unreadable_items(
         )
         result.changes.append(ItemChange(item.id, ItemStatus.FAILED, number, None, message))
         first_item.setdefault(action_id, item)
+    postgresql = session.get_bind().dialect.name == "postgresql"
     for action_id, item in sorted(first_item.items()):
+        if postgresql:
+            session.execute(_ALERT_LOCK_SQL, {"lock_class": UNREADABLE_ALERT_LOCKS, "action_id": action_id})
         title = alert_title(action_id, item.trigger_title)
         unread = session.scalar(
             select(AlertRow.id).where(AlertRow.title == title[:300], AlertRow.read.is_(False)).limit(1)

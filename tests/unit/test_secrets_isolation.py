@@ -134,3 +134,53 @@ async def test_right_key_delivers_what_the_other_workstation_stored(db, receiver
     async with running_engine(db, same_key) as (_engine, observer):
         assert set((await observer.wait_final(items)).values()) == {"delivered"}
     assert alerts(db) == []
+
+
+def test_two_engines_failing_one_action_at_once_raise_one_alert(postgres):
+    """Two claim transactions fail items of one action at the same moment: the second waits on the
+    action's advisory lock, then sees the first one's alert and raises none."""
+    import threading
+    import time
+
+    from sqlalchemy import func, text
+
+    from shopctrl_desktop.store.claim import ClaimedItem, RecordResult
+    from shopctrl_desktop.store.models import utcnow
+    from shopctrl_desktop.store.unreadable import fail_unreadable_items
+
+    db = postgres.new_database()
+    try:
+        action = make_action(db, SecretBox.generate(), "http://127.0.0.1:9/x", username="u", password="pw")
+        first, second = (
+            ClaimedItem(
+                i, 0, 3, "POST", action.url, "127.0.0.1", {}, "", action.id, None, "ERP", "OrderChanged"
+            )
+            for i in add_items(db, action, 2)
+        )
+        wrong_key = SecretBox.generate()
+        done = threading.Event()
+
+        def other_engine() -> None:
+            with db.session() as s:
+                fail_unreadable_items(s, [second], {action.id}, wrong_key, utcnow(), RecordResult())
+            done.set()
+
+        with db.session() as s1:
+            fail_unreadable_items(s1, [first], {action.id}, wrong_key, utcnow(), RecordResult())
+            thread = threading.Thread(target=other_engine)
+            thread.start()
+            deadline = time.monotonic() + 10
+            waiting = 0
+            while not done.is_set() and waiting == 0 and time.monotonic() < deadline:
+                with db.session() as probe:
+                    waiting = probe.scalar(
+                        text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+                    )
+            assert waiting == 1 and not done.is_set()  # the other engine waits for this transaction
+        thread.join(10)
+        assert done.is_set()
+        with db.session() as s:
+            assert s.scalar(select(func.count()).select_from(AlertRow)) == 1
+        assert {item_row(db, it.id).status for it in (first, second)} == {"failed"}
+    finally:
+        db.dispose()
