@@ -97,6 +97,15 @@ def list_triggers(session: Session, box: SecretBox) -> list[Trigger]:
     return [trigger_from_row(r, box) for r in rows]
 
 
+def list_public_triggers(session: Session) -> list[Trigger]:
+    """Every trigger with its secrets left out (None): to show them where the key cannot decrypt them.
+    Never save one of these back (the secrets would be cleared)."""
+    rows = session.scalars(
+        select(TriggerRow).options(selectinload(TriggerRow.actions)).order_by(TriggerRow.title)
+    )
+    return [_public_trigger(r) for r in rows]
+
+
 def get_trigger(session: Session, box: SecretBox, trigger_id: int) -> Trigger | None:
     row = session.get(TriggerRow, trigger_id)
     return trigger_from_row(row, box) if row else None

@@ -25,3 +25,27 @@ def test_a_wrong_key_is_shown_in_the_status_bar(qtbot, db):
     assert label is not None and "Wrong secret key" in label.text()
     assert key_a.fingerprint in label.toolTip() and "key import" in label.toolTip()
     assert wrong.statusBar().currentMessage() == text
+
+
+def test_the_triggers_page_lists_another_keys_triggers_but_allows_no_edit(qtbot, app_paths, db):
+    from shopctrl_desktop.app_context import AppContext
+    from shopctrl_desktop.config import Settings
+    from shopctrl_desktop.gui.triggers.page import TriggersPage
+    from shopctrl_desktop.store.triggers import list_triggers
+    from tests.helpers.factories import make_action
+
+    key_a, key_b = SecretBox.generate(), SecretBox.generate()
+    make_action(db, key_a, "http://127.0.0.1:9/x", title="ERP", hmac_secret="s" * 32)
+    page = TriggersPage(AppContext(paths=app_paths, settings=Settings(), db=db, box=key_b))
+    qtbot.addWidget(page)
+    assert [t.title for t in page.model.triggers()] == ["ERP"]
+    assert page.secrets_problem is not None and "key import" in page.secrets_problem
+    assert not page.add_action.isEnabled() and not page.edit_action.isEnabled()
+    assert not page.duplicate_action.isEnabled() and page.delete_action.isEnabled()
+    assert "key import" in page.edit_action.toolTip()
+    with db.session() as s:  # the secret is still there for the right key
+        assert list_triggers(s, key_a)[0].actions[0].hmac_secret == "s" * 32
+
+    right = TriggersPage(AppContext(paths=app_paths, settings=Settings(), db=db, box=key_a))
+    qtbot.addWidget(right)
+    assert right.secrets_problem is None and right.add_action.isEnabled() and right.edit_action.isEnabled()
