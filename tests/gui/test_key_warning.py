@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QLabel, QMainWindow
 
 from shopctrl_desktop.gui.app import show_key_warning
@@ -49,3 +50,28 @@ def test_the_triggers_page_lists_another_keys_triggers_but_allows_no_edit(qtbot,
     right = TriggersPage(AppContext(paths=app_paths, settings=Settings(), db=db, box=key_a))
     qtbot.addWidget(right)
     assert right.secrets_problem is None and right.add_action.isEnabled() and right.edit_action.isEnabled()
+
+
+def test_an_alert_link_to_a_trigger_with_unreadable_secrets_opens_no_editor(
+    qtbot, app_paths, db, monkeypatch
+):
+    from shopctrl_desktop.app_context import AppContext
+    from shopctrl_desktop.config import Settings
+    from shopctrl_desktop.gui.main_window import MainWindow
+    from shopctrl_desktop.gui.triggers.page import TriggersPage
+    from tests.helpers.factories import make_action
+
+    key_a = SecretBox.generate()
+    action = make_action(db, key_a, "http://127.0.0.1:9/x", title="ERP", password="pw", username="u")
+    with db.session() as s:
+        from shopctrl_desktop.store.models import WebhookActionRow
+
+        trigger_id = s.get(WebhookActionRow, action.id).trigger_id
+    opened: list[object] = []
+    monkeypatch.setattr(TriggersPage, "open_editor", lambda self, trigger: opened.append(trigger))
+    window = MainWindow(AppContext(paths=app_paths, settings=Settings(), db=db, box=SecretBox.generate()))
+    qtbot.addWidget(window)
+    window.show_trigger(trigger_id)
+    QCoreApplication.processEvents()  # the editor would open here (QTimer.singleShot(0))
+    assert opened == []
+    assert "key import" in window.statusBar().currentMessage()
