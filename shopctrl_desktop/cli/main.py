@@ -20,6 +20,7 @@ from shopctrl_desktop.cli.common import (
     read_json_file,
 )
 from shopctrl_desktop.cli.db import add_db_parsers
+from shopctrl_desktop.cli.keys import add_keys_parser, warn_about_key
 from shopctrl_desktop.cli.queue import add_queue_parsers
 from shopctrl_desktop.cli.render import run_render
 from shopctrl_desktop.cli.shops import add_shops_parser
@@ -37,6 +38,7 @@ def cmd_serve(ctx: Context) -> int:
 
     setup_logging(ctx.paths, verbose=ctx.args.verbose)
     tune_process()
+    warn_about_key(ctx)  # a key other than the database's: said clearly, and the engine delivers what it can
     try:
         return run_engine_blocking(ctx.db, ctx.box, ctx.settings, ctx.paths)
     except ListenerError as exc:
@@ -199,6 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_audit_parser(add, common)
     add_shops_parser(add, common)
     add_db_parsers(add, common)
+    add_keys_parser(add, common)
 
     p = add("token", cmd_token, "print the listener's bearer token (created on first use)")
     p.add_argument("--rotate", action="store_true", help="make a new token; the old one stops working")
@@ -250,8 +253,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code
     except KeyboardInterrupt:
         return 130
-    except Exception as exc:  # a statement the database refused for lack of privilege: words, not a traceback
-        message = _refusal(exc, ctx)
+    except Exception as exc:
+        if type(exc).__name__ == "SecretKeyError":  # store.secrets is not imported by every command
+            message: str | None = str(exc)
+        else:  # a statement the database refused for lack of privilege: words, not a traceback
+            message = _refusal(exc, ctx)
         if message is None:
             raise
         print(f"shopctrl-desktop: {message}", file=sys.stderr)

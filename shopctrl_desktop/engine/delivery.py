@@ -241,7 +241,7 @@ class DeliveryEngine:
             if self._db_failing:
                 self._db_failing = False
                 self._observer.state_changed("delivery", "running", "database available again")
-            if batch:
+            if batch or record.changes:  # changes without a batch: items failed at claim (unreadable secrets)
                 self._after_record(batch, record)
             if plan is not None:
                 self._after_claim(plan, items, actions)

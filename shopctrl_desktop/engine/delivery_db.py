@@ -15,6 +15,7 @@ from shopctrl_desktop.config import Settings
 from shopctrl_desktop.domain.model import WebhookAction
 from shopctrl_desktop.domain.outcome import AttemptResult
 from shopctrl_desktop.store import claim as claims
+from shopctrl_desktop.store import unreadable as unreadable_secrets
 from shopctrl_desktop.store.db import Database
 from shopctrl_desktop.store.models import utcnow
 from shopctrl_desktop.store.secrets import SecretBox
@@ -34,7 +35,7 @@ class DeliveryDatabase:
         self._lease_margin = lease_margin
         self.lease_seconds = 35.0
         self._lease_read_at = float("-inf")  # monotonic time; only the database thread touches these two
-        self._actions: dict[int, tuple[float, WebhookAction]] = {}
+        self._actions: dict[int, tuple[float, WebhookAction | None]] = {}  # None: secrets not decryptable
 
     def recover(self) -> int:
         with self._db.session() as session:
@@ -70,25 +71,52 @@ class DeliveryDatabase:
                     host_in_hand=host_active,
                     recover=recover,
                 )
-                actions = self._actions_for(session, items, clock)
+                actions, unreadable = self._actions_for(session, items, clock)
+                if unreadable:
+                    items = self._fail_unreadable(session, items, unreadable, record)
         return record, items, actions
+
+    def _fail_unreadable(
+        self,
+        session: Any,
+        items: list[claims.ClaimedItem],
+        unreadable: set[int],
+        record: claims.RecordResult,
+    ) -> list[claims.ClaimedItem]:
+        """Items of actions whose secrets this key cannot decrypt fail here, in the claim's transaction
+        (they never reach a sender); the others are returned to be sent."""
+        bad = [it for it in items if it.action_id in unreadable]
+        unreadable_secrets.fail_unreadable_items(session, bad, unreadable, self._box, utcnow(), record)
+        return [it for it in items if it.action_id not in unreadable]
 
     def _actions_for(
         self, session: Any, items: list[claims.ClaimedItem], clock: float
-    ) -> dict[int, WebhookAction]:
-        """Actions (secrets decrypted) cached for a few seconds: edits apply to the next claims."""
+    ) -> tuple[dict[int, WebhookAction], set[int]]:
+        """Actions (secrets decrypted) cached for a few seconds: edits apply to the next claims. Also the
+        ids of actions whose secrets this workstation's key cannot decrypt."""
         wanted = {it.action_id for it in items if it.action_id is not None}
         stale = {
             i for i in wanted if i not in self._actions or clock - self._actions[i][0] > ACTION_CACHE_SECONDS
         }
         if stale:
-            loaded = claims.load_actions(session, self._box, stale)
+            loaded, unreadable = unreadable_secrets.load_actions_isolated(session, self._box, stale)
             for action_id in stale:
                 if action_id in loaded:
                     self._actions[action_id] = (clock, loaded[action_id])
+                elif action_id in unreadable:
+                    self._actions[action_id] = (clock, None)
                 else:
                     self._actions.pop(action_id, None)
-        return {i: self._actions[i][1] for i in wanted if i in self._actions}
+        actions: dict[int, WebhookAction] = {}
+        bad: set[int] = set()
+        for i in wanted:
+            if i in self._actions:
+                action = self._actions[i][1]
+                if action is None:
+                    bad.add(i)
+                else:
+                    actions[i] = action
+        return actions, bad
 
     def release(self, ids: list[int]) -> int:
         with self._db.session() as session:

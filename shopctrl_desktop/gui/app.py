@@ -144,6 +144,7 @@ def run_application(app: Any, loop: Any, ctx: Any, *, listen: bool = True, deliv
     closed = asyncio.Event()
     app.aboutToQuit.connect(closed.set)
     window.show()
+    show_key_warning(window, ctx)
     from shopctrl_desktop.logging_setup import log_ready
 
     # logs "main window shown; ready" once the loop runs; the bundle smoke test waits for that line
@@ -161,6 +162,32 @@ def run_application(app: Any, loop: Any, ctx: Any, *, listen: bool = True, deliv
         wait_for_background(30_000)
         collector.stop()
     return 0
+
+
+def show_key_warning(window: Any, ctx: Any) -> str | None:
+    """When this workstation's key is not the one the database's secrets need: a red, permanent note in
+    the main window's status bar (the whole message with the fix as its tooltip and as the status message)
+    and a log warning. Returns the message, None when the key is right."""
+    from PySide6.QtWidgets import QLabel
+
+    from shopctrl_desktop.store.keys import check_database_key
+
+    try:
+        message = check_database_key(ctx.db, ctx.box).message
+    except Exception:  # noqa: BLE001 - database trouble is shown by the engine and the pages
+        log.warning("cannot compare this workstation's key with the database's", exc_info=True)
+        return None
+    if message is None:
+        return None
+    log.warning("secret key: %s", message)
+    text = message[:1].upper() + message[1:]
+    label = QLabel("Wrong secret key: webhooks with secrets fail on this workstation", window)
+    label.setObjectName("key_warning")
+    label.setStyleSheet("color: #b00020; font-weight: bold;")
+    label.setToolTip(text)
+    window.statusBar().insertPermanentWidget(0, label)
+    window.statusBar().showMessage(text)
+    return text
 
 
 if __name__ == "__main__":

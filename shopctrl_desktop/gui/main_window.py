@@ -306,6 +306,9 @@ class MainWindow(QMainWindow):
         if trigger is None or trigger.id != trigger_id:
             self.statusBar().showMessage(f"Trigger #{trigger_id} no longer exists.", 8000)
             return
+        if self.triggers_page.secrets_problem:  # no editor: saving would lose the secrets it cannot read
+            self.statusBar().showMessage(self.triggers_page.secrets_problem, 15_000)
+            return
         QTimer.singleShot(0, lambda: self.triggers_page.open_editor(trigger))
 
     def open_settings(self) -> SettingsDialog:

@@ -24,7 +24,7 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import Integer, Select, Table, bindparam, case, func, insert, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
-from shopctrl_desktop.domain.model import AlertSeverity, ItemStatus, Priority, WebhookAction
+from shopctrl_desktop.domain.model import AlertSeverity, ItemStatus, Priority
 from shopctrl_desktop.domain.outcome import BODY_LIMIT, AttemptResult, decide
 from shopctrl_desktop.domain.queue import FINAL_STATUSES, WAITING_STATUSES, ItemChange, status_values
 from shopctrl_desktop.domain.retry import RetryPolicy
@@ -32,8 +32,6 @@ from shopctrl_desktop.store import claim_sqlite as fast
 from shopctrl_desktop.store.alerts import create_alert
 from shopctrl_desktop.store.ingest import begin_write
 from shopctrl_desktop.store.models import DeliveryAttemptRow, QueueItemRow, WebhookActionRow, utcnow
-from shopctrl_desktop.store.secrets import SecretBox
-from shopctrl_desktop.store.triggers import action_from_row
 
 _ITEMS = cast(Table, QueueItemRow.__table__)
 _ATTEMPTS = cast(Table, DeliveryAttemptRow.__table__)
@@ -326,14 +324,6 @@ def claim_due(
     ]
     items.sort(key=lambda it: (-it.priority, it.id))
     return items
-
-
-def load_actions(session: Session, box: SecretBox, ids: Iterable[int | None]) -> dict[int, WebhookAction]:
-    wanted = sorted({i for i in ids if i is not None})
-    if not wanted:
-        return {}
-    rows = session.scalars(select(WebhookActionRow).where(WebhookActionRow.id.in_(wanted)))
-    return {row.id: action_from_row(row, box) for row in rows}
 
 
 def _alert_text(item: ClaimedItem, reason: str, summary: str) -> tuple[str, str]:

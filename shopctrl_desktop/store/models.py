@@ -209,3 +209,11 @@ class AuditEntryRow(Base):
     subject_name: Mapped[str] = mapped_column(String(300), default="")
     changes_json: Mapped[str] = mapped_column(Text, default="[]")
     __table_args__ = (Index("ix_audit_entries_subject", "subject_kind", "subject_id"),)
+
+
+class DatabaseMetaRow(Base):
+    """Facts about the database itself (store/keys.py): ``secret_key_fingerprint``, …"""
+
+    __tablename__ = "database_meta"
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

@@ -10,6 +10,7 @@ Where the key lives, in order of preference:
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from pathlib import Path
@@ -36,6 +37,15 @@ class SecretBox:
         """Pickles as its key: how the box reaches the engine's child process (gui/engine_thread.py)."""
         return (SecretBox, (self._key, self.source))
 
+    def key_bytes(self) -> bytes:
+        """The key itself: only for sealing it into an exported key file (store/key_file.py)."""
+        return self._key
+
+    @property
+    def fingerprint(self) -> str:
+        """A short hash that names the key (never the key): what the database records and messages show."""
+        return key_fingerprint(self._key)
+
     @classmethod
     def generate(cls) -> SecretBox:
         return cls(Fernet.generate_key())
@@ -52,12 +62,18 @@ class SecretBox:
             return self._fernet.decrypt(token.encode("ascii")).decode("utf-8")
         except InvalidToken:
             raise SecretKeyError(
-                f"a stored secret cannot be decrypted with the key from {self.source}; "
-                "was the database copied without its secret.key (or SHOPCTRL_SECRET_KEY)?"
+                f"a stored secret cannot be decrypted with this workstation's key {self.fingerprint} "
+                f"(from {self.source}): it was encrypted with another key; run `shopctrl-desktop key import "
+                "FILE` with the key file exported (`key export`) on a workstation that has it"
             ) from None
 
     def __repr__(self) -> str:  # never show the key
         return f"SecretBox(source={self.source!r})"
+
+
+def key_fingerprint(key: bytes) -> str:
+    """16 hex digits of SHA-256 over the key (with a fixed label): names a key, reveals nothing of it."""
+    return hashlib.sha256(b"shopctrl-desktop secret key fingerprint\0" + key.strip()).hexdigest()[:16]
 
 
 def _keyring_usable() -> bool:

@@ -117,6 +117,12 @@ def list_triggers(session: Session, box: SecretBox | None) -> list[Trigger]:
     return _triggers(session, box)
 
 
+def list_public_triggers(session: Session) -> list[Trigger]:
+    """Every trigger with its secrets left out (None): to show them where the key cannot decrypt them.
+    Never save one of these back (the secrets would be cleared)."""
+    return list_triggers(session, None)
+
+
 def get_trigger(session: Session, box: SecretBox | None, trigger_id: int) -> Trigger | None:
     found = _triggers(session, box, TriggerRow.id == trigger_id)
     return found[0] if found else None

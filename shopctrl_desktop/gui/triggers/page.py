@@ -28,6 +28,7 @@ from shopctrl_desktop.gui.triggers.shops import load_shop_names
 from shopctrl_desktop.gui.triggers.shops_dialog import ShopsDialog
 from shopctrl_desktop.gui.widgets.unsaved import confirm
 from shopctrl_desktop.store import triggers as trigger_store
+from shopctrl_desktop.store.secrets import SecretKeyError
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,8 @@ class TriggersPage(QWidget):
     """Lists the triggers; every change is stored at once in a short-lived session."""
 
     triggers_changed = Signal()
+    #: set when the stored secrets cannot be decrypted with this workstation's key (then no editing: it would lose them)
+    secrets_problem: str | None = None
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -128,7 +131,12 @@ class TriggersPage(QWidget):
             current = self.selected_trigger()
             select_id = current.id if current else None
         with self.ctx.db.session() as session:
-            triggers = trigger_store.list_triggers(session, self.ctx.box)
+            try:
+                triggers = trigger_store.list_triggers(session, self.ctx.box)
+                self.secrets_problem = None
+            except SecretKeyError as exc:  # another key's secrets: list them without, allow no edits
+                triggers = trigger_store.list_public_triggers(session)
+                self.secrets_problem = str(exc)[:1].upper() + str(exc)[1:] + "."
         self.model.set_triggers(triggers, load_shop_names(self.ctx))
         self.stack.setCurrentWidget(self.table if triggers else self.empty_state)
         row = self.model.row_of(select_id)
@@ -173,6 +181,10 @@ class TriggersPage(QWidget):
         trigger = self.selected_trigger()
         for action in (self.edit_action, self.duplicate_action, self.delete_action, self.enable_action):
             action.setEnabled(trigger is not None)
+        for action in (self.add_action, self.edit_action, self.duplicate_action):  # they would lose secrets
+            if self.secrets_problem:
+                action.setEnabled(False)
+            action.setToolTip(self.secrets_problem or "")
         self.enable_action.blockSignals(True)
         self.enable_action.setChecked(bool(trigger and trigger.enabled))
         self.enable_action.blockSignals(False)
@@ -189,7 +201,7 @@ class TriggersPage(QWidget):
         if index.column() == Column.ENABLED:
             return
         trigger = self.model.trigger_at(index.row())
-        if trigger is not None:
+        if trigger is not None and not self.secrets_problem:
             self.open_editor(trigger)
 
     def _on_duplicate_triggered(self) -> None:
