@@ -29,7 +29,7 @@ from tests.gui.queue_support import OFFSCREEN_NOTE, threaded_receiver
 from tests.helpers.postgres import throwaway_postgres
 from tests.helpers.processes import cli, start_serve
 
-pytestmark = [OFFSCREEN_NOTE, pytest.mark.slow]
+pytestmark = [OFFSCREEN_NOTE]
 
 LIVE_MS = 2000  # SPEC §10: within 2 s
 
@@ -153,6 +153,7 @@ def _workstations(tmp_path: Path, url: str, ok, broken) -> tuple[dict[str, str],
     return env, serve_dir
 
 
+@pytest.mark.slow
 def test_support_workstation_follows_serve_on_postgresql_and_polls_when_the_listener_is_lost(
     qtbot, tmp_path: Path, app_paths: AppPaths, box
 ) -> None:  # type: ignore[no-untyped-def]
@@ -187,6 +188,7 @@ def test_support_workstation_follows_serve_on_postgresql_and_polls_when_the_list
         qtbot.waitUntil(lambda: live.mode == MODE_NOTIFY, timeout=10_000)  # and it listens again
 
 
+@pytest.mark.slow
 def test_support_workstation_follows_serve_on_sqlite_by_polling(
     qtbot, tmp_path: Path, app_paths, db, box
 ) -> None:  # type: ignore[no-untyped-def]
@@ -201,3 +203,37 @@ def test_support_workstation_follows_serve_on_sqlite_by_polling(
         stack.callback(_stop, proc)
         token = (serve_dir / "api-token").read_text().strip()
         _check_live(qtbot, window, db, address, token, 1)
+
+
+def test_deliver_from_this_workstation_is_a_setting_saved_audited_and_obeyed(
+    qtbot, app_paths, db, box
+) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import Qt
+
+    from shopctrl_desktop.config import load_settings
+    from shopctrl_desktop.store.audit import list_entries
+
+    ctx = AppContext(paths=app_paths, settings=Settings(), db=db, box=box)
+    assert ctx.settings.deliver_here  # default on
+    window, engine, live = build_window(ctx)
+    assert engine is not None and window.engine is engine
+    qtbot.addWidget(window)
+    dialog = window.open_settings()
+    assert dialog.deliver_here_check.isChecked()
+    dialog.deliver_here_check.setChecked(False)
+    with qtbot.waitSignal(window.settings_saved, timeout=5_000):
+        qtbot.mouseClick(dialog.buttons.button(dialog.buttons.StandardButton.Save), Qt.MouseButton.LeftButton)
+    window.close()
+    with db.sessions() as s:
+        changes = [c for e in list_entries(s) for c in e.changes if c.field == "deliver_here"]
+    assert [(c.old, c.new) for c in changes] == [(True, False)]
+
+    # the next start: no engine, no listener, the status bar says who delivers
+    restarted = AppContext(paths=app_paths, settings=load_settings(app_paths, environ={}), db=db, box=box)
+    assert restarted.settings.deliver_here is False
+    window, engine, live = build_window(restarted)
+    qtbot.addWidget(window)
+    assert engine is None and window.live is live
+    assert window.engine_label.text() == "Delivery: another workstation"
+    assert "off" in window.listener_label.text() and "error" not in window.listener_label.text().lower()
+    window.close()
