@@ -30,6 +30,9 @@ class Settings:
     concurrency: int = 16
     per_host_concurrency: int = 4
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    #: "Deliver from this workstation": off, the desktop app starts no engine and no listener (a support
+    #: workstation; another workstation or ``serve`` delivers). Per workstation: settings.json only.
+    deliver_here: bool = True
 
     @property
     def listen_address(self) -> str:

@@ -28,6 +28,9 @@ LIVE_STATUSES: tuple[ItemStatus, ...] = (
     ItemStatus.RETRYING,
     ItemStatus.FAILED,
 )
+#: Still moving (waiting or being sent): another workstation's engine changes these items; a watcher of the
+#: queue diffs them (store/changes.py). Failed items move only when someone retries them.
+MOVING_STATUSES: tuple[ItemStatus, ...] = (*WAITING_STATUSES, ItemStatus.SENDING)
 #: An item in one of these is done: it has a ``finished_at`` and is never sent again unless retried.
 FINAL_STATUSES: tuple[ItemStatus, ...] = (ItemStatus.DELIVERED, ItemStatus.FAILED, ItemStatus.CANCELLED)
 

@@ -133,14 +133,25 @@ def main(
         ctx.db.dispose()
 
 
-def run_application(app: Any, loop: Any, ctx: Any, *, listen: bool = True, deliver: bool = True) -> int:
-    from shopctrl_desktop.gui.background import wait_for_background
+def build_window(ctx: Any, *, listen: bool = True, deliver: bool = True) -> tuple[Any, Any, Any]:
+    """The main window, its engine (None when "Deliver from this workstation" is off) and its live watcher
+    (what other workstations' engines do), wired; nothing started yet."""
     from shopctrl_desktop.gui.engine_thread import EngineThread
-    from shopctrl_desktop.gui.garbage import GuiThreadGarbageCollector
+    from shopctrl_desktop.gui.live import LiveWatcher
     from shopctrl_desktop.gui.main_window import MainWindow
 
-    engine = EngineThread(ctx, listen=listen, deliver=deliver)
+    engine = EngineThread(ctx, listen=listen, deliver=deliver) if ctx.settings.deliver_here else None
     window = MainWindow(ctx, engine)
+    live = LiveWatcher(ctx)
+    window.attach_live(live)
+    return window, engine, live
+
+
+def run_application(app: Any, loop: Any, ctx: Any, *, listen: bool = True, deliver: bool = True) -> int:
+    from shopctrl_desktop.gui.background import wait_for_background
+    from shopctrl_desktop.gui.garbage import GuiThreadGarbageCollector
+
+    window, engine, live = build_window(ctx, listen=listen, deliver=deliver)
     closed = asyncio.Event()
     app.aboutToQuit.connect(closed.set)
     window.show()
@@ -152,12 +163,15 @@ def run_application(app: Any, loop: Any, ctx: Any, *, listen: bool = True, deliv
     window.start()
     settle_heap()  # runtime.py
     collector = GuiThreadGarbageCollector(window)  # cycles are collected on this thread only
-    engine.start()
+    live.start()
+    if engine is not None:
+        engine.start()
     try:
         with loop:
             loop.run_until_complete(closed.wait())
     finally:
-        if not engine.stop(60_000):
+        live.stop()
+        if engine is not None and not engine.stop(60_000):
             log.error("the engine did not stop within 60 s")
         wait_for_background(30_000)
         collector.stop()

@@ -26,6 +26,7 @@ from shopctrl_desktop.gui.alerts.page import AlertsPage
 from shopctrl_desktop.gui.background import run_in_background
 from shopctrl_desktop.gui.engine_thread import EngineSignals, EngineThread
 from shopctrl_desktop.gui.help import APP_TITLE, app_icon, install_help_menu
+from shopctrl_desktop.gui.live import LiveWatcher
 from shopctrl_desktop.gui.queue.page import QueuePage
 from shopctrl_desktop.gui.settings.dialog import SettingsDialog
 from shopctrl_desktop.gui.triggers.page import TriggersPage
@@ -56,6 +57,7 @@ class MainWindow(QMainWindow):
         self.engine = engine
         self.listener_address = ""
         self._states = {"listener": "stopped", "delivery": "stopped"}
+        self.live: LiveWatcher | None = None
         self._unread = 0
 
         self.triggers_page = TriggersPage(ctx)
@@ -196,6 +198,14 @@ class MainWindow(QMainWindow):
         signals.counts_changed.connect(self.show_counts)
         signals.state_changed.connect(self._on_engine_state_changed)
 
+    def attach_live(self, live: LiveWatcher) -> None:
+        """Other workstations' changes through the same slots; what our own engine relays is not repeated."""
+        self.live = live
+        self.attach_engine(live.signals)
+        if self.engine is not None:
+            self.engine.signals.items_changed.connect(live.note_relayed)
+            self.engine.signals.alert_raised.connect(live.note_relayed_alert)
+
     # -- engine signals ---------------------------------------------------------------------------------
     def _on_engine_items_changed(self, changes: list[ItemChange]) -> None:
         self.queue_page.on_engine_items_changed(changes)
@@ -242,6 +252,16 @@ class MainWindow(QMainWindow):
         self.engine_failed_box = box
 
     def _show_states(self) -> None:
+        if not self.ctx.settings.deliver_here:  # a support workstation: another one receives and delivers
+            self.listener_label.setText("Listener: off on this workstation")
+            self.listener_label.setStyleSheet("color: #555;")
+            self.engine_label.setText("Delivery: another workstation")
+            self.engine_label.setToolTip(
+                "“Deliver from this workstation” is off (File → Settings…): the queue shows what the "
+                "delivering workstation does."
+            )
+            self.engine_label.setStyleSheet("color: #555;")
+            return
         listener = self._states["listener"]
         address = self.listener_address or self.ctx.settings.listen_address
         if listener == "running":
@@ -271,6 +291,8 @@ class MainWindow(QMainWindow):
         run_in_background(load, self.show_counts, owner=self)
 
     def _on_counts_timer_timeout(self) -> None:
+        if self.live is not None:
+            return  # the live watcher reports counts and new items as they change
         if self.engine is None or not self.engine.isRunning():
             self.refresh_counts()
         self.queue_page.model.note_new_items()

@@ -12,6 +12,7 @@ from dataclasses import replace
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -124,8 +125,16 @@ class SettingsDialog(QDialog):
         self.per_host_spin = QSpinBox()
         self.per_host_spin.setRange(1, 256)
         self.per_host_spin.setValue(s.per_host_concurrency)
+        self.deliver_here_check = QCheckBox("Deliver from this workstation")
+        self.deliver_here_check.setObjectName("deliver_here")
+        self.deliver_here_check.setChecked(s.deliver_here)
+        self.deliver_here_check.setToolTip(
+            "Off: this workstation starts no listener and no delivery engine — another workstation (or "
+            "“shopctrl-desktop serve”) on the same database delivers, and this window shows what it does."
+        )
         delivery_box = QGroupBox("Delivery")
         df = QFormLayout(delivery_box)
+        df.addRow(self.deliver_here_check)
         df.addRow("Retry policy", self.retry_kind)
         df.addRow("First wait", self.base_spin)
         df.addRow("Waits", self.delays_edit)
@@ -247,6 +256,7 @@ class SettingsDialog(QDialog):
             concurrency=int(self.concurrency_spin.value()),
             per_host_concurrency=int(self.per_host_spin.value()),
             retry=retry,
+            deliver_here=self.deliver_here_check.isChecked(),
         )
 
     @staticmethod
