@@ -2,7 +2,7 @@
 the queue and the alerts reaches this window within a second or two.
 
 :class:`LiveWatcher` runs a plain thread (never the GUI thread; its sessions live and die there). On
-PostgreSQL it ``LISTEN``s (store/notify.py; migration 0004_live notifies per changed table) and diffs the
+PostgreSQL it ``LISTEN``s (store/notify.py; migration 0005_live notifies per changed table) and diffs the
 queue when told; on SQLite, or while the notification connection is lost, it diffs every
 ``poll_seconds`` and tries to listen again every ``RECONNECT_SECONDS``. The diff (store/changes.py) is
 emitted through an :class:`EngineSignals` — the same signals the window's own engine relay emits — so the

@@ -1,4 +1,4 @@
-"""PostgreSQL ``LISTEN`` for the change notifications of migration 0004_live (one per table and transaction).
+"""PostgreSQL ``LISTEN`` for the change notifications of migration 0005_live (one per table and transaction).
 
 :class:`ChangeListener` holds its own psycopg connection (autocommit, outside the SQLAlchemy pool) and waits
 for a notification on :data:`CHANNEL`; a lost connection raises :class:`ListenerLost`, and the caller polls
@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 
 log = logging.getLogger(__name__)
 
-#: The channel migration 0004_live's statement triggers notify (payload: the table name).
+#: The channel migration 0005_live's statement triggers notify (payload: the table name).
 CHANNEL = "shopctrl_changes"
 
 

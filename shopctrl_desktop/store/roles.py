@@ -59,7 +59,16 @@ PLAN: dict[Role, list[Grant]] = {
     Role.SUPPORT: [
         *_grants(
             "SELECT",
-            ("queue_items", "delivery_attempts", "events", "shops", "alerts", "triggers", VERSION_TABLE),
+            (
+                "queue_items",
+                "delivery_attempts",
+                "events",
+                "shops",
+                "alerts",
+                "triggers",
+                "database_meta",  # which key the secrets need: checked at start
+                VERSION_TABLE,
+            ),
         ),
         Grant("SELECT", "webhook_actions", public_action_columns()),
         Grant("UPDATE", "queue_items", ("status", "next_attempt_at", "finished_at")),  # retry, cancel
@@ -79,10 +88,13 @@ PLAN: dict[Role, list[Grant]] = {
                 "alerts",
                 "triggers",
                 "webhook_actions",
+                "database_meta",
                 VERSION_TABLE,
             ),
         ),
-        *_grants("INSERT", ("shops", "events", "queue_items", "delivery_attempts", "alerts")),
+        *_grants(
+            "INSERT", ("shops", "events", "queue_items", "delivery_attempts", "alerts", "database_meta")
+        ),
         *_grants("UPDATE", ("shops", "events", "queue_items", "delivery_attempts", "alerts")),
         Grant("INSERT", AUDIT_TABLE),
         Grant("SELECT", AUDIT_TABLE, ("id",)),

@@ -1,4 +1,4 @@
-"""store/changes.py ChangeWatcher (the diff a support workstation polls) and migration 0004_live's
+"""store/changes.py ChangeWatcher (the diff a support workstation polls) and migration 0005_live's
 notifications on a real PostgreSQL server."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """database_meta: facts about the database itself, first the fingerprint of the key its secrets need
 
-Revision ID: 0004_keys
+Revision ID: 0004
 Revises: 0003
 Create Date: 2026-12-03 15:00:00
 
@@ -11,7 +11,7 @@ encrypted with (a short hash, never the key), so a workstation with another key 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_keys"
+revision = "0004"
 down_revision = "0003"
 branch_labels = None
 depends_on = None

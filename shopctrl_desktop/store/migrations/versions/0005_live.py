@@ -1,7 +1,7 @@
 """live: PostgreSQL notifies a change to queue_items or alerts (one live queue across workstations)
 
-Revision ID: 0004_live
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-03 15:00:00
 
 A window whose own engine does not deliver learns of other workstations' work within a second:
@@ -28,8 +28,8 @@ SQLite has no notifications: the window polls (the same diff) every second.
 
 from alembic import op
 
-revision = "0004_live"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
