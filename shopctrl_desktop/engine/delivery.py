@@ -271,9 +271,7 @@ class DeliveryEngine:
         if items:
             for item in items:
                 self._actions[item.id] = actions.get(item.action_id) if item.action_id is not None else None
-                self._observer.items_changed(
-                    [ItemChange(it.id, ItemStatus.SENDING, it.attempts) for it in items]
-                )
+            self._observer.items_changed([ItemChange(it.id, ItemStatus.SENDING, it.attempts) for it in items])
         self._wake_workers(self._schedule.waiting)  # new items, or a lower ceiling lets waiting ones go
 
     def _wake_workers(self, n: int) -> None:

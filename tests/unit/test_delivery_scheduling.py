@@ -77,3 +77,16 @@ async def test_an_unexpected_sender_error_is_recorded_and_the_item_retried(db, b
     first, second = attempts_of(db, item_id)
     assert first.error == "internal error: RuntimeError('boom')" and second.status_code == 200
     assert sender.closed  # the engine closes its sender on stop
+
+
+async def test_each_item_is_reported_once_per_change(db, box):
+    """Every claimed item is reported "sending" once and its outcome once: the window and the relay do no
+    work twice (a claim of n items once reported n x n changes)."""
+    sender = ScriptedSender()
+    action = make_action(db, box, "http://receiver.invalid/hook")
+    ids = add_items(db, action, 40)
+    async with running_engine(db, box, fast_settings(concurrency=8), sender=sender) as (_engine, observer):
+        await observer.wait_final(ids)
+    sending = [c.item_id for c in observer.changes if c.status == "sending"]
+    delivered = [c.item_id for c in observer.changes if c.status == "delivered"]
+    assert sorted(sending) == sorted(ids) and sorted(delivered) == sorted(ids)
