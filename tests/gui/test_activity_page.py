@@ -96,7 +96,7 @@ def test_model_passes_qtmodeltester(qtbot, qtmodeltester, ctx):
     with ctx.db.sessions() as s:
         entries = audit_store.list_entries(s)
     model = ActivityModel()
-    model.set_entries(entries)
+    model.set_rows(entries)
     qtmodeltester.check(model)
     assert model.rowCount() == len(entries) >= 6
 

@@ -34,7 +34,7 @@ def test_model_passes_qtmodeltester(qtbot, qtmodeltester, ctx):
     with ctx.db.sessions() as s:
         alerts = alert_store.list_alerts(s)
     model = AlertsModel()
-    model.set_alerts(alerts)
+    model.set_rows(alerts)
     qtmodeltester.check(model)
     assert not model.index(0, 0).data(Qt.ItemDataRole.DecorationRole).isNull()
 

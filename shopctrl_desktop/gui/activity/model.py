@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
 from shopctrl_desktop.domain.audit import AuditEntry
-from shopctrl_desktop.gui.table_model import ColumnsTableModel
+from shopctrl_desktop.gui.table_model import RowsTableModel
 
 COLUMNS = ("Time", "Who", "Workstation", "What", "Changes")
 ENTRY_ID_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -20,42 +20,10 @@ def changes_text(entry: AuditEntry, width: int = 40) -> str:
     return " · ".join(c.describe(width) for c in entry.changes if c.field not in ("items", "alerts"))
 
 
-class ActivityModel(ColumnsTableModel):
+class ActivityModel(RowsTableModel[AuditEntry]):
     columns = COLUMNS
 
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._entries: list[AuditEntry] = []
-
-    def set_entries(self, entries: list[AuditEntry]) -> None:
-        self.beginResetModel()
-        self._entries = list(entries)
-        self.endResetModel()
-
-    def entry_at(self, row: int) -> AuditEntry:
-        return self._entries[row]
-
-    def row_of(self, entry_id: int) -> int | None:
-        for row, entry in enumerate(self._entries):
-            if entry.id == entry_id:
-                return row
-        return None
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._entries)
-
-    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-
-    def data(
-        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._entries):
-            return None
-        entry = self._entries[index.row()]
-        col = index.column()
+    def cell_data(self, entry: AuditEntry, col: int, role: int) -> Any:
         if role == ENTRY_ID_ROLE:
             return entry.id
         if role == Qt.ItemDataRole.DisplayRole:

@@ -8,18 +8,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, QSettings, QTimer, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
-    QSplitter,
-    QTableView,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
@@ -29,6 +25,7 @@ from shopctrl_desktop.app_context import AppContext
 from shopctrl_desktop.domain.audit import SECRET_CHANGED, AuditAction, AuditEntry, SubjectKind
 from shopctrl_desktop.gui.activity.model import ENTRY_ID_ROLE, ActivityModel
 from shopctrl_desktop.gui.background import run_in_background
+from shopctrl_desktop.gui.table_model import log_table, table_over_detail
 from shopctrl_desktop.store import audit as audit_store
 
 LIMIT = 1000
@@ -92,22 +89,7 @@ class ActivityPage(QWidget):
         self.setObjectName("activity_page")
         self.ctx = ctx
         self.model = ActivityModel(self)
-        self.table = QTableView()
-        self.table.setObjectName("activity_table")
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setAlternatingRowColors(True)
-        self.table.setShowGrid(False)
-        self.table.setWordWrap(False)
-        self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        self.table.verticalHeader().setDefaultSectionSize(max(24, self.fontMetrics().height() + 8))
-        hh = self.table.horizontalHeader()
-        hh.setStretchLastSection(True)
-        hh.setHighlightSections(False)
-        for col, width in enumerate((150, 110, 120, 300)):
-            self.table.setColumnWidth(col, width)
+        self.table = log_table(self, self.model, "activity_table", (150, 110, 120, 300))
         self.detail = QTextBrowser()
         self.detail.setObjectName("activity_detail")
         self.detail.setOpenLinks(False)
@@ -149,13 +131,7 @@ class ActivityPage(QWidget):
         self.empty_label = QLabel(EMPTY_TEXT)
         self.empty_label.setWordWrap(True)
         self.empty_label.setStyleSheet("color: #666; padding: 12px;")
-        self.splitter = QSplitter(Qt.Orientation.Vertical)
-        self.splitter.setObjectName("activity_splitter")
-        self.splitter.addWidget(self.table)
-        self.splitter.addWidget(self.detail)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 2)
-        self.splitter.setChildrenCollapsible(False)
+        self.splitter = table_over_detail("activity_splitter", self.table, self.detail, 2)
 
         lay = QVBoxLayout(self)
         lay.addLayout(bar)
@@ -206,7 +182,7 @@ class ActivityPage(QWidget):
         entries, users = result
         selected = self.selected_entry()
         self._set_users(users)
-        self.model.set_entries(entries)
+        self.model.set_rows(entries)
         row = self.model.row_of(selected.id) if selected is not None else None
         if row is not None:
             self.table.selectRow(row)
@@ -241,7 +217,7 @@ class ActivityPage(QWidget):
     # -- selection and detail ---------------------------------------------------------------------------
     def selected_entry(self) -> AuditEntry | None:
         rows = self.table.selectionModel().selectedRows()
-        return self.model.entry_at(rows[0].row()) if rows else None
+        return self.model.row_at(rows[0].row()) if rows else None
 
     def _on_selection_changed(self, *_: object) -> None:
         entry = self.selected_entry()
@@ -269,7 +245,7 @@ class ActivityPage(QWidget):
     def _on_table_doubleClicked(self, index: QModelIndex) -> None:
         row = self.model.row_of(int(index.data(ENTRY_ID_ROLE)))
         if row is not None:
-            self.open_entry(self.model.entry_at(row))
+            self.open_entry(self.model.row_at(row))
 
     def _on_detail_anchorClicked(self, _url: object) -> None:
         self.open_selected()

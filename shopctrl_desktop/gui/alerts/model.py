@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QFont, QIcon
 from PySide6.QtWidgets import QApplication, QStyle
 
-from shopctrl_desktop.gui.table_model import ColumnsTableModel
+from shopctrl_desktop.gui.table_model import RowsTableModel
 from shopctrl_desktop.store.alerts import Alert
 
 COLUMNS = ("Severity", "Time", "Title", "Queue item", "Message")
@@ -27,45 +27,16 @@ def severity_icon(severity: str) -> QIcon:
     )
 
 
-class AlertsModel(ColumnsTableModel):
+class AlertsModel(RowsTableModel[Alert]):
     columns = COLUMNS
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._alerts: list[Alert] = []
         self._icons: dict[str, QIcon] = {}
         self._bold = QFont()
         self._bold.setBold(True)
 
-    def set_alerts(self, alerts: list[Alert]) -> None:
-        self.beginResetModel()
-        self._alerts = list(alerts)
-        self.endResetModel()
-
-    def alert_at(self, row: int) -> Alert:
-        return self._alerts[row]
-
-    def row_of(self, alert_id: int) -> int | None:
-        for row, alert in enumerate(self._alerts):
-            if alert.id == alert_id:
-                return row
-        return None
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._alerts)
-
-    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-
-    def data(
-        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._alerts):
-            return None
-        alert = self._alerts[index.row()]
-        col = index.column()
+    def cell_data(self, alert: Alert, col: int, role: int) -> Any:
         if role == ALERT_ID_ROLE:
             return alert.id
         if role == ITEM_ID_ROLE:

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import QModelIndex, QSettings, Qt, Signal
+from PySide6.QtCore import QModelIndex, QSettings, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
-    QSplitter,
-    QTableView,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
@@ -22,6 +18,7 @@ from PySide6.QtWidgets import (
 from shopctrl_desktop.app_context import AppContext
 from shopctrl_desktop.gui.alerts.model import ALERT_ID_ROLE, AlertsModel
 from shopctrl_desktop.gui.background import run_in_background
+from shopctrl_desktop.gui.table_model import log_table, table_over_detail
 from shopctrl_desktop.store import alerts as alert_store
 from shopctrl_desktop.store.alerts import Alert
 
@@ -39,22 +36,7 @@ class AlertsPage(QWidget):
         self.setObjectName("alerts_page")
         self.ctx = ctx
         self.model = AlertsModel(self)
-        self.table = QTableView()
-        self.table.setObjectName("alerts_table")
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.table.setAlternatingRowColors(True)
-        self.table.setShowGrid(False)
-        self.table.setWordWrap(False)
-        self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        self.table.verticalHeader().setDefaultSectionSize(max(24, self.fontMetrics().height() + 8))
-        hh = self.table.horizontalHeader()
-        hh.setStretchLastSection(True)
-        hh.setHighlightSections(False)
-        for col, width in enumerate((110, 150, 400, 90)):
-            self.table.setColumnWidth(col, width)
+        self.table = log_table(self, self.model, "alerts_table", (110, 150, 400, 90), multi_select=True)
         self.message_view = QTextBrowser()
         self.message_view.setObjectName("alert_message")
         self.message_view.setOpenLinks(False)
@@ -78,13 +60,7 @@ class AlertsPage(QWidget):
         )
         self.empty_label.setWordWrap(True)
         self.empty_label.setStyleSheet("color: #666; padding: 12px;")
-        self.splitter = QSplitter(Qt.Orientation.Vertical)
-        self.splitter.setObjectName("alerts_splitter")
-        self.splitter.addWidget(self.table)
-        self.splitter.addWidget(self.message_view)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setChildrenCollapsible(False)
+        self.splitter = table_over_detail("alerts_splitter", self.table, self.message_view, 1)
 
         lay = QVBoxLayout(self)
         lay.addLayout(bar)
@@ -114,7 +90,7 @@ class AlertsPage(QWidget):
     def _on_loaded(self, result: tuple[list[Alert], int]) -> None:
         alerts, unread = result
         selected = self.selected_alert_ids()
-        self.model.set_alerts(alerts)
+        self.model.set_rows(alerts)
         for alert_id in selected:
             row = self.model.row_of(alert_id)
             if row is not None:
@@ -128,7 +104,7 @@ class AlertsPage(QWidget):
     # -- selection --------------------------------------------------------------------------------------
     def selected_alerts(self) -> list[Alert]:
         rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
-        return [self.model.alert_at(r) for r in rows]
+        return [self.model.row_at(r) for r in rows]
 
     def selected_alert_ids(self) -> list[int]:
         return [a.id for a in self.selected_alerts()]
@@ -154,7 +130,7 @@ class AlertsPage(QWidget):
         chosen = self.selected_alerts()
         self.mark_read_button.setEnabled(any(not a.read for a in chosen))
         self.mark_all_button.setEnabled(
-            any(not self.model.alert_at(r).read for r in range(self.model.rowCount()))
+            any(not self.model.row_at(r).read for r in range(self.model.rowCount()))
         )
         self.open_item_button.setEnabled(len(chosen) == 1 and chosen[0].item_id is not None)
 
@@ -201,7 +177,7 @@ class AlertsPage(QWidget):
     def _on_table_doubleClicked(self, index: QModelIndex) -> None:
         row = self.model.row_of(int(index.data(ALERT_ID_ROLE)))
         if row is not None:
-            self._open(self.model.alert_at(row))
+            self._open(self.model.row_at(row))
 
     def _on_message_view_anchorClicked(self, url: object) -> None:
         self.open_selected_item()
