@@ -7,9 +7,9 @@ template engine (domain/templates/). Auth, signature, ``X-ShopCtrl-Delivery``/``
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from shopctrl_desktop.domain import strict_json
 from shopctrl_desktop.domain.model import MimeType, RenderedRequest, StoredEvent, Trigger, WebhookAction
 from shopctrl_desktop.domain.templates import RenderError
 
@@ -45,7 +45,13 @@ def render_body(trigger: Trigger, action: WebhookAction, event: StoredEvent) -> 
     body = action.payload_body or ""
     mime = MimeType(action.payload_mime_type)
     if not body.strip():
-        return json.dumps(default_payload(event.event, action.id, event.entity_data), ensure_ascii=False)
+        try:
+            return strict_json.dumps(default_payload(event.event, action.id, event.entity_data))
+        except ValueError:  # NaN or Infinity in an event stored before the listener refused them
+            raise RenderError(
+                "the event holds NaN or Infinity, which strict JSON cannot carry; the default payload "
+                "is not sent"
+            ) from None
     # Imported here: Jinja2 (~70 ms to import) is only needed once a body is set.
     from shopctrl_desktop.domain.templates.render import render_template
 

@@ -17,6 +17,7 @@ from shopctrl_desktop.domain.events import (
     primary_entity,
 )
 from shopctrl_desktop.domain.model import IncomingEvent
+from shopctrl_desktop.domain.strict_json import unstorable_values
 
 MAX_BATCH = 1000
 MAX_ID_LENGTH = 200
@@ -75,8 +76,14 @@ def _where(index: int | None, name: str | None) -> str:
     return f"events[{index}].{name}" if name else f"events[{index}]"
 
 
-def parse_body(payload: Any, *, now: datetime | None = None, max_batch: int = MAX_BATCH) -> ParseOutcome:
-    """Validate everything first; the caller stores nothing unless ``outcome.status == 202``."""
+def parse_body(
+    payload: Any, *, now: datetime | None = None, max_batch: int = MAX_BATCH, suspicious: bool = False
+) -> ParseOutcome:
+    """Validate everything first; the caller stores nothing unless ``outcome.status == 202``.
+
+    ``suspicious`` (from ``strict_json.loads``): the payload may hold values strict JSON cannot carry (NaN,
+    1e400, lone surrogates, numbers beyond 64 bits); each is a 400 naming its field — such an event can never
+    be stored or sent, so it is never answered with "send again"."""
     outcome = ParseOutcome()
     if isinstance(payload, list):
         if len(payload) > max_batch:
@@ -95,12 +102,24 @@ def parse_body(payload: Any, *, now: datetime | None = None, max_batch: int = MA
         return outcome
     received = now or datetime.now(UTC)
     for index, raw in items:
+        if suspicious and _unstorable(raw, index, outcome.problems):
+            continue
         event = _parse_one(raw, index, received, outcome.problems)
         if event is not None:
             outcome.events.append(event)
         if len(outcome.problems) >= MAX_PROBLEMS:
             break
     return outcome
+
+
+def _unstorable(raw: Any, index: int | None, problems: list[Problem]) -> bool:
+    """Add a 400 for each value in ``raw`` that strict JSON cannot carry; True if there was one."""
+    before = len(problems)
+    for path, reason in unstorable_values(raw):
+        problems.append(Problem(400, path or None, index, f"{_where(index, path or None)} {reason}"))
+        if len(problems) >= MAX_PROBLEMS:
+            break
+    return len(problems) > before
 
 
 def _parse_one(raw: Any, index: int | None, now: datetime, problems: list[Problem]) -> IncomingEvent | None:

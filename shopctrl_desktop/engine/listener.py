@@ -21,6 +21,7 @@ from aiohttp import web
 
 from shopctrl_desktop import __version__
 from shopctrl_desktop.config import Settings
+from shopctrl_desktop.domain import strict_json
 from shopctrl_desktop.domain.queue import QueueCounts
 from shopctrl_desktop.engine.event_input import MAX_BATCH, parse_body
 from shopctrl_desktop.engine.intake import IntakeBatcher, IntakeClosed, StoreFailed
@@ -48,7 +49,7 @@ def is_loopback(host: str) -> bool:
 
 def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> web.Response:
     return web.Response(
-        status=status, body=_dumps(body).encode("utf-8"), content_type="application/json", headers=headers
+        status=status, body=_dumps(body).encode("utf-8", "backslashreplace"), content_type="application/json", headers=headers
     )
 
 
@@ -214,7 +215,7 @@ class Listener:
         except web.HTTPRequestEntityTooLarge:
             return self._too_large(None)
         try:
-            payload = json.loads(raw)
+            decoded = strict_json.loads(raw)
         except UnicodeDecodeError:
             return _error(400, "malformed_json", "the body is not valid UTF-8 JSON", field=None, index=None)
         except RecursionError:
@@ -227,7 +228,7 @@ class Listener:
                 field=None,
                 index=None,
             )
-        outcome = parse_body(payload)
+        outcome = parse_body(decoded.value, suspicious=decoded.suspicious)
         if outcome.status == 413:
             return _error(
                 413,

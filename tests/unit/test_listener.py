@@ -335,3 +335,51 @@ def test_the_202_body_is_the_json_of_the_result():
         "eventIds": [5, 6, 5],
     }
     assert json.loads(IngestResult().json_body())["eventIds"] == []
+
+
+@pytest.mark.parametrize(
+    ("bad", "field", "words"),
+    [
+        (
+            '{"event": "OrderChanged", "data": {"Order": {"OrderCode": "A\\ud800"}}}',
+            "data.Order.OrderCode",
+            "surrogate",
+        ),
+        ('{"event": "OrderChanged", "id": "evt-\\udc00"}', "id", "surrogate"),
+        ('{"event": "OrderChanged", "data": {"Order": {"\\ud800": 1}}}', "data.Order.\\ud800", "key"),
+        (
+            '{"event": "OrderChanged", "data": {"Order": {"Id": ' + "7" * 5000 + "}}}",
+            "data.Order.Id",
+            "digits",
+        ),
+        ('{"event": "OrderChanged", "data": {"Order": {"TotalDue": 1e400}}}', "data.Order.TotalDue", "1e400"),
+        ('{"event": "OrderChanged", "data": {"Order": {"TotalDue": NaN}}}', "data.Order.TotalDue", "NaN"),
+        (
+            '{"event": "OrderChanged", "data": {"Order": {"TotalDue": -Infinity}}}',
+            "data.Order.TotalDue",
+            "Infinity",
+        ),
+    ],
+)
+async def test_a_poison_event_is_a_400_naming_its_field_never_send_again(
+    client, db, bad, field, words
+) -> None:
+    """An event no database or strict receiver can hold is a permanent error: 400 with the field and the
+    index, no Retry-After; its 99 good neighbours are refused with it (a batch is all or nothing) and are
+    taken once the bad one is left out."""
+    good = [{**EVENT, "id": f"g{n}", "data": {"Order": {"Id": n}}} for n in range(99)]
+    text = (
+        "[" + ",".join([*(json.dumps(e) for e in good[:50]), bad, *(json.dumps(e) for e in good[50:])]) + "]"
+    )
+    async with client.post(
+        "/events", data=text.encode(), headers={"Content-Type": "application/json"}
+    ) as resp:
+        answer = await resp.json()
+        assert resp.status == 400, answer
+        assert "Retry-After" not in resp.headers
+    assert answer["error"] == "bad_request"
+    assert answer["index"] == 50 and answer["field"] == field
+    assert words in answer["message"] and f"events[50].{field}" in answer["message"]
+    assert count(db, EventRow) == 0
+    status, body = await post(client, good)
+    assert status == 202 and body["accepted"] == 99

@@ -36,3 +36,14 @@ def test_a_render_failure_fills_the_fields() -> None:
 def test_payload_raises_the_templates_error() -> None:
     """One RenderError: the one domain.payload raises is the one of domain.templates (no second class)."""
     assert payload.RenderError is RenderError
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+def test_a_json_payload_with_nan_or_infinity_is_refused_not_sent(literal) -> None:
+    """Strict receivers refuse NaN/Infinity (RFC 8259 has no such numbers): the rendered output is checked
+    strictly, also after the trailing-comma repair."""
+    for body in ('{"total": ' + literal + "}", '{"total": ' + literal + ",}"):
+        with pytest.raises(RenderError) as info:
+            render_template(body, MimeType.JSON, {})
+        assert literal.lstrip("-") in str(info.value) and info.value.where == "output"
+    assert render_template('{"total": {{ x|json }}}', MimeType.JSON, {"x": float("nan")}) == '{"total": null}'

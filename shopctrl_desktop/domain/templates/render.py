@@ -147,18 +147,26 @@ def _drop_trailing_commas(text: str) -> str:
     return _TRAILING_COMMA_RE.sub(lambda m: m.group(1) or m.group(2), text)
 
 
+def _refuse_constant(name: str) -> None:
+    raise RenderError(
+        f"the rendered payload holds {name}, which is not valid JSON (strict receivers refuse it); "
+        "use the json filter, which writes null for it",
+        where="output",
+    )
+
+
 def _check_json(output: str) -> str:
     """The output if it parses; else the output without trailing commas if that parses (a ShopCtrl
     ``RangeStart`` loop leaves one after its last row); else RenderError with the original position."""
     try:
-        json.loads(output)
+        json.loads(output, parse_constant=_refuse_constant)
         return output
     except json.JSONDecodeError as exc:
         if "," in output:
             repaired = _drop_trailing_commas(output)
             if repaired != output:
                 try:
-                    json.loads(repaired)
+                    json.loads(repaired, parse_constant=_refuse_constant)
                     return repaired
                 except (json.JSONDecodeError, RecursionError):
                     pass
