@@ -47,3 +47,31 @@ def test_a_json_payload_with_nan_or_infinity_is_refused_not_sent(literal) -> Non
             render_template(body, MimeType.JSON, {})
         assert literal.lstrip("-") in str(info.value) and info.value.where == "output"
     assert render_template('{"total": {{ x|json }}}', MimeType.JSON, {"x": float("nan")}) == '{"total": null}'
+
+
+def _ranges(depth: int) -> str:
+    opens = "".join(f"<!-- RangeStart:Rows{n} -->\n" for n in range(depth))
+    return "rows:\n" + opens + "x\n" + "".join(f"<!-- RangeEnd:Rows{n} -->\n" for n in reversed(range(depth)))
+
+
+@pytest.mark.parametrize("depth", [21, 200])
+def test_deep_rangestart_nesting_is_refused_in_the_templates_own_terms(depth) -> None:
+    """Python compiles at most 20 nested loops; past that the message names the RangeStart and its line, not
+    a line of generated code, and 200 levels are refused before any compiling (it took 30 s)."""
+    with pytest.raises(RenderError) as info:
+        render_template(_ranges(depth), MimeType.TEXT, {})
+    message = str(info.value)
+    assert "more than 20 nested RangeStart blocks" in message and "RangeStart:Rows20" in message
+    assert info.value.lineno == 22  # "rows:" is line 1, Rows0 line 2, … Rows20 line 22
+    assert "opens on line 2" in message
+
+
+def test_twenty_nested_ranges_still_render() -> None:
+    assert render_template(_ranges(20), MimeType.TEXT, {}).strip() == "rows:"
+
+
+def test_deep_jinja_loops_are_refused_with_the_line() -> None:
+    body = "\n".join("{% for a in x %}" for _ in range(25)) + "".join("{% endfor %}" for _ in range(25))
+    with pytest.raises(RenderError) as info:
+        render_template(body, MimeType.TEXT, {"x": [1]})
+    assert "more than 20 nested loops" in str(info.value) and info.value.lineno == 21

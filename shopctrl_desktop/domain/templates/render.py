@@ -37,7 +37,11 @@ from shopctrl_desktop.domain.model import MimeType
 from shopctrl_desktop.domain.templates import env as _tenv
 from shopctrl_desktop.domain.templates import fast as _fast
 from shopctrl_desktop.domain.templates.errors import RenderError
-from shopctrl_desktop.domain.templates.shopctrl_syntax import SyntaxTranslationError, translate
+from shopctrl_desktop.domain.templates.shopctrl_syntax import (
+    MAX_NESTED_LOOPS,
+    SyntaxTranslationError,
+    translate,
+)
 
 __all__ = [
     "render_template",
@@ -79,6 +83,7 @@ def compile_template(body: str, mime: MimeType) -> Template:
         source = translate(body)
     except SyntaxTranslationError as exc:
         raise RenderError(f"template syntax error on {exc}", lineno=exc.lineno) from None
+    _check_loop_nesting(source)
     if mime is MimeType.XML:
         source = _mark_cdata(source)
     env = _ENVIRONMENTS[mime]
@@ -93,8 +98,28 @@ def compile_template(body: str, mime: MimeType) -> Template:
         ) from None
     except (SecurityError, _tenv.LimitExceeded) as exc:  # constant folding at compile time
         raise RenderError(f"the template is not allowed: {exc}") from None
-    except RecursionError:
+    except (RecursionError, SyntaxError, MemoryError):  # SyntaxError: Python's nesting limits, past the check
         raise RenderError("the template is nested too deeply to compile") from None
+
+
+_LOOP_TAG_RE = re.compile(r"\{%[-+]?\s*(end)?for\b")
+
+
+def _check_loop_nesting(source: str) -> None:
+    """Refuse more than MAX_NESTED_LOOPS nested ``{% for %}`` loops before compiling (Python's own limit
+    would say so with a line of generated code, after seconds of work for deep nesting)."""
+    if source.count("{%") < 2 * MAX_NESTED_LOOPS:
+        return
+    depth = 0
+    for m in _LOOP_TAG_RE.finditer(source):
+        depth += -1 if m.group(1) else 1
+        if depth > MAX_NESTED_LOOPS:
+            lineno = source.count("\n", 0, m.start()) + 1
+            raise RenderError(
+                f"more than {MAX_NESTED_LOOPS} nested loops ({{% for %}} or RangeStart) at line {lineno} of "
+                f"the template; a template may nest at most {MAX_NESTED_LOOPS}",
+                lineno=lineno,
+            )
 
 
 def cache_info() -> Any:

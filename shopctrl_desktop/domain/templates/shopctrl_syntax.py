@@ -114,6 +114,10 @@ def _norm_key(arg: str) -> str:
     return arg.strip().casefold()
 
 
+#: Python compiles at most 20 statically nested blocks; each loop is one (conditions are not).
+MAX_NESTED_LOOPS = 20
+
+
 def translate(body: str) -> str:
     """Jinja2 source equivalent to the ShopCtrl template ``body`` (same number of lines)."""
     if not has_shopctrl_syntax(body):
@@ -161,6 +165,15 @@ def translate(body: str) -> str:
                     iterable = f"_sc_rows({jinja_string(name)}, {{{jinja_string(name)}: {source}}}, _sc_root)"
                 else:
                     iterable = f"_sc_rows({jinja_string(name)}, {', '.join(outers + ['_sc_root'])})"
+                loops = [o for o in stack if o.kind == "loop"]
+                if len(loops) >= MAX_NESTED_LOOPS:
+                    raise SyntaxTranslationError(
+                        f"more than {MAX_NESTED_LOOPS} nested RangeStart blocks at "
+                        f"'<!-- RangeStart:{arg} -->' (the outermost, '<!-- RangeStart:{loops[0].name} -->', "
+                        f"opens on line {loops[0].lineno}); a template may nest at most {MAX_NESTED_LOOPS} "
+                        "collections",
+                        lineno,
+                    )
                 stack.append(_Open("loop", _norm_key(arg), var, arg, lineno))
                 out.append(_tag(f"for {var} in {iterable}", raw))
         else:
