@@ -157,6 +157,10 @@ def setup_logging(paths: AppPaths, *, verbose: bool = False, stderr: bool = True
     quiet = logging.DEBUG if verbose else logging.WARNING
     for name in ("httpx", "httpcore", "aiohttp.access", "sqlalchemy", "asyncio", "keyring"):
         logging.getLogger(name).setLevel(quiet)
+    if verbose:
+        # statements (their values hidden: store/db.py hide_parameters), never the rows they return: a row
+        # can hold a secret's ciphertext, which the key file beside the log decrypts
+        logging.getLogger("sqlalchemy.engine").setLevel(logging.INFO)
     logging.captureWarnings(True)
     return paths.log_file
 

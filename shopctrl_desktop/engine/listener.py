@@ -17,7 +17,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiohttp import web
+from aiohttp import ClientConnectionResetError, ClientPayloadError, web
 
 from shopctrl_desktop import __version__
 from shopctrl_desktop.config import Settings
@@ -49,7 +49,10 @@ def is_loopback(host: str) -> bool:
 
 def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> web.Response:
     return web.Response(
-        status=status, body=_dumps(body).encode("utf-8", "backslashreplace"), content_type="application/json", headers=headers
+        status=status,
+        body=_dumps(body).encode("utf-8", "backslashreplace"),
+        content_type="application/json",
+        headers=headers,
     )
 
 
@@ -178,6 +181,16 @@ class Listener:
         self._idle.clear()
         try:
             return await self._take_events(request)
+        except (ConnectionResetError, ClientConnectionResetError, ClientPayloadError):
+            # the client went away (or broke its body) before the events were read: nothing was stored, and
+            # there is nobody to answer — one line, not a traceback
+            log.info(
+                "POST /events from %s: the client disconnected before its body was read; nothing stored",
+                request.remote,
+            )
+            return _error(
+                400, "incomplete_body", "the body ended before its announced length; nothing stored"
+            )
         except Exception:  # noqa: BLE001 - a bug must not cost the client a clear answer
             log.exception("POST /events failed")
             return _error(

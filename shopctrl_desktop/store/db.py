@@ -49,7 +49,9 @@ class Database:
         parsed = make_url(url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         self.is_postgresql = parsed.get_backend_name() == "postgresql"
-        kwargs: dict[str, object] = {"echo": echo, "future": True}
+        # hide_parameters: with -v (SQLAlchemy at DEBUG) or in an error message, a statement never shows its
+        # values — among them the ciphertexts of secrets, decryptable with the key file beside the log
+        kwargs: dict[str, object] = {"echo": echo, "future": True, "hide_parameters": True}
         if self.is_sqlite:
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import os
 import stat
 from dataclasses import replace
@@ -383,3 +385,38 @@ async def test_a_poison_event_is_a_400_naming_its_field_never_send_again(
     assert count(db, EventRow) == 0
     status, body = await post(client, good)
     assert status == 202 and body["accepted"] == 99
+
+
+async def test_a_client_that_disconnects_mid_body_is_one_info_line(
+    engine, client, db, app_paths, caplog
+) -> None:
+    """A sender that goes away before its body is complete costs nothing: nothing stored, one INFO line
+    (it was an ERROR with a traceback), and the listener answers the next request."""
+    token = app_paths.token_file.read_text().strip()
+    host, port = engine.listener_address.rsplit(":", 1)
+    caplog.set_level(logging.INFO, logger="shopctrl_desktop")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(
+        (
+            "POST /events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"Authorization: Bearer {token}\r\nContent-Length: 5000\r\n\r\n"
+            '[{"event": "OrderChanged", "id": "half'
+        ).encode()
+    )
+    await writer.drain()
+    writer.close()
+    await writer.wait_closed()
+    status, _ = await post(client, {**EVENT, "id": "after"})
+    assert status == 202
+
+    def disconnect_lines() -> list[logging.LogRecord]:
+        return [r for r in caplog.records if "disconnected" in r.getMessage()]
+
+    for _ in range(200):  # the listener notices the closed connection on its own schedule
+        if disconnect_lines():
+            break
+        await asyncio.sleep(0.01)
+    [line] = disconnect_lines()
+    assert line.levelno == logging.INFO and line.exc_info is None
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert count(db, EventRow) == 1

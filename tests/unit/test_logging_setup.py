@@ -128,3 +128,28 @@ def test_redaction_stays_linear_on_hostile_input():
     for text in hostile:
         redact(text)
     assert time.perf_counter() - started < 3.0
+
+
+def test_verbose_logs_hold_no_ciphertext_of_a_secret(app_paths, restore_root_logging, box):
+    """With -v SQLAlchemy logs every statement; its values (among them the secrets' ciphertexts, which the
+    key file beside the log decrypts) are never in the log — nor in an error's message."""
+    from sqlalchemy import select
+
+    from shopctrl_desktop.domain.model import Trigger, WebhookAction
+    from shopctrl_desktop.store.db import Database
+    from shopctrl_desktop.store.models import WebhookActionRow
+    from shopctrl_desktop.store.triggers import save_trigger
+
+    log_file = setup_logging(app_paths, verbose=True)
+    db = Database(f"sqlite:///{app_paths.data_dir / 'verbose.sqlite3'}")
+    with db.session() as s:
+        action = WebhookAction(url="https://erp.example/hook", hmac_secret="plain-hmac-secret-1234")
+        save_trigger(s, box, Trigger(title="ERP", event="OrderChanged", actions=(action,)))
+    with db.session() as s:
+        stored = s.scalar(select(WebhookActionRow.hmac_secret_enc))
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    text = log_file.read_text("utf-8")
+    assert "INSERT INTO" in text  # the statements are logged …
+    assert stored and stored not in text and stored[:24] not in text  # … their values are not
+    assert "plain-hmac-secret-1234" not in text
