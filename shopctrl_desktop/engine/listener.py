@@ -25,6 +25,15 @@ from shopctrl_desktop.domain import strict_json
 from shopctrl_desktop.domain.queue import QueueCounts
 from shopctrl_desktop.engine.event_input import MAX_BATCH, parse_body
 from shopctrl_desktop.engine.intake import IntakeBatcher, IntakeClosed, StoreFailed
+from shopctrl_desktop.engine.listener_guard import (
+    BODY_GRACE,
+    BODY_MIN_BYTES_PER_SECOND,
+    HEADER_TIMEOUT,
+    ConnectionGuard,
+    GuardedSite,
+    body_deadline,
+    default_max_connections,
+)
 from shopctrl_desktop.engine.token import load_or_create_token, read_token
 from shopctrl_desktop.paths import AppPaths
 
@@ -70,6 +79,9 @@ class Listener:
         *,
         counts: Callable[[], Awaitable[QueueCounts]] | None = None,
         token: str | None = None,
+        max_connections: int | None = None,
+        header_timeout: float = HEADER_TIMEOUT,
+        body_grace: float = BODY_GRACE,
     ) -> None:
         self.intake = intake
         self.paths = paths
@@ -82,7 +94,12 @@ class Listener:
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
-        self.app = web.Application(client_max_size=settings.body_limit_bytes)
+        self.guard = ConnectionGuard(max_connections or default_max_connections())
+        self._header_timeout = header_timeout
+        self._body_grace = body_grace
+        self.app = web.Application(
+            client_max_size=settings.body_limit_bytes, middlewares=[self.guard.middleware]
+        )
         self.app.router.add_get("/health", self._health)
         self.app.router.add_route("*", "/events", self._events)
         self._runner: web.AppRunner | None = None
@@ -109,9 +126,15 @@ class Listener:
             self._token = load_or_create_token(self.paths)
             self._token_checked = time.monotonic()
         self.add_catch_all()
-        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False, shutdown_timeout=5.0)
+        self._runner = web.AppRunner(
+            self.app,
+            access_log=None,
+            handle_signals=False,
+            shutdown_timeout=5.0,
+            keepalive_timeout=self._header_timeout,  # the header-read timeout: listener_guard.py
+        )
         await self._runner.setup()
-        self._site = web.TCPSite(self._runner, host, port, backlog=1024, reuse_address=True)
+        self._site = GuardedSite(self._runner, self.guard, host, port, backlog=1024, reuse_address=True)
         try:
             await self._site.start()
         except OSError as exc:
@@ -213,6 +236,7 @@ class Listener:
                 "(shown in Settings and by 'shopctrl-desktop token')",
                 headers={"WWW-Authenticate": 'Bearer realm="shopctrl-desktop"'},
             )
+        self.guard.trust(request)
         ctype = request.content_type
         if ctype not in _JSON_TYPES and not ctype.endswith("+json"):
             return _error(
@@ -223,10 +247,25 @@ class Listener:
         limit = self.settings.body_limit_bytes
         if request.content_length is not None and request.content_length > limit:
             return self._too_large(request.content_length)
+        deadline = body_deadline(request.content_length, limit, self._body_grace)
         try:
-            raw = await request.read()
+            raw = await asyncio.wait_for(request.read(), deadline)
         except web.HTTPRequestEntityTooLarge:
             return self._too_large(None)
+        except TimeoutError:
+            log.info(
+                "POST /events from %s: the body did not arrive within %.0f s; nothing stored",
+                request.remote,
+                deadline,
+            )
+            answer = _error(
+                408,
+                "body_timeout",
+                f"the body did not arrive within {deadline:.0f} s (at least "
+                f"{BODY_MIN_BYTES_PER_SECOND // 1024} KiB/s after {self._body_grace:.0f} s); nothing was stored",
+            )
+            answer.force_close()  # no keep-alive for a client this slow
+            return answer
         try:
             decoded = strict_json.loads(raw)
         except UnicodeDecodeError:
