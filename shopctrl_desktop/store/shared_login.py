@@ -46,7 +46,7 @@ def parse_shared_url(url: str) -> URL:
         value = "postgresql://" + value.removeprefix("postgres://")
     try:
         parsed = make_url(value)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number (half typed)
         raise SharedLoginError(
             "this is not a database URL; it looks like postgresql://user@host:5432/database"
         ) from None
@@ -72,7 +72,7 @@ def build_shared_url(host: str, port: int, database: str, user: str) -> URL:
 
 def without_password(url: URL) -> str:
     """What settings.json keeps: the URL with no password in it."""
-    return url.set(password=None).render_as_string(hide_password=False)
+    return url._replace(password=None).render_as_string(hide_password=False)  # set(password=None) keeps it
 
 
 def server_of(url: URL) -> tuple[str, int]:
@@ -142,7 +142,7 @@ def forget_password(url: str | URL) -> None:
 
 def with_password(url: str | URL, password: str | None) -> str:
     parsed = make_url(url) if isinstance(url, str) else url
-    return parsed.set(password=password or None).render_as_string(hide_password=False)
+    return parsed._replace(password=password or None).render_as_string(hide_password=False)
 
 
 def with_stored_password(url: str, environ: Mapping[str, str] | None = None) -> str:
@@ -151,7 +151,7 @@ def with_stored_password(url: str, environ: Mapping[str, str] | None = None) -> 
     database through this."""
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return url
     if parsed.get_backend_name() != "postgresql" or parsed.password:
         return url
