@@ -59,7 +59,7 @@ class DatabaseChoice:
 
 
 def database_summary(url: str | None) -> str:
-    """"This computer only" or "Shared: anna@db.example:5432/shop" (another URL: shown without password)."""
+    """ "This computer only" or "Shared: anna@db.example:5432/shop" (another URL: shown without password)."""
     if not url:
         return LOCAL_TEXT
     parsed = make_url(url)
@@ -120,7 +120,10 @@ class _Checking:
             self._show(message, False)
 
         run_in_background(
-            lambda: shared_login.check_shared_database(full, user), done, failed, owner=self  # type: ignore[arg-type]
+            lambda: shared_login.check_shared_database(full, user),
+            done,
+            failed,
+            owner=self,  # type: ignore[arg-type]
         )
 
     def _set_busy(self, busy: bool) -> None:
@@ -128,9 +131,11 @@ class _Checking:
 
 
 class DatabaseChoiceDialog(_Checking, QDialog):
-    """"Where does this workstation keep its webhooks?" — at first start, and from Settings → Change…"""
+    """ "Where does this workstation keep its webhooks?" — at first start, and from Settings → Change…"""
 
-    def __init__(self, paths: AppPaths, current: Settings | None = None, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, paths: AppPaths, current: Settings | None = None, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("database_choice_dialog")
         self.setWindowTitle("ShopCtrl Desktop — where to keep the webhooks")
@@ -196,7 +201,9 @@ class DatabaseChoiceDialog(_Checking, QDialog):
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
 
         self.message = _message_label()
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.ok_button.setText("Continue" if first_run else "OK")
         self.ok_button.setDefault(True)
@@ -270,7 +277,13 @@ class DatabaseChoiceDialog(_Checking, QDialog):
         self.message.clear()
 
     def _set_busy(self, busy: bool) -> None:
-        for widget in (self.ok_button, self.test_button, self.local_radio, self.shared_radio, self.shared_fields):
+        for widget in (
+            self.ok_button,
+            self.test_button,
+            self.local_radio,
+            self.shared_radio,
+            self.shared_fields,
+        ):
             widget.setEnabled(not busy)
 
     def shared_url(self) -> str:
@@ -316,7 +329,7 @@ class DatabaseChoiceDialog(_Checking, QDialog):
 
 
 class SignInDialog(_Checking, QDialog):
-    """"Sign in to the shared database": the password at start, when no keyring keeps it."""
+    """ "Sign in to the shared database": the password at start, when no keyring keeps it."""
 
     def __init__(self, url: str, problem: str | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -341,7 +354,9 @@ class SignInDialog(_Checking, QDialog):
         self.message = _message_label()
         if problem:
             self._show(problem, False)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.ok_button.setText("Sign in")
         self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("Quit")
@@ -401,7 +416,9 @@ def prepare_database(paths: AppPaths, settings: Settings) -> tuple[Settings, str
         choice = dialog.choice
         chosen = Settings(database_url=choice.url, ask_database_password=bool(choice.password))
         save_settings(paths, chosen)  # the file holds the choice only, never the password
-        settings = replace(settings, database_url=choice.url, ask_database_password=chosen.ask_database_password)
+        settings = replace(
+            settings, database_url=choice.url, ask_database_password=chosen.ask_database_password
+        )
         return settings, choice.password
     if needs_sign_in(settings):
         assert settings.database_url is not None

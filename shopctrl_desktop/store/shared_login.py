@@ -280,6 +280,8 @@ def check_shared_database(url: str | URL, os_user: str, *, timeout_s: int = 5) -
     except Exception as exc:  # noqa: BLE001 - a statement failed after connecting: still words
         log.warning("shared database check failed: %s", type(exc).__name__)
         first = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-        return JoinCheck(False, f"connected, but the check failed: {first[0] if first else type(exc).__name__}")
+        return JoinCheck(
+            False, f"connected, but the check failed: {first[0] if first else type(exc).__name__}"
+        )
     finally:
         engine.dispose()

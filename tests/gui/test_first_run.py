@@ -11,10 +11,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import keyring
 import pytest
-from keyring.backend import KeyringBackend
-from keyring.backends import fail
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDialog
 from sqlalchemy.engine import make_url
@@ -31,46 +28,6 @@ from tests.helpers.postgres import PostgresCluster, throwaway_postgres
 
 OWNER_PASSWORD = "owner-pw-7d2c"
 SUPPORT_PASSWORD = "anna-pw-41b9"
-
-
-class MemoryKeyring(KeyringBackend):
-    """A working keyring backend in memory (keyring's protocol: get/set/delete_password)."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.passwords: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.passwords.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.passwords[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.passwords.pop((service, username), None)
-
-
-@pytest.fixture
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    before = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    try:
-        yield backend
-    finally:
-        keyring.set_keyring(before)
-
-
-@pytest.fixture
-def fail_keyring() -> Iterator[None]:
-    before = keyring.get_keyring()
-    keyring.set_keyring(fail.Keyring())
-    try:
-        yield
-    finally:
-        keyring.set_keyring(before)
 
 
 @pytest.fixture(scope="module")
@@ -182,7 +139,9 @@ def test_wrong_password_says_so_and_writes_nothing(qtbot, app_paths, shared, mem
     dialog.show()
     fill(dialog, shared, shared.support, "not-the-password")
     qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: not dialog.busy and "wrong password" in dialog.message.text().lower(), timeout=10_000)
+    qtbot.waitUntil(
+        lambda: not dialog.busy and "wrong password" in dialog.message.text().lower(), timeout=10_000
+    )
     assert dialog.isVisible() and dialog.choice is None
     assert shared.support in dialog.message.text() and "Traceback" not in dialog.message.text()
     assert not app_paths.settings_file.exists()
@@ -273,7 +232,9 @@ def test_joining_without_a_keyring_stores_no_password_and_the_next_start_asks(
     assert said == [f"Connected as {shared.support} — support"]
     assert password == SUPPORT_PASSWORD  # used for this start only
     assert SUPPORT_PASSWORD not in settings_text(app_paths)
-    assert not any(SUPPORT_PASSWORD.encode() in f.read_bytes() for f in app_paths.data_dir.rglob("*") if f.is_file())
+    assert not any(
+        SUPPORT_PASSWORD.encode() in f.read_bytes() for f in app_paths.data_dir.rglob("*") if f.is_file()
+    )
     assert _start(app_paths, password).role is Role.SUPPORT
 
     # the next start asks, in a small dialog: the user prefilled, Remember disabled and saying why
@@ -301,7 +262,9 @@ def test_joining_without_a_keyring_stores_no_password_and_the_next_start_asks(
     assert _start(app_paths, again[1]).role is Role.SUPPORT
 
 
-def test_the_password_can_come_from_the_environment(qtbot, app_paths, shared, fail_keyring, monkeypatch) -> None:
+def test_the_password_can_come_from_the_environment(
+    qtbot, app_paths, shared, fail_keyring, monkeypatch
+) -> None:
     _settings, _password, _said = _join(qtbot, app_paths, shared)
     monkeypatch.setenv("SHOPCTRL_DATABASE_PASSWORD", SUPPORT_PASSWORD)
     again = prepare_database(app_paths, load_settings(app_paths, environ={}))

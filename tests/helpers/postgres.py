@@ -49,7 +49,9 @@ class PostgresCluster:
 
 
 @contextmanager
-def throwaway_postgres(prefix: str = "shopctrl-pg-", *, password: str | None = None) -> Iterator[PostgresCluster]:
+def throwaway_postgres(
+    prefix: str = "shopctrl-pg-", *, password: str | None = None
+) -> Iterator[PostgresCluster]:
     """Start a cluster (user ``shop``, trust auth, no fsync), stop and delete it afterwards. With
     ``password``: every login needs its password (scram-sha-256), the superuser ``shop`` has this one."""
     initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
