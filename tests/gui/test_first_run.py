@@ -283,3 +283,16 @@ def test_choice_dialog_is_a_modal_dialog_that_quits(qtbot, app_paths) -> None:
     qtbot.addWidget(dialog)
     QTimer.singleShot(0, dialog.reject)
     assert dialog.exec() == QDialog.DialogCode.Rejected and dialog.choice is None
+
+
+def test_the_app_on_a_fresh_data_folder_asks_first_and_quit_writes_nothing(qtbot, tmp_path) -> None:
+    fresh = tmp_path / "fresh"
+    shown: list[str] = []
+
+    def quit_(dialog: DatabaseChoiceDialog) -> None:
+        shown.append(dialog.windowTitle())
+        dialog.reject()
+
+    when_shown("database_choice_dialog", quit_)
+    assert gui_app.main(["--data-dir", str(fresh)]) == 0
+    assert shown and not (fresh / "settings.json").exists() and not (fresh / "shopctrl.sqlite3").exists()
