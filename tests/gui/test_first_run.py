@@ -296,3 +296,38 @@ def test_the_app_on_a_fresh_data_folder_asks_first_and_quit_writes_nothing(qtbot
     when_shown("database_choice_dialog", quit_)
     assert gui_app.main(["--data-dir", str(fresh)]) == 0
     assert shown and not (fresh / "settings.json").exists() and not (fresh / "shopctrl.sqlite3").exists()
+
+
+def test_settings_show_the_database_and_change_it_with_the_same_dialog(
+    qtbot, ctx, shared, memory_keyring
+) -> None:
+    from shopctrl_desktop.gui.settings.dialog import SettingsDialog
+
+    settings_dialog = SettingsDialog(ctx)
+    qtbot.addWidget(settings_dialog)
+    settings_dialog.show()
+    assert settings_dialog.database_summary.text().startswith("This computer only")
+    assert "restart" in settings_dialog.database_summary.text()
+    choice = settings_dialog.change_database()
+    qtbot.waitExposed(choice)
+    assert choice.local_radio.isChecked() and choice.ok_button.text() == "OK"
+    fill(choice, shared, shared.support, SUPPORT_PASSWORD)
+    qtbot.mouseClick(choice.ok_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not choice.isVisible(), timeout=10_000)
+    summary = settings_dialog.database_summary.text()
+    assert summary.startswith(
+        f"Shared: {shared.support}@{shared.cluster.base}:{shared.cluster.port}/{shared.name}"
+    )
+    with qtbot.waitSignal(settings_dialog.settings_saved, timeout=5_000):
+        settings_dialog.buttons.button(settings_dialog.buttons.StandardButton.Save).click()
+    stored = json.loads(settings_text(ctx.paths))
+    assert make_url(stored["database_url"]).username == shared.support and stored["ask_database_password"]
+    assert SUPPORT_PASSWORD not in settings_text(ctx.paths)
+    assert SUPPORT_PASSWORD in memory_keyring.passwords.values()
+    # a password typed into the URL by hand is refused, in words, and nothing is saved
+    again = SettingsDialog(ctx)
+    qtbot.addWidget(again)
+    again.database_edit.setText("postgresql+psycopg://anna:typed-pw@db.example/shop")
+    again.buttons.button(again.buttons.StandardButton.Save).click()
+    assert again.database_error.isVisibleTo(again) and "keyring" in again.database_error.text()
+    assert "typed-pw" not in settings_text(ctx.paths)
