@@ -77,6 +77,13 @@ def _message_label() -> QLabel:
     return label
 
 
+def _no_keyring_note() -> QLabel:
+    note = QLabel("No keyring on this computer: the app asks for the password at each start.")
+    note.setObjectName("no_keyring_note")
+    note.setStyleSheet("color: #555;")
+    return note
+
+
 def _remember_box(checked: bool = True) -> QCheckBox:
     box = QCheckBox("Remember the password in this computer's keyring")
     box.setObjectName("remember_password")
@@ -154,8 +161,8 @@ class DatabaseChoiceDialog(_Checking, QDialog):
         self.shared_radio.setObjectName("shared_choice")
         shared_note = QLabel(
             "Several workstations work on one PostgreSQL database: admins configure, support watches and "
-            "retries. The database owner sets it up (`shopctrl-desktop db setup`) and gives you a login "
-            "(`db add-user`)."
+            "retries. The database owner sets it up (<tt>shopctrl-desktop db setup</tt>) and gives you a "
+            "login (<tt>db add-user</tt>)."
         )
         for note in (local_note, shared_note):
             note.setWordWrap(True)
@@ -196,6 +203,8 @@ class DatabaseChoiceDialog(_Checking, QDialog):
         form.addRow("User", self.user_edit)
         form.addRow("Password", self.password_edit)
         form.addRow("", self.remember_check)
+        if not shared_login.keyring_available():
+            form.addRow("", _no_keyring_note())
         form.addRow("URL", self.url_edit)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
@@ -211,7 +220,10 @@ class DatabaseChoiceDialog(_Checking, QDialog):
         self.test_button = QPushButton("Test connection")
         self.test_button.setObjectName("test_connection")
         self.test_button.setAutoDefault(False)
-        self.buttons.addButton(self.test_button, QDialogButtonBox.ButtonRole.ActionRole)
+        test_row = QHBoxLayout()
+        test_row.addWidget(self.test_button)
+        test_row.addStretch(1)
+        form.addRow("", test_row)
 
         lay = QVBoxLayout(self)
         lay.addWidget(heading)
@@ -351,6 +363,8 @@ class SignInDialog(_Checking, QDialog):
         form.addRow("User", self.user_edit)
         form.addRow("Password", self.password_edit)
         form.addRow("", self.remember_check)
+        if not shared_login.keyring_available():
+            form.addRow("", _no_keyring_note())
         self.message = _message_label()
         if problem:
             self._show(problem, False)
