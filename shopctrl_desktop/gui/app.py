@@ -79,6 +79,20 @@ def build_context(
     return AppContext(paths=paths, settings=settings, db=db, box=box)
 
 
+def build_context_signing_in(paths: AppPaths, settings: Settings, password: str | None) -> Any:
+    """``build_context``; when a shared database refuses the password at hand (a stale keyring entry, a
+    changed password), the sign-in dialog asks once more. SignInCancelled when the person quits there."""
+    from shopctrl_desktop.gui.first_run import sign_in_after_refusal
+
+    try:
+        return build_context(paths=paths, settings=settings, database_password=password)
+    except StartupError as exc:
+        typed = sign_in_after_refusal(settings, str(exc))
+        if typed is None:
+            raise
+        return build_context(paths=paths, settings=settings, database_password=typed)
+
+
 def _options(argv: Sequence[str] | None, options: object | None, overrides: dict[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {"data_dir": None, "database_url": None, "listen": None}
     if options is not None:
@@ -113,6 +127,7 @@ def main(
     from PySide6.QtWidgets import QApplication, QMessageBox
     from qasync import QEventLoop
 
+    from shopctrl_desktop.gui.first_run import SignInCancelled
     from shopctrl_desktop.gui.help import APP_TITLE, app_icon
 
     given_ctx = ctx  # an AppContext already built (the demo)
@@ -141,7 +156,9 @@ def main(
             if prepared is None:  # the person chose Quit: nothing written
                 return 0
             settings, password = prepared
-            ctx = build_context(paths=paths, settings=settings, database_password=password)
+            ctx = build_context_signing_in(paths, settings, password)
+    except SignInCancelled:
+        return 0
     except StartupError as exc:
         log.error("cannot start: %s", exc)
         QMessageBox.critical(None, f"{APP_TITLE} cannot start", str(exc))

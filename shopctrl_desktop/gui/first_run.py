@@ -441,3 +441,27 @@ def prepare_database(paths: AppPaths, settings: Settings) -> tuple[Settings, str
             return None
         password = sign_in.password
     return settings, password
+
+
+#: The server refused the login for its password: the sign-in dialog can put that right.
+PASSWORD_REFUSALS = ("password authentication failed", "no password supplied")
+
+
+def sign_in_after_refusal(settings: Settings, problem: str) -> str | None:
+    """A shared database that refused the password at hand (a stale keyring entry, a changed password, a
+    server that now asks): the sign-in dialog, showing ``problem``. Returns the password that worked; None
+    when this is not such a refusal; raises SignInCancelled when the person chose Quit."""
+    url = settings.database_url
+    if not url or make_url(url).get_backend_name() != "postgresql":
+        return None
+    if not any(words in problem.lower() for words in PASSWORD_REFUSALS):
+        return None
+    plain = shared_login.without_password(make_url(url))
+    dialog = SignInDialog(plain, "The database refused the password: enter it again.")
+    if dialog.exec() != QDialog.DialogCode.Accepted or dialog.password is None:
+        raise SignInCancelled
+    return dialog.password
+
+
+class SignInCancelled(Exception):
+    """The person chose Quit in the sign-in dialog."""

@@ -331,3 +331,31 @@ def test_settings_show_the_database_and_change_it_with_the_same_dialog(
     again.buttons.button(again.buttons.StandardButton.Save).click()
     assert again.database_error.isVisibleTo(again) and "keyring" in again.database_error.text()
     assert "typed-pw" not in settings_text(ctx.paths)
+
+
+def test_a_stale_password_in_the_keyring_asks_again_at_start(
+    qtbot, app_paths, shared, memory_keyring
+) -> None:
+    settings, _password, _said = _join(qtbot, app_paths, shared)
+    assert settings.database_url
+    memory_keyring.set_password(KEYRING_SERVICE, keyring_account(settings.database_url), "changed-since")
+    asked: list[str] = []
+
+    def sign_in(dialog: SignInDialog) -> None:
+        asked.append(dialog.message.text())
+        dialog.password_edit.setText(SUPPORT_PASSWORD)
+        click_ok(dialog)
+
+    when_shown("sign_in_dialog", sign_in)
+    ctx = gui_app.build_context_signing_in(app_paths, load_settings(app_paths, environ={}), None)
+    try:
+        with ctx.db.session() as s:
+            assert roles.current_identity(s, "os").role is Role.SUPPORT
+    finally:
+        ctx.db.dispose()
+    assert asked == ["The database refused the password: enter it again."]
+    # "Remember" was ticked (a working keyring): the keyring holds the right password again
+    assert (
+        memory_keyring.get_password(KEYRING_SERVICE, keyring_account(settings.database_url))
+        == SUPPORT_PASSWORD
+    )
