@@ -330,7 +330,7 @@ class DatabaseChoiceDialog(_Checking, QDialog):
         password = self.password_edit.text()
 
         def decided(check: JoinCheck) -> None:
-            if not check.ok:
+            if not check.ok or not self.isVisible():  # failed, or the person quit while it connected
                 return
             remembered = bool(password) and self.remember_check.isChecked()
             remembered = remembered and shared_login.remember_password(url, password)
@@ -394,7 +394,7 @@ class SignInDialog(_Checking, QDialog):
         password = self.password_edit.text()
 
         def decided(check: JoinCheck) -> None:
-            if not check.ok:
+            if not check.ok or not self.isVisible():
                 return
             if self.remember_check.isChecked():
                 shared_login.remember_password(self.url, password)

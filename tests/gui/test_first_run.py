@@ -359,3 +359,16 @@ def test_a_stale_password_in_the_keyring_asks_again_at_start(
         memory_keyring.get_password(KEYRING_SERVICE, keyring_account(settings.database_url))
         == SUPPORT_PASSWORD
     )
+
+
+def test_quitting_while_it_connects_stores_nothing(qtbot, app_paths, shared, memory_keyring) -> None:
+    dialog = DatabaseChoiceDialog(app_paths)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    fill(dialog, shared, shared.support, SUPPORT_PASSWORD)
+    dialog.ok_button.click()
+    assert dialog.busy
+    dialog.reject()  # Quit (or the window's close button) before the answer
+    qtbot.waitUntil(lambda: not dialog.busy, timeout=10_000)
+    assert dialog.choice is None and memory_keyring.passwords == {}
+    assert not app_paths.settings_file.exists()
