@@ -43,8 +43,10 @@ class AppContext:
         be opened."""
         if self._db is None:
             from shopctrl_desktop.store.db import Database
+            from shopctrl_desktop.store.shared_login import with_stored_password
 
-            self._db = Database(self.database_url)
+            # a shared database's password: SHOPCTRL_DATABASE_PASSWORD or the OS keyring (never settings.json)
+            self._db = Database(with_stored_password(self.database_url))
         return self._db
 
     @property

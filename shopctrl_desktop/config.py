@@ -33,6 +33,9 @@ class Settings:
     #: "Deliver from this workstation": off, the desktop app starts no engine and no listener (a support
     #: workstation; another workstation or ``serve`` delivers). Per workstation: settings.json only.
     deliver_here: bool = True
+    #: A shared database whose login has a password: the desktop app asks for it at start when neither
+    #: SHOPCTRL_DATABASE_PASSWORD nor the OS keyring has it (store/shared_login.py). Never the password.
+    ask_database_password: bool = False
 
     @property
     def listen_address(self) -> str:

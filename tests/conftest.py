@@ -9,6 +9,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.pop("SHOPCTRL_DATA_DIR", None)
 os.environ.pop("SHOPCTRL_DATABASE_URL", None)
 os.environ.pop("SHOPCTRL_SECRET_KEY", None)
+os.environ.pop("SHOPCTRL_DATABASE_PASSWORD", None)
 
 from pathlib import Path  # noqa: E402
 
@@ -17,6 +18,9 @@ import pytest  # noqa: E402
 from shopctrl_desktop.paths import AppPaths, resolve_paths  # noqa: E402
 from shopctrl_desktop.store.db import Database  # noqa: E402
 from shopctrl_desktop.store.secrets import SecretBox, load_secret_box  # noqa: E402
+
+#: memory_keyring (a working keyring in memory) and fail_keyring (keyring's "fail" backend)
+pytest_plugins = ("tests.helpers.keyrings",)
 
 
 @pytest.fixture

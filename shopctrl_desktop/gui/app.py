@@ -26,19 +26,15 @@ class StartupError(RuntimeError):
     """The application cannot start; the message is for a person (shown in a dialog)."""
 
 
-def build_context(
+def resolve_startup(
     data_dir: str | None = None,
     database_url: str | None = None,
     listen: str | None = None,
     *,
     paths: AppPaths | None = None,
     settings: Settings | None = None,
-) -> Any:
-    """Paths, settings, database (migrated) and secret box; StartupError with plain words on failure.
-
-    ``paths`` / ``settings`` already resolved by the CLI are used as they are."""
-    from shopctrl_desktop.app_context import AppContext
-
+) -> tuple[AppPaths, Settings]:
+    """The data folder (created) and the settings; StartupError with plain words on failure."""
     try:
         paths = (paths or resolve_paths(data_dir)).ensure()
     except OSError as exc:
@@ -47,8 +43,30 @@ def build_context(
         settings = settings or load_settings(paths, database_url=database_url, listen=listen)
     except ConfigError as exc:
         raise StartupError(f"The settings cannot be used: {exc}") from exc
+    return paths, settings
+
+
+def build_context(
+    data_dir: str | None = None,
+    database_url: str | None = None,
+    listen: str | None = None,
+    *,
+    paths: AppPaths | None = None,
+    settings: Settings | None = None,
+    database_password: str | None = None,
+) -> Any:
+    """Paths, settings, database (migrated) and secret box; StartupError with plain words on failure.
+
+    ``paths`` / ``settings`` already resolved by the CLI are used as they are. A shared database's password:
+    ``database_password`` (typed at sign-in), else SHOPCTRL_DATABASE_PASSWORD or the OS keyring."""
+    from shopctrl_desktop.app_context import AppContext
+    from shopctrl_desktop.store.shared_login import with_password, with_stored_password
+
+    paths, settings = resolve_startup(data_dir, database_url, listen, paths=paths, settings=settings)
+    url = database_url_for(paths, settings)
+    url = with_password(url, database_password) if database_password else with_stored_password(url)
     try:
-        db = Database(database_url_for(paths, settings))
+        db = Database(url)
     except DatabaseError as exc:
         raise StartupError(str(exc)) from exc
     except Exception as exc:  # noqa: BLE001 - driver missing, permissions, disk full …
@@ -59,6 +77,20 @@ def build_context(
         db.dispose()
         raise StartupError(f"The secret key cannot be loaded: {exc}") from exc
     return AppContext(paths=paths, settings=settings, db=db, box=box)
+
+
+def build_context_signing_in(paths: AppPaths, settings: Settings, password: str | None) -> Any:
+    """``build_context``; when a shared database refuses the password at hand (a stale keyring entry, a
+    changed password), the sign-in dialog asks once more. SignInCancelled when the person quits there."""
+    from shopctrl_desktop.gui.first_run import sign_in_after_refusal
+
+    try:
+        return build_context(paths=paths, settings=settings, database_password=password)
+    except StartupError as exc:
+        typed = sign_in_after_refusal(settings, str(exc))
+        if typed is None:
+            raise
+        return build_context(paths=paths, settings=settings, database_password=typed)
 
 
 def _options(argv: Sequence[str] | None, options: object | None, overrides: dict[str, Any]) -> dict[str, Any]:
@@ -95,6 +127,7 @@ def main(
     from PySide6.QtWidgets import QApplication, QMessageBox
     from qasync import QEventLoop
 
+    from shopctrl_desktop.gui.first_run import SignInCancelled
     from shopctrl_desktop.gui.help import APP_TITLE, app_icon
 
     given_ctx = ctx  # an AppContext already built (the demo)
@@ -111,9 +144,21 @@ def main(
     quit_on_signals(app)  # SIGINT/SIGTERM close the windows and stop the engine cleanly
 
     try:
-        ctx = given_ctx or build_context(
-            values["data_dir"], values["database_url"], values["listen"], paths=paths, settings=settings
-        )
+        ctx = given_ctx
+        if ctx is None:
+            paths, settings = resolve_startup(
+                values["data_dir"], values["database_url"], values["listen"], paths=paths, settings=settings
+            )
+            from shopctrl_desktop.gui.first_run import prepare_database
+
+            # the first-run choice (no settings.json, no database yet) and the shared database's sign-in
+            prepared = prepare_database(paths, settings)
+            if prepared is None:  # the person chose Quit: nothing written
+                return 0
+            settings, password = prepared
+            ctx = build_context_signing_in(paths, settings, password)
+    except SignInCancelled:
+        return 0
     except StartupError as exc:
         log.error("cannot start: %s", exc)
         QMessageBox.critical(None, f"{APP_TITLE} cannot start", str(exc))

@@ -106,6 +106,8 @@ def test_bundled_cli_version(bundle: Path, tmp_path: Path) -> None:
 
 def test_bundled_app_starts_answers_health_and_quits_cleanly(bundle: Path, tmp_path: Path) -> None:
     data = tmp_path / "data"
+    data.mkdir()
+    (data / "settings.json").write_text("{}")  # an install that chose; no first-run dialog
     port = _free_port()
     proc = subprocess.Popen(
         [str(_binary(bundle)), "--data-dir", str(data), "--listen", f"127.0.0.1:{port}"],

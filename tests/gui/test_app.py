@@ -53,6 +53,8 @@ def test_main_starts_the_engine_and_quits_cleanly(tmp_path):
         """
     )
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT)}
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "settings.json").write_text("{}")  # an install that chose; no first-run dialog
     done = subprocess.run(
         [sys.executable, "-c", script, str(tmp_path / "data")],
         capture_output=True,

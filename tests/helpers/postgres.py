@@ -29,6 +29,11 @@ def _free_port() -> int:
 class PostgresCluster:
     base: Path  # holds the data dir, the log and the server's unix socket
     port: int
+    password: str | None = None  # the superuser ``shop``'s password when the cluster asks for one
+
+    @property
+    def owner_login(self) -> str:
+        return f"shop:{self.password}" if self.password else "shop"
 
     def new_database(self) -> Database:
         """A fresh, empty database in this cluster."""
@@ -36,14 +41,19 @@ class PostgresCluster:
 
         name = f"t_{uuid.uuid4().hex[:12]}"
         admin = f"dbname=postgres user=shop host={self.base} port={self.port}"
+        if self.password:
+            admin += f" password={self.password}"
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f"CREATE DATABASE {name}")
-        return Database(f"postgresql+psycopg://shop@/{name}?host={self.base}&port={self.port}")
+        return Database(f"postgresql+psycopg://{self.owner_login}@/{name}?host={self.base}&port={self.port}")
 
 
 @contextmanager
-def throwaway_postgres(prefix: str = "shopctrl-pg-") -> Iterator[PostgresCluster]:
-    """Start a cluster (user ``shop``, trust auth, no fsync), stop and delete it afterwards."""
+def throwaway_postgres(
+    prefix: str = "shopctrl-pg-", *, password: str | None = None
+) -> Iterator[PostgresCluster]:
+    """Start a cluster (user ``shop``, trust auth, no fsync), stop and delete it afterwards. With
+    ``password``: every login needs its password (scram-sha-256), the superuser ``shop`` has this one."""
     initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
     if not initdb or not pg_ctl:
         pytest.skip("PostgreSQL server binaries not installed")
@@ -56,8 +66,15 @@ def throwaway_postgres(prefix: str = "shopctrl-pg-") -> Iterator[PostgresCluster
         shutil.chown(base, "nobody")
         run_as = ["runuser", "-u", "nobody", "--"]
     data, port = base / "data", _free_port()
+    auth = ["-A", "trust"]
+    if password:
+        pwfile = base / "pwfile"
+        pwfile.write_text(password + "\n")
+        if run_as:
+            shutil.chown(pwfile, "nobody")
+        auth = ["-A", "scram-sha-256", f"--pwfile={pwfile}"]
     subprocess.run(
-        [*run_as, initdb, "-D", str(data), "-A", "trust", "-U", "shop", "--no-sync"],
+        [*run_as, initdb, "-D", str(data), *auth, "-U", "shop", "--no-sync"],
         check=True,
         capture_output=True,
     )
@@ -68,7 +85,7 @@ def throwaway_postgres(prefix: str = "shopctrl-pg-") -> Iterator[PostgresCluster
         capture_output=True,
     )
     try:
-        yield PostgresCluster(base, port)
+        yield PostgresCluster(base, port, password)
     finally:
         subprocess.run([*run_as, pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
         shutil.rmtree(base, ignore_errors=True)

@@ -1,4 +1,5 @@
-"""The Settings dialog: listener address and token, retry policy, concurrency, data folder, database URL.
+"""The Settings dialog: listener address and token, retry policy, concurrency, data folder, the database
+(this computer only or shared: "Change…" opens the first-run choice, gui/first_run.py).
 
 Saved with ``AppContext.save_settings`` (settings.json in the data folder, the change in the audit trail).
 The token lives in its own file (engine/token.py); a running listener picks up a regenerated token within a
@@ -8,6 +9,7 @@ second. Listener, database and delivery settings apply when the application is r
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication
@@ -34,6 +36,9 @@ from shopctrl_desktop.config import ConfigError, Settings
 from shopctrl_desktop.domain.retry import RetryPolicy
 from shopctrl_desktop.engine.token import load_or_create_token, rotate_token
 
+if TYPE_CHECKING:
+    from shopctrl_desktop.gui.first_run import DatabaseChoiceDialog
+
 RETRY_KINDS = (
     ("linear", "Linear (90 s, 180 s, 270 s …)"),
     ("exponential", "Exponential"),
@@ -51,6 +56,15 @@ def _error_label() -> QLabel:
     label.setWordWrap(True)
     label.setVisible(False)
     return label
+
+
+def _has_password(url: str) -> bool:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return bool(make_url(url).password)
+    except Exception:  # noqa: BLE001 - not a URL SQLAlchemy reads: the database says so at start
+        return False
 
 
 class SettingsDialog(QDialog):
@@ -154,11 +168,25 @@ class SettingsDialog(QDialog):
         self.database_edit.setPlaceholderText(
             "empty = SQLite in the data folder; e.g. postgresql+psycopg://user@host/db"
         )
+        self.database_error = _error_label()
+        self._ask_database_password = s.ask_database_password
+        self.database_summary = QLabel()
+        self.database_summary.setObjectName("database_summary")
+        self.change_database_button = QPushButton("Change…")
+        self.change_database_button.setObjectName("change_database")
+        self.change_database_button.setToolTip(
+            "This computer only, or a shared PostgreSQL database: tested before it is chosen"
+        )
+        database_row = QHBoxLayout()
+        database_row.addWidget(self.database_summary, 1)
+        database_row.addWidget(self.change_database_button)
         storage_box = QGroupBox("Storage")
         sf = QFormLayout(storage_box)
         sf.addRow("Data folder", self.data_dir_edit)
         sf.addRow("", data_note)
+        sf.addRow("Database", database_row)
         sf.addRow("Database URL", self.database_edit)
+        sf.addRow("", self.database_error)
 
         note = QLabel(RESTART_NOTE)
         note.setObjectName("restart_note")
@@ -185,7 +213,10 @@ class SettingsDialog(QDialog):
         self.show_token_button.toggled.connect(self._on_show_token_button_toggled)
         self.copy_token_button.clicked.connect(self._on_copy_token_button_clicked)
         self.regenerate_button.clicked.connect(self._on_regenerate_button_clicked)
+        self.change_database_button.clicked.connect(self.change_database)
+        self.database_edit.textChanged.connect(self._update_database_summary)
         self._update_retry_fields()
+        self._update_database_summary()
 
     # -- token ------------------------------------------------------------------------------------------
     def _on_show_token_button_toggled(self, shown: bool) -> None:
@@ -209,6 +240,35 @@ class SettingsDialog(QDialog):
         self.token_edit.setText(token)
         self.token_regenerated.emit()
         return token
+
+    # -- database -----------------------------------------------------------------------------------------
+    def _update_database_summary(self) -> None:
+        from shopctrl_desktop.gui.first_run import database_summary
+
+        try:
+            summary = database_summary(self.database_edit.text().strip() or None)
+        except Exception:  # noqa: BLE001 - a URL being typed
+            summary = "(the URL below)"
+        self.database_summary.setText(f"{summary} — a change takes effect after a restart")
+
+    def change_database(self) -> DatabaseChoiceDialog:
+        """The first-run choice again (tested before it is taken); the URL is saved with the settings."""
+        from shopctrl_desktop.gui.first_run import DatabaseChoiceDialog
+
+        dialog = DatabaseChoiceDialog(
+            self.ctx.paths,
+            replace(self.ctx.settings, database_url=self.database_edit.text().strip() or None),
+            self,
+        )
+
+        def chosen(result: int) -> None:
+            if result == QDialog.DialogCode.Accepted and dialog.choice is not None:
+                self.database_edit.setText(dialog.choice.url or "")
+                self._ask_database_password = bool(dialog.choice.password)
+
+        dialog.finished.connect(chosen)
+        dialog.open()
+        return dialog
 
     # -- retry fields -----------------------------------------------------------------------------------
     def _update_retry_fields(self) -> None:
@@ -246,13 +306,21 @@ class SettingsDialog(QDialog):
             jitter=old.jitter,
             cap_seconds=old.cap_seconds,
         )
+        database_url = self.database_edit.text().strip() or None
+        self.database_error.setVisible(False)
+        if database_url and "@" in database_url and _has_password(database_url):
+            self._field_error(
+                self.database_error,
+                "Leave the password out of the URL: “Change…” keeps it in the OS keyring or asks at start",
+            )
         loopback = host in ("127.0.0.1", "localhost", "::1")
         return replace(
             self.ctx.settings,
             listen_host=host,
             listen_port=int(self.port_spin.value()),
             allow_remote=self.ctx.settings.allow_remote or not loopback,
-            database_url=self.database_edit.text().strip() or None,
+            database_url=database_url,
+            ask_database_password=self._ask_database_password if database_url else False,
             concurrency=int(self.concurrency_spin.value()),
             per_host_concurrency=int(self.per_host_spin.value()),
             retry=retry,
