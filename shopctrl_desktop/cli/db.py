@@ -32,15 +32,31 @@ def cmd_db_setup(ctx: Context) -> int:
     with db.session() as session:
         revision = session.scalar(text("SELECT version_num FROM alembic_version"))
     out(f"schema: up to date (revision {revision}) in {db.display_url}")
-    if not db.is_postgresql:
+    if db.is_postgresql:
+        with db.session() as session:
+            result = setup_roles(session)
+        for name in result.created_roles:
+            out(f"created role {name}")
+        out(
+            "roles: privileges set" if result.changed or result.created_roles else "roles: already up to date"
+        )
+    else:
         out(SQLITE_NO_ROLES)
-        return EXIT_OK
-    with db.session() as session:
-        result = setup_roles(session)
-    for name in result.created_roles:
-        out(f"created role {name}")
-    out("roles: privileges set" if result.changed or result.created_roles else "roles: already up to date")
+    _setup_engine_key(ctx)
     return EXIT_OK
+
+
+def _setup_engine_key(ctx: Context) -> None:
+    """The engine keypair: this workstation's key becomes the database's engine key when it has none."""
+    from shopctrl_desktop.cli.keys import ensure_engine_keypair
+    from shopctrl_desktop.store.keys import unsealed_count
+
+    with ctx.db.session() as session:
+        box = ensure_engine_keypair(ctx, session)
+        older = unsealed_count(session)
+    out(f"engine key: {box.fingerprint} (private key from {box.source}; keep it on the engine's machine)")
+    if older:
+        out(f"{older} stored secret(s) use the older symmetric key: run `shopctrl-desktop key migrate` here")
 
 
 def _read_password() -> str:
