@@ -289,3 +289,71 @@ def test_export_and_import_carry_the_keypair(shared, tmp_path):
     code, out, _err = admin.run("triggers", "export", "--include-secrets")
     assert code == 0 and "the-secret-1234" in out
     assert admin.run("key", "status")[0] == 0
+
+
+# --- PostgreSQL: real admin and engine logins ----------------------------------------------------------------
+@pytest.fixture(scope="module")
+def postgres():
+    from tests.helpers.postgres import throwaway_postgres
+
+    with throwaway_postgres("shopctrl-pg-keypair-") as cluster:
+        yield cluster
+
+
+async def test_on_postgresql_an_admin_login_seals_and_only_the_engine_login_opens(
+    postgres, receiver, tmp_path, capsys, monkeypatch
+):
+    import uuid
+
+    from sqlalchemy.engine import make_url
+
+    from shopctrl_desktop.domain.roles import Role
+    from shopctrl_desktop.store import roles
+
+    monkeypatch.setattr("shopctrl_desktop.store.secrets._keyring_usable", lambda: False)
+    owner = postgres.new_database()
+    name = make_url(owner.url).database
+    suffix = uuid.uuid4().hex[:6]
+    with owner.session() as s:
+        roles.setup_roles(s)
+    for role in (Role.ADMIN, Role.ENGINE, Role.SUPPORT):
+        with owner.session() as s:
+            roles.add_user(s, f"{role.value}_{suffix}", role, "pw-" + suffix)
+
+    def url(role: Role) -> str:
+        return f"postgresql+psycopg://{role.value}_{suffix}@/{name}?host={postgres.base}&port={postgres.port}"
+
+    # the owner runs `db setup` on the engine's machine: its data dir gets the keypair, the database the public key
+    engine_ws = Workstation(tmp_path / "engine", owner.url, capsys, monkeypatch)
+    code, out, err = engine_ws.run("db", "setup")
+    assert code == 0, err
+    engine_box = engine_ws.box
+    admin_db, engine_db, support_db = (
+        Database(url(Role.ADMIN)),
+        Database(url(Role.ENGINE)),
+        Database(url(Role.SUPPORT)),
+    )
+    try:
+        admin_box = load_secret_box(tmp_path / "admin", use_keyring=False)  # the admin workstation's own key
+        check = check_database_key(admin_db, admin_box)
+        assert not check.matches and check.message is not None
+        assert "does not hold the engine key" in check.message and engine_box.fingerprint in check.message
+        secret = generate_secret(SignatureScheme.SHOPCTRL)
+        with admin_db.session() as s:
+            save_trigger(s, admin_box, signed_trigger(receiver.url("/erp"), secret))
+        with admin_db.session() as s:
+            with pytest.raises(SecretKeyError, match="does not hold"):
+                list_triggers(s, admin_box)
+            (trigger,) = list_triggers(s, admin_box, keep_unreadable=True)
+        assert is_stored_secret(trigger.actions[0].hmac_secret)
+        with support_db.session() as s:  # support reads the public key (it is public), never the column
+            assert engine_public_key(s) == engine_box.public_key
+        items = add_items(owner, trigger.actions[0], 2)
+        async with running_engine(engine_db, engine_box) as (_engine, observer):
+            assert set((await observer.wait_final(items)).values()) == {"delivered"}
+        assert [verify(SignatureScheme.SHOPCTRL, secret, r.body, r.headers) for r in receiver.requests] == [
+            True
+        ] * 2
+    finally:
+        for database in (admin_db, engine_db, support_db, owner):
+            database.dispose()
