@@ -218,7 +218,7 @@ class CaCertificateBox(QWidget):
 
     def pem(self) -> str | None:
         text = self.pem_edit.toPlainText()
-        return text if text.strip() else self._sealed_pem
+        return text if text.strip() else None
 
     def has_error(self) -> bool:
         return self.message.has_error()
