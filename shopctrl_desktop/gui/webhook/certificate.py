@@ -37,9 +37,7 @@ def describe(info: CertInfo) -> str:
 
 
 HIDDEN_TEXT = "Certificate and private key stored (hidden)."
-SEALED_TEXT = (
-    "Certificate and private key stored (cannot be read on this workstation; import or Clear to replace)."
-)
+SEALED_TEXT = "Certificate and key stored — cannot be read on this workstation; import or Clear to replace."
 
 
 class ClientCertificateBox(QWidget):
