@@ -20,3 +20,16 @@ def is_stored_secret(value: str | None) -> bool:
 def sealed_value(value: str) -> str:
     """The sealed value a marker carries."""
     return value[len(_MARKER) :]
+
+
+def holds_stored_secrets(*values: str | None) -> bool:
+    """Whether any of ``values`` is a stored secret this workstation cannot read (then nothing can be sent
+    with them here: "Send test" needs the engine's workstation)."""
+    return any(is_stored_secret(v) for v in values)
+
+
+SEND_NEEDS_ENGINE_KEY = (
+    "Not sent: this webhook's secrets (HMAC secret, password or client certificate) are sealed for the engine "
+    "key, which this workstation does not hold. They can be replaced here but not read or used. Send the test "
+    "from the engine's workstation, or import its key here (shopctrl-desktop key import FILE)."
+)

@@ -90,3 +90,17 @@ def test_a_workstation_without_the_engine_key_is_told_it_can_replace_not_read(qt
     assert label is not None and label.text().startswith(
         "No engine key: secrets can be replaced here, not read"
     )
+
+
+def test_send_test_with_a_sealed_secret_says_it_needs_the_engine_key(qtbot, ctx, dialogs):  # noqa: F811
+    from shopctrl_desktop.domain.stored_secret import SEND_NEEDS_ENGINE_KEY
+
+    action = full_action(url="http://127.0.0.1:9/x", hmac_secret=stored_secret("v2:" + "A" * 40))
+    preview = dialogs(WebhookEditorDialog(ctx, action, TRIGGER)).show_preview()
+    with qtbot.waitSignal(preview.preview_rendered, timeout=5000):
+        pass
+    with qtbot.waitSignal(preview.test_finished, timeout=5000) as finished:
+        qtbot.mouseClick(preview.send_button, Qt.MouseButton.LeftButton)
+    assert finished.args[0] == SEND_NEEDS_ENGINE_KEY
+    assert "Not sent" in preview.status_label.text() and "engine key" in preview.response_view.toPlainText()
+    preview.close()
