@@ -21,7 +21,13 @@ from shopctrl_desktop.domain.audit import AuditAction, Subject, SubjectKind
 from shopctrl_desktop.store.audit import record
 from shopctrl_desktop.store.db import Database
 from shopctrl_desktop.store.models import DatabaseMetaRow, WebhookActionRow
-from shopctrl_desktop.store.sealing import decode_public, encode_public, is_sealed, public_key_fingerprint, seal
+from shopctrl_desktop.store.sealing import (
+    decode_public,
+    encode_public,
+    is_sealed,
+    public_key_fingerprint,
+    seal,
+)
 from shopctrl_desktop.store.secrets import SecretBox, SecretKeyError
 
 FINGERPRINT = "secret_key_fingerprint"
@@ -115,7 +121,9 @@ def record_engine_key(session: Session, box: SecretBox) -> bool:
                 session.add(DatabaseMetaRow(name=FINGERPRINT, value=fingerprint))
             else:
                 session.execute(
-                    update(DatabaseMetaRow).where(DatabaseMetaRow.name == FINGERPRINT).values(value=fingerprint)
+                    update(DatabaseMetaRow)
+                    .where(DatabaseMetaRow.name == FINGERPRINT)
+                    .values(value=fingerprint)
                 )
             session.flush()
             record(session, AuditAction.KEY_CREATED, Subject(SubjectKind.KEY, None, fingerprint))
@@ -167,7 +175,9 @@ def check_key(session: Session, box: SecretBox) -> KeyCheck:
     if needed is not None:
         if needed == have and not sealed:
             sealed = record_engine_key(session, box)  # a keypair recorded before its public key was
-        return KeyCheck(needed, have, readable=needed == have or secrets_readable(session, box), sealed=sealed)
+        return KeyCheck(
+            needed, have, readable=needed == have or secrets_readable(session, box), sealed=sealed
+        )
     if not secrets_readable(session, box):
         return KeyCheck(None, have, readable=False, sealed=sealed)
     if box.public_key is not None and not sealed:
@@ -180,7 +190,9 @@ def check_key(session: Session, box: SecretBox) -> KeyCheck:
 def unsealed_count(session: Session) -> int:
     """How many stored secrets are still ``v1`` (symmetric), i.e. not sealed for the engine keypair."""
     count = 0
-    for row in session.scalars(select(WebhookActionRow).where(or_(*(c.is_not(None) for c in _SECRET_COLUMNS)))):
+    for row in session.scalars(
+        select(WebhookActionRow).where(or_(*(c.is_not(None) for c in _SECRET_COLUMNS)))
+    ):
         count += sum(1 for c in _SECRET_COLUMNS if getattr(row, c.key) and not is_sealed(getattr(row, c.key)))
     return count
 
@@ -193,7 +205,9 @@ def reseal_all(session: Session, box: SecretBox) -> int:
     if public is None:
         raise SecretKeyError("this database has no engine public key yet; run `shopctrl-desktop key migrate`")
     count = 0
-    for row in session.scalars(select(WebhookActionRow).where(or_(*(c.is_not(None) for c in _SECRET_COLUMNS)))):
+    for row in session.scalars(
+        select(WebhookActionRow).where(or_(*(c.is_not(None) for c in _SECRET_COLUMNS)))
+    ):
         for column in _SECRET_COLUMNS:
             value = getattr(row, column.key)
             if value and not is_sealed(value):

@@ -124,7 +124,9 @@ def _with_actions(box: SecretBox | None):  # type: ignore[no-untyped-def]
     return load
 
 
-def _triggers(session: Session, box: SecretBox | None, *where: Any, keep_unreadable: bool = False) -> list[Trigger]:
+def _triggers(
+    session: Session, box: SecretBox | None, *where: Any, keep_unreadable: bool = False
+) -> list[Trigger]:
     rows = session.scalars(
         select(TriggerRow).options(_with_actions(box)).where(*where).order_by(TriggerRow.title)
     )
