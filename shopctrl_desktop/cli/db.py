@@ -47,11 +47,26 @@ def cmd_db_setup(ctx: Context) -> int:
 
 
 def _setup_engine_key(ctx: Context) -> None:
-    """The engine keypair: this workstation's key becomes the database's engine key when it has none."""
+    """The engine keypair: this workstation's key becomes the database's engine key when it has none. On a
+    workstation that does not hold the recorded key (an admin's, or the owner's after the first setup) it
+    only says which key the database has: the schema and roles are this command's job everywhere."""
     from shopctrl_desktop.cli.keys import ensure_engine_keypair
-    from shopctrl_desktop.store.keys import unsealed_count
+    from shopctrl_desktop.store.keys import check_key, unsealed_count
 
     with ctx.db.session() as session:
+        check = check_key(session, ctx.box)
+        if check.sealed and not check.matches:
+            out(
+                f"engine key: {check.needed} (recorded; this workstation does not hold it: it can seal secrets "
+                "but not read them — right for an admin or support workstation)"
+            )
+            return
+        if not check.matches:
+            out(
+                f"engine key: not created here: this workstation's key ({check.have}) does not open this "
+                "database's secrets; run `shopctrl-desktop key migrate` on the workstation that has their key"
+            )
+            return
         box = ensure_engine_keypair(ctx, session)
         older = unsealed_count(session)
     out(f"engine key: {box.fingerprint} (private key from {box.source}; keep it on the engine's machine)")

@@ -357,3 +357,13 @@ async def test_on_postgresql_an_admin_login_seals_and_only_the_engine_login_open
     finally:
         for database in (admin_db, engine_db, support_db, owner):
             database.dispose()
+
+
+def test_db_setup_on_a_workstation_without_the_engine_key_only_reports_it(shared):
+    engine, admin, db = shared
+    assert engine.run("db", "setup")[0] == 0
+    code, out, err = admin.run("db", "setup")  # e.g. the owner upgrading the schema from another machine
+    assert code == 0, err
+    assert f"engine key: {engine.box.fingerprint} (recorded; this workstation does not hold it" in out
+    with db.session() as s:
+        assert engine_public_key(s) == engine.box.public_key  # unchanged
