@@ -32,15 +32,46 @@ def cmd_db_setup(ctx: Context) -> int:
     with db.session() as session:
         revision = session.scalar(text("SELECT version_num FROM alembic_version"))
     out(f"schema: up to date (revision {revision}) in {db.display_url}")
-    if not db.is_postgresql:
+    if db.is_postgresql:
+        with db.session() as session:
+            result = setup_roles(session)
+        for name in result.created_roles:
+            out(f"created role {name}")
+        out(
+            "roles: privileges set" if result.changed or result.created_roles else "roles: already up to date"
+        )
+    else:
         out(SQLITE_NO_ROLES)
-        return EXIT_OK
-    with db.session() as session:
-        result = setup_roles(session)
-    for name in result.created_roles:
-        out(f"created role {name}")
-    out("roles: privileges set" if result.changed or result.created_roles else "roles: already up to date")
+    _setup_engine_key(ctx)
     return EXIT_OK
+
+
+def _setup_engine_key(ctx: Context) -> None:
+    """The engine keypair: this workstation's key becomes the database's engine key when it has none. On a
+    workstation that does not hold the recorded key (an admin's, or the owner's after the first setup) it
+    only says which key the database has: the schema and roles are this command's job everywhere."""
+    from shopctrl_desktop.cli.keys import ensure_engine_keypair
+    from shopctrl_desktop.store.keys import check_key, unsealed_count
+
+    with ctx.db.session() as session:
+        check = check_key(session, ctx.box)
+        if check.sealed and not check.matches:
+            out(
+                f"engine key: {check.needed} (recorded; this workstation does not hold it: it can seal secrets "
+                "but not read them — right for an admin or support workstation)"
+            )
+            return
+        if not check.matches:
+            out(
+                f"engine key: not created here: this workstation's key ({check.have}) does not open this "
+                "database's secrets; run `shopctrl-desktop key migrate` on the workstation that has their key"
+            )
+            return
+        box = ensure_engine_keypair(ctx, session)
+        older = unsealed_count(session)
+    out(f"engine key: {box.fingerprint} (private key from {box.source}; keep it on the engine's machine)")
+    if older:
+        out(f"{older} stored secret(s) use the older symmetric key: run `shopctrl-desktop key migrate` here")
 
 
 def _read_password() -> str:

@@ -1,6 +1,8 @@
-"""``key status``, ``key export FILE``, ``key import FILE``: move the key that decrypts the stored secrets
-from one workstation to another, in a file protected by a passphrase (scrypt-derived key + Fernet), mode
-0600. Import checks the file's key is the one this database needs; both are audited."""
+"""``key status``, ``key export FILE``, ``key import FILE``, ``key migrate``: the engine key that opens the
+stored secrets. Export/import move it from one workstation to another, in a file protected by a passphrase
+(scrypt-derived key + Fernet), mode 0600; import checks the file's key is the one this database needs.
+``key migrate`` turns an older symmetric key into the engine keypair and re-seals every ``v1`` secret for it.
+All are audited."""
 
 from __future__ import annotations
 
@@ -59,14 +61,98 @@ def _passphrase(prompt: str, *, confirm: bool) -> str:
     return text
 
 
+_KINDS = {"x25519": "engine keypair (X25519)", "fernet": "older symmetric key (Fernet)"}
+
+
 def cmd_key_status(ctx: Context) -> int:
+    from shopctrl_desktop.store.keys import unsealed_count
+
     check = _check(ctx)
-    out(f"this workstation's key: {check.have} (from {ctx.box.source})")
-    out(f"this database's key:    {check.needed or 'not recorded yet'}")
+    with ctx.db.session() as session:
+        older = unsealed_count(session)
+    out(f"this workstation's key: {check.have}, {_KINDS[ctx.box.kind]} (from {ctx.box.source})")
+    database_kind = (
+        "engine keypair: new secrets are sealed with its public key" if check.sealed else "symmetric"
+    )
+    out(
+        f"this database's key:    {check.needed or 'not recorded yet'}"
+        + (f" ({database_kind})" if check.needed else "")
+    )
+    if older:
+        out(
+            f"{older} stored secret(s) still use the older symmetric key: run `shopctrl-desktop key migrate` here"
+        )
     if check.message:
         print(f"shopctrl-desktop: {check.message}", file=sys.stderr)
         return EXIT_FAILED
     out("this workstation can decrypt the stored secrets")
+    return EXIT_OK
+
+
+def ensure_engine_keypair(ctx: Context, session):  # type: ignore[no-untyped-def]  # -> SecretBox
+    """The database's engine keypair, in ``session``'s transaction: this workstation's keypair recorded as
+    the engine key when the database has none yet; an older symmetric key is turned into a keypair that
+    keeps it (written to ``secret.key``, the previous file kept as ``secret.key.<fingerprint>.old``). Returns
+    the box to use. CliError when this workstation's key is not the database's."""
+    from shopctrl_desktop.store.key_file import install_key
+    from shopctrl_desktop.store.keys import check_key, engine_public_key, record_engine_key
+    from shopctrl_desktop.store.secrets import ENV_KEY
+
+    check = check_key(session, ctx.box)
+    if check.sealed and check.matches:
+        return ctx.box
+    if not check.matches:
+        raise CliError(
+            f"this workstation's key ({check.have}) is not the one this database's secrets need"
+            f"{f' ({check.needed})' if check.needed else ''}; run this on the workstation that has it "
+            "(nothing was changed)"
+        )
+    box = ctx.box
+    if box.kind != "x25519":
+        if box.source == ENV_KEY:
+            raise CliError(
+                f"the key comes from {ENV_KEY} and is an older symmetric key: put it into this workstation's "
+                f"key file (`key export FILE`, unset {ENV_KEY}, `key import FILE`) and run this again "
+                "(nothing was changed)"
+            )
+        box = box.with_keypair()
+        try:
+            install_key(ctx.paths.data_dir, box, old_box=ctx.box)
+        except OSError as exc:
+            raise CliError(f"cannot write the key into {ctx.paths.data_dir}: {exc.strerror or exc}") from None
+        out(f"this workstation's key is now the engine keypair {box.fingerprint} (it keeps the older key)")
+    if not record_engine_key(session, box) and engine_public_key(session) is None:
+        raise CliError("this login may not record the engine key in the database; run this as an admin")
+    out(f"the database's engine key is {box.fingerprint}: new secrets are sealed with its public key")
+    ctx._box = box  # noqa: SLF001 - the upgraded key for the rest of this command
+    return box
+
+
+def cmd_key_migrate(ctx: Context) -> int:
+    from shopctrl_desktop.domain.audit import AuditAction, FieldChange, Subject, SubjectKind
+    from shopctrl_desktop.store.audit import record
+    from shopctrl_desktop.store.keys import reseal_all
+    from shopctrl_desktop.store.secrets import SecretKeyError
+
+    with ctx.db.session() as session:
+        box = ensure_engine_keypair(ctx, session)
+        try:
+            count = reseal_all(session, box)
+        except SecretKeyError as exc:
+            session.rollback()
+            raise CliError(f"{exc} (nothing was re-sealed)") from None
+        if count:
+            record(
+                session,
+                AuditAction.KEY_MIGRATED,
+                Subject(SubjectKind.KEY, None, box.fingerprint),
+                [FieldChange("sealed secrets", "v1 (symmetric)", f"v2 ({count} re-sealed)")],
+            )
+    out(
+        f"re-sealed {count} secret(s) for the engine key {box.fingerprint}"
+        if count
+        else "no older secrets to re-seal"
+    )
     return EXIT_OK
 
 
@@ -173,3 +259,10 @@ def add_keys_parser(add: Callable[..., argparse.ArgumentParser], common: argpars
     )
     p.add_argument("file", metavar="FILE")
     p.set_defaults(handler=cmd_key_import)
+    p = sub.add_parser(
+        "migrate",
+        help="make this workstation's key the engine keypair and re-seal every older (v1) secret for it, "
+        "in one transaction (run where the key is)",
+        parents=[common],
+    )
+    p.set_defaults(handler=cmd_key_migrate)

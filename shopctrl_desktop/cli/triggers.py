@@ -47,10 +47,19 @@ def cmd_triggers_list(ctx: Context) -> int:
 
 def cmd_triggers_export(ctx: Context) -> int:
     from shopctrl_desktop.domain.trigger_file import export_document
+    from shopctrl_desktop.store.keys import recorded_fingerprint
+    from shopctrl_desktop.store.secrets import SecretKeyError
     from shopctrl_desktop.store.triggers import list_triggers
 
     with ctx.db.session() as session:  # secrets read only when asked for (support may export without)
-        triggers = list_triggers(session, ctx.box if ctx.args.include_secrets else None)
+        try:
+            triggers = list_triggers(session, ctx.box if ctx.args.include_secrets else None)
+        except SecretKeyError as exc:  # sealed for the engine key, which this workstation does not hold
+            needed = recorded_fingerprint(session)
+            raise CliError(
+                f"cannot export the secrets: {exc}"
+                + (f" (the engine key this database needs: {needed})" if needed else "")
+            ) from None
     text = (
         json.dumps(
             export_document(triggers, include_secrets=ctx.args.include_secrets), indent=2, ensure_ascii=False
@@ -83,7 +92,8 @@ def cmd_triggers_import(ctx: Context) -> int:
     created = updated = 0
     with ctx.db.session() as session:
         for trigger in triggers:
-            existing = find_trigger_by_title(session, ctx.box, trigger.title)
+            # secrets this workstation cannot read (sealed for the engine key) are kept as they are stored
+            existing = find_trigger_by_title(session, ctx.box, trigger.title, keep_unreadable=True)
             save_trigger(session, ctx.box, merge_secrets(trigger, existing))
             created += existing is None
             updated += existing is not None

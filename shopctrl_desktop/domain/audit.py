@@ -41,6 +41,7 @@ class AuditAction(StrEnum):
     KEY_CREATED = "key.created"
     KEY_EXPORTED = "key.exported"
     KEY_IMPORTED = "key.imported"
+    KEY_MIGRATED = "key.migrated"  # v1 (symmetric) secrets re-sealed for the engine keypair (`key migrate`)
     USER_ADDED = "user.added"
     USER_CHANGED = "user.changed"
     USER_REMOVED = "user.removed"
@@ -66,6 +67,7 @@ _SENTENCES = {
     AuditAction.KEY_CREATED: "Created the engine key {target}",
     AuditAction.KEY_EXPORTED: "Exported the engine key {target}",
     AuditAction.KEY_IMPORTED: "Imported the engine key {target}",
+    AuditAction.KEY_MIGRATED: "Re-sealed the stored secrets for the engine key {target}",
     AuditAction.USER_ADDED: "Added user {target}",
     AuditAction.USER_CHANGED: "Changed user {target}",
     AuditAction.USER_REMOVED: "Removed user {target}",

@@ -20,6 +20,7 @@ from functools import lru_cache
 from typing import Any
 
 from shopctrl_desktop.domain.model import SignatureScheme
+from shopctrl_desktop.domain.stored_secret import is_stored_secret
 
 WHSEC_PREFIX = "whsec_"
 #: The Standard Webhooks specification asks for keys of 24 to 64 bytes.
@@ -72,6 +73,11 @@ def sign(
 ) -> dict[str, str]:
     """The signature headers for one request. ``body`` must be the exact bytes put on the wire."""
     chosen = scheme if isinstance(scheme, SignatureScheme) else _scheme(scheme)
+    if is_stored_secret(secret):
+        raise ValueError(
+            "the HMAC secret is sealed for the engine key, which this workstation does not hold: it cannot sign "
+            "here; send from the engine's workstation (or import its key with `shopctrl-desktop key import`)"
+        )
     mac = _keyed_proto(chosen, secret).copy()
     if chosen is SignatureScheme.SHOPCTRL:
         mac.update(body)
@@ -100,6 +106,9 @@ def validate_secret(scheme: SignatureScheme | str, secret: str | None) -> None:
     chosen = _scheme(scheme)
     if secret is None or secret == "":
         raise ValueError("the HMAC secret is empty; enter one or click Generate")
+    if is_stored_secret(secret):
+        return  # stored (sealed) as it was entered: checked then
+
     if secret != secret.strip():
         raise ValueError("the HMAC secret starts or ends with spaces or line breaks; remove them")
     if chosen is not SignatureScheme.STANDARD_WEBHOOKS:

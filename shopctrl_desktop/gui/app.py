@@ -232,7 +232,8 @@ def show_key_warning(window: Any, ctx: Any) -> str | None:
     from shopctrl_desktop.store.keys import check_database_key
 
     try:
-        message = check_database_key(ctx.db, ctx.box).message
+        check = check_database_key(ctx.db, ctx.box)
+        message = check.message
     except Exception:  # noqa: BLE001 - database trouble is shown by the engine and the pages
         log.warning("cannot compare this workstation's key with the database's", exc_info=True)
         return None
@@ -240,9 +241,15 @@ def show_key_warning(window: Any, ctx: Any) -> str | None:
         return None
     log.warning("secret key: %s", message)
     text = message[:1].upper() + message[1:]
-    label = QLabel("Wrong secret key: webhooks with secrets fail on this workstation", window)
+    if check.sealed:  # an admin workstation without the engine key: secrets can be replaced, not read
+        label = QLabel(
+            "No engine key: secrets can be replaced here, not read; they fail if this one delivers", window
+        )
+        label.setStyleSheet("color: #8a5a00; font-weight: bold;")
+    else:
+        label = QLabel("Wrong secret key: webhooks with secrets fail on this workstation", window)
+        label.setStyleSheet("color: #b00020; font-weight: bold;")
     label.setObjectName("key_warning")
-    label.setStyleSheet("color: #b00020; font-weight: bold;")
     label.setToolTip(text)
     window.statusBar().insertPermanentWidget(0, label)
     window.statusBar().showMessage(text)

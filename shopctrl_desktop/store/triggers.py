@@ -12,20 +12,34 @@ from sqlalchemy.orm import Session, selectinload
 
 from shopctrl_desktop.domain.audit import AuditAction, FieldChange, Subject, SubjectKind, diff_triggers
 from shopctrl_desktop.domain.model import MimeType, Priority, SignatureScheme, Trigger, WebhookAction
+from shopctrl_desktop.domain.stored_secret import is_stored_secret, sealed_value, stored_secret
 from shopctrl_desktop.store.audit import record
+from shopctrl_desktop.store.keys import sealer
 from shopctrl_desktop.store.models import TriggerRow, WebhookActionRow
 from shopctrl_desktop.store.secrets import SecretBox, SecretKeyError
 
 
-def action_from_values(value: Callable[[str], Any], box: SecretBox | None = None) -> WebhookAction:
+def action_from_values(
+    value: Callable[[str], Any], box: SecretBox | None = None, *, keep_unreadable: bool = False
+) -> WebhookAction:
     """A WebhookAction from a stored action's columns (``value(column name)``).
 
     Without a ``box`` the secrets stay out (``None``): the intake renders payloads, which never need them;
-    delivery decrypts them at send time.
+    delivery decrypts them at send time. A secret ``box`` cannot open raises SecretKeyError, or with
+    ``keep_unreadable`` becomes a stored-secret marker (domain/stored_secret.py): the editor on a
+    workstation without the engine key shows it as set and can replace or clear it, never read it.
     """
 
     def secret(column: str) -> str | None:
-        return box.decrypt(value(column)) if box is not None else None
+        if box is None:
+            return None
+        token = value(column)
+        try:
+            return box.decrypt(token)
+        except SecretKeyError:
+            if keep_unreadable and token:
+                return stored_secret(token)
+            raise
 
     return WebhookAction(
         id=value("id"),
@@ -61,30 +75,35 @@ def trigger_from_values(value: Callable[[str], Any], actions: tuple[WebhookActio
     )
 
 
-def action_from_row(row: WebhookActionRow, box: SecretBox | None) -> WebhookAction:
-    return action_from_values(functools.partial(getattr, row), box)
+def action_from_row(
+    row: WebhookActionRow, box: SecretBox | None, *, keep_unreadable: bool = False
+) -> WebhookAction:
+    return action_from_values(functools.partial(getattr, row), box, keep_unreadable=keep_unreadable)
 
 
-def trigger_from_row(row: TriggerRow, box: SecretBox | None) -> Trigger:
+def trigger_from_row(row: TriggerRow, box: SecretBox | None, *, keep_unreadable: bool = False) -> Trigger:
     return trigger_from_values(
-        functools.partial(getattr, row), tuple(action_from_row(a, box) for a in row.actions)
+        functools.partial(getattr, row),
+        tuple(action_from_row(a, box, keep_unreadable=keep_unreadable) for a in row.actions),
     )
 
 
-def _fill_action_row(row: WebhookActionRow, action: WebhookAction, position: int, box: SecretBox) -> None:
+def _fill_action_row(
+    row: WebhookActionRow, action: WebhookAction, position: int, seal: Callable[[str | None], str | None]
+) -> None:
     row.position = position
     row.url = action.url
     row.method = action.method
     row.priority = int(action.priority)
     row.unique_queue_items = action.unique_queue_items
-    row.hmac_secret_enc = box.encrypt(action.hmac_secret)
+    row.hmac_secret_enc = seal(action.hmac_secret)
     row.signature_scheme = SignatureScheme(action.signature_scheme).value
-    row.client_certificate_enc = box.encrypt(action.client_certificate)
-    row.client_certificate_passphrase_enc = box.encrypt(action.client_certificate_passphrase)
+    row.client_certificate_enc = seal(action.client_certificate)
+    row.client_certificate_passphrase_enc = seal(action.client_certificate_passphrase)
     row.ca_certificate = action.ca_certificate or None
     row.timeout_seconds = float(action.timeout_seconds)
     row.username = action.username or None
-    row.password_enc = box.encrypt(action.password)
+    row.password_enc = seal(action.password)
     row.headers_json = json.dumps(dict(action.headers))
     row.payload_mime_type = MimeType(action.payload_mime_type).value
     row.payload_body = action.payload_body or ""
@@ -105,16 +124,19 @@ def _with_actions(box: SecretBox | None):  # type: ignore[no-untyped-def]
     return load
 
 
-def _triggers(session: Session, box: SecretBox | None, *where: Any) -> list[Trigger]:
+def _triggers(
+    session: Session, box: SecretBox | None, *where: Any, keep_unreadable: bool = False
+) -> list[Trigger]:
     rows = session.scalars(
         select(TriggerRow).options(_with_actions(box)).where(*where).order_by(TriggerRow.title)
     )
-    return [trigger_from_row(r, box) for r in rows]
+    return [trigger_from_row(r, box, keep_unreadable=keep_unreadable) for r in rows]
 
 
-def list_triggers(session: Session, box: SecretBox | None) -> list[Trigger]:
-    """Every trigger by title; without a ``box`` the secrets are neither read nor decrypted (``None``)."""
-    return _triggers(session, box)
+def list_triggers(session: Session, box: SecretBox | None, *, keep_unreadable: bool = False) -> list[Trigger]:
+    """Every trigger by title; without a ``box`` the secrets are neither read nor decrypted (``None``).
+    ``keep_unreadable``: secrets this box cannot open come as stored-secret markers instead of raising."""
+    return _triggers(session, box, keep_unreadable=keep_unreadable)
 
 
 def list_public_triggers(session: Session) -> list[Trigger]:
@@ -123,23 +145,24 @@ def list_public_triggers(session: Session) -> list[Trigger]:
     return list_triggers(session, None)
 
 
-def get_trigger(session: Session, box: SecretBox | None, trigger_id: int) -> Trigger | None:
-    found = _triggers(session, box, TriggerRow.id == trigger_id)
+def get_trigger(
+    session: Session, box: SecretBox | None, trigger_id: int, *, keep_unreadable: bool = False
+) -> Trigger | None:
+    found = _triggers(session, box, TriggerRow.id == trigger_id, keep_unreadable=keep_unreadable)
     return found[0] if found else None
 
 
-def find_trigger_by_title(session: Session, box: SecretBox | None, title: str) -> Trigger | None:
-    found = _triggers(session, box, TriggerRow.title == title)
+def find_trigger_by_title(
+    session: Session, box: SecretBox | None, title: str, *, keep_unreadable: bool = False
+) -> Trigger | None:
+    found = _triggers(session, box, TriggerRow.title == title, keep_unreadable=keep_unreadable)
     return found[0] if found else None
 
 
 def _stored_trigger(row: TriggerRow, box: SecretBox | None) -> Trigger:
-    """The trigger as stored, for the audit trail's difference; secrets left out when they cannot be
-    decrypted (then any secret the new value has counts as changed)."""
-    try:
-        return trigger_from_row(row, box) if box is not None else _public_trigger(row)
-    except SecretKeyError:
-        return _public_trigger(row)
+    """The trigger as stored, for the audit trail's difference; a secret that cannot be decrypted is its
+    stored-secret marker (kept: unchanged; replaced: changed)."""
+    return trigger_from_row(row, box, keep_unreadable=True) if box is not None else _public_trigger(row)
 
 
 def _public_trigger(row: TriggerRow) -> Trigger:
@@ -147,12 +170,24 @@ def _public_trigger(row: TriggerRow) -> Trigger:
     return trigger_from_values(functools.partial(getattr, row), actions)
 
 
+def _store_secret(seal: Callable[[str | None], str | None]) -> Callable[[str | None], str | None]:
+    """``seal`` for new secrets; a stored-secret marker keeps the sealed value it carries."""
+
+    def store(value: str | None) -> str | None:
+        return sealed_value(value) if value is not None and is_stored_secret(value) else seal(value)
+
+    return store
+
+
 def save_trigger(session: Session, box: SecretBox, trigger: Trigger) -> int:
     """Insert (id None) or update a trigger with its actions; returns the trigger id. The change is
     recorded in the audit trail (field by field) in the same transaction.
 
-    Actions are matched by id where given, so queue items keep pointing at the action they came from.
+    New secrets are sealed for the database's engine public key when it has one (store/keys.py ``sealer``):
+    no private key is needed to save. Actions are matched by id where given, so queue items keep pointing at
+    the action they came from.
     """
+    store = _store_secret(sealer(session, box))
     row = session.get(TriggerRow, trigger.id) if trigger.id is not None else None
     old = _stored_trigger(row, box) if row is not None else None
     if row is None:
@@ -169,7 +204,7 @@ def save_trigger(session: Session, box: SecretBox, trigger: Trigger) -> int:
         action_row = existing.pop(action.id, None) if action.id is not None else None
         if action_row is None:
             action_row = WebhookActionRow()
-        _fill_action_row(action_row, action, position, box)
+        _fill_action_row(action_row, action, position, store)
         new_rows.append(action_row)
     row.actions = new_rows
     session.flush()

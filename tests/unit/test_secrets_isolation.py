@@ -42,7 +42,9 @@ def alerts(db: Database) -> list[AlertRow]:
 
 
 async def _two_keys_one_database(db: Database, receiver: Receiver) -> None:
-    key_a, key_b = SecretBox.generate(), SecretBox.generate()  # workstation A's and B's secret.key
+    # workstation A's and B's secret.key: older symmetric (v1) keys, each workstation encrypting with its own
+    # (a database from before the engine keypair; tests/unit/test_engine_keypair.py has the sealed case)
+    key_a, key_b = SecretBox.generate_symmetric(), SecretBox.generate_symmetric()
     assert key_a.fingerprint != key_b.fingerprint
     assert check_database_key(db, key_a).matches  # A opened the database first: its key is recorded
     secret = generate_secret(SignatureScheme.SHOPCTRL)

@@ -268,7 +268,7 @@ class TriggerEditorDialog(UnsavedChangesDialog):
             ok = False
         else:
             with self.ctx.db.session() as session:
-                other = trigger_store.find_trigger_by_title(session, self.ctx.box, title)
+                other = trigger_store.find_trigger_by_title(session, None, title)  # its id only
             if other is not None and other.id != self._trigger_id:
                 self.title_message.show_error(
                     f"Another trigger is already called “{title}”. Titles must be unique."
@@ -318,7 +318,7 @@ class TriggerEditorDialog(UnsavedChangesDialog):
                 self.title_message.show_error("Give the trigger a title.")
             return not required
         with self.ctx.db.session() as session:
-            other = trigger_store.find_trigger_by_title(session, self.ctx.box, title)
+            other = trigger_store.find_trigger_by_title(session, None, title)  # its id only
         if other is not None and other.id != self._trigger_id:
             self.title_message.show_error(
                 f"Another trigger is already called “{title}”. Titles must be unique."
@@ -334,7 +334,7 @@ class TriggerEditorDialog(UnsavedChangesDialog):
         try:
             with self.ctx.db.session() as session:
                 trigger_id = trigger_store.save_trigger(session, self.ctx.box, trigger)
-                stored = trigger_store.get_trigger(session, self.ctx.box, trigger_id)
+                stored = trigger_store.get_trigger(session, self.ctx.box, trigger_id, keep_unreadable=True)
         except IntegrityError:
             self.title_message.show_error(
                 f"Another trigger is already called “{trigger.title}”. Titles must be unique."

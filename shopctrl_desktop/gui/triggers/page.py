@@ -28,6 +28,7 @@ from shopctrl_desktop.gui.triggers.shops import load_shop_names
 from shopctrl_desktop.gui.triggers.shops_dialog import ShopsDialog
 from shopctrl_desktop.gui.widgets.unsaved import confirm
 from shopctrl_desktop.store import triggers as trigger_store
+from shopctrl_desktop.store.keys import engine_public_key
 from shopctrl_desktop.store.secrets import SecretKeyError
 
 log = logging.getLogger(__name__)
@@ -134,9 +135,13 @@ class TriggersPage(QWidget):
             try:
                 triggers = trigger_store.list_triggers(session, self.ctx.box)
                 self.secrets_problem = None
-            except SecretKeyError as exc:  # another key's secrets: list them without, allow no edits
-                triggers = trigger_store.list_public_triggers(session)
-                self.secrets_problem = str(exc)[:1].upper() + str(exc)[1:] + "."
+            except SecretKeyError as exc:
+                if engine_public_key(session) is not None:  # sealed for the engine: replace, never read
+                    triggers = trigger_store.list_triggers(session, self.ctx.box, keep_unreadable=True)
+                    self.secrets_problem = None
+                else:  # another key's secrets: list them without, allow no edits
+                    triggers = trigger_store.list_public_triggers(session)
+                    self.secrets_problem = str(exc)[:1].upper() + str(exc)[1:] + "."
         self.model.set_triggers(triggers, load_shop_names(self.ctx))
         self.stack.setCurrentWidget(self.table if triggers else self.empty_state)
         row = self.model.row_of(select_id)

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from shopctrl_desktop.domain.stored_secret import is_stored_secret
 from shopctrl_desktop.domain.tls import CertInfo, describe_certificate, parse_ca_bundle, pkcs12_to_pem
 from shopctrl_desktop.gui.widgets.field_message import FieldMessage
 from shopctrl_desktop.gui.widgets.secret_edit import SecretLineEdit
@@ -33,6 +34,10 @@ def describe(info: CertInfo) -> str:
         when = f"valid until {info.not_after:%Y-%m-%d} ({info.days_left} days left)"
     names = f"\nNames: {', '.join(info.alt_names[:4])}" if info.alt_names else ""
     return f"Subject: {info.subject}{names}\nIssued by: {info.issuer}\n{when}"
+
+
+HIDDEN_TEXT = "Certificate and private key stored (hidden)."
+SEALED_TEXT = "Certificate and key stored — cannot be read on this workstation; import or Clear to replace."
 
 
 class ClientCertificateBox(QWidget):
@@ -48,7 +53,8 @@ class ClientCertificateBox(QWidget):
             "-----BEGIN CERTIFICATE-----\n…\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\n…"
         )
         self.pem_edit.setFixedHeight(96)
-        self.hidden_label = QLabel("Certificate and private key stored (hidden).", self)
+        self._sealed_pem: str | None = None
+        self.hidden_label = QLabel(HIDDEN_TEXT, self)
         self.hidden_label.setStyleSheet("color: #5f6368;")
         self.show_button = QPushButton("Show PEM", self)
         self.show_button.setCheckable(True)
@@ -89,10 +95,12 @@ class ClientCertificateBox(QWidget):
         self._update_visibility()
 
     def load(self, pem: str | None, passphrase: str | None) -> None:
-        """A stored key stays hidden; an empty box invites pasting."""
+        """A stored key stays hidden; an empty box invites pasting. One sealed for the engine key (this
+        workstation cannot read it) is kept as it is until it is replaced or cleared."""
         self._revealed = False
+        self._sealed_pem = pem if is_stored_secret(pem) else None
         self.pem_edit.blockSignals(True)
-        self.pem_edit.setPlainText(pem or "")
+        self.pem_edit.setPlainText("" if self._sealed_pem else (pem or ""))
         self.pem_edit.blockSignals(False)
         self.passphrase_edit.setText(passphrase)
         self._update_visibility()
@@ -100,7 +108,7 @@ class ClientCertificateBox(QWidget):
 
     def pem(self) -> str | None:
         text = self.pem_edit.toPlainText()
-        return text if text.strip() else None
+        return text if text.strip() else self._sealed_pem
 
     def passphrase(self) -> str | None:
         return self.passphrase_edit.text() or None
@@ -112,7 +120,7 @@ class ClientCertificateBox(QWidget):
 
     def refresh_info(self) -> None:
         pem = self.pem()
-        if pem is None:
+        if pem is None or is_stored_secret(pem):
             self.info_label.clear()
             self.info_label.hide()
             self.message.clear_message()
@@ -132,9 +140,11 @@ class ClientCertificateBox(QWidget):
 
     def _update_visibility(self) -> None:
         has_pem = bool(self.pem())
-        self.pem_edit.setVisible(self._revealed or not has_pem)
-        self.hidden_label.setVisible(has_pem and not self._revealed)
-        self.show_button.setVisible(has_pem)
+        sealed = is_stored_secret(self.pem())
+        self.pem_edit.setVisible((self._revealed and not sealed) or not has_pem)
+        self.hidden_label.setText(SEALED_TEXT if sealed else HIDDEN_TEXT)
+        self.hidden_label.setVisible(has_pem and (sealed or not self._revealed))
+        self.show_button.setVisible(has_pem and not sealed)
         self.show_button.blockSignals(True)
         self.show_button.setChecked(self._revealed)
         self.show_button.blockSignals(False)

@@ -34,6 +34,7 @@ from shopctrl_desktop.domain.events import find_event
 from shopctrl_desktop.domain.model import RenderedRequest, StoredEvent, Trigger, WebhookAction
 from shopctrl_desktop.domain.outcome import AttemptResult
 from shopctrl_desktop.domain.planner import render_or_error  # shared with the `render` command
+from shopctrl_desktop.domain.stored_secret import SEND_NEEDS_ENGINE_KEY, holds_stored_secrets
 from shopctrl_desktop.domain.templates import RenderError
 from shopctrl_desktop.gui.background import run_in_background
 from shopctrl_desktop.gui.coroutines import run_coroutine
@@ -243,6 +244,12 @@ class RequestPreviewDialog(QDialog):
     def send_test(self) -> None:
         """Deliver the rendered request once; while one send is in flight, another press does nothing."""
         if self.request is None or self.is_sending:
+            return
+        a = self.action
+        if holds_stored_secrets(
+            a.hmac_secret, a.password, a.client_certificate, a.client_certificate_passphrase
+        ):
+            self._on_send_failed(SEND_NEEDS_ENGINE_KEY)
             return
         self.send_button.setEnabled(False)
         self.status_label.setText(f"Sending to {html.escape(self.request.url)} …")
