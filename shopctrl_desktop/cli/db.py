@@ -17,6 +17,7 @@ from shopctrl_desktop.cli.common import (
     print_help_for_missing_action,
     print_json,
 )
+from shopctrl_desktop.store.triggers import move_url_credentials
 
 SQLITE_NO_ROLES = (
     "roles: not used on SQLite — this computer's OS account is the boundary and its user is an admin"
@@ -43,6 +44,12 @@ def cmd_db_setup(ctx: Context) -> int:
     else:
         out(SQLITE_NO_ROLES)
     _setup_engine_key(ctx)
+    with db.session() as session:
+        moved = move_url_credentials(session, ctx.box)
+    if moved:
+        out(
+            f"moved the user name and password out of {moved} webhook URL(s) into their Authentication settings"
+        )
     return EXIT_OK
 
 

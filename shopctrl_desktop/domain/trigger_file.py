@@ -290,6 +290,31 @@ def _parse_action(raw: Any, where: str, problems: list[str]) -> WebhookAction | 
     )
 
 
+#: Why a URL with ``user:password@`` is refused: it would be stored, shown and exported in plain text.
+CREDENTIALS_IN_URL = (
+    "holds a user name or password (user:…@host); put them on the Authentication tab (user name and "
+    "password, stored encrypted and never shown) and leave them out of the URL"
+)
+
+
+def url_has_credentials(url: str) -> bool:
+    """True when the URL carries ``user[:password]@`` before its host."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return False
+    return parts.username is not None or parts.password is not None
+
+
+def without_credentials(url: str) -> str:
+    """The URL without its ``user:password@`` part (for showing a URL stored before they were refused)."""
+    parts = urlsplit(url.strip())
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=host).geturl()
+
+
 def url_error(url: str) -> str | None:
     """Why this webhook URL cannot be used, or None."""
     try:
@@ -301,6 +326,8 @@ def url_error(url: str) -> str | None:
         return f"must start with http:// or https:// (got {url!r})"
     if not parts.hostname:
         return f"has no host name (got {url!r})"
+    if url_has_credentials(url):
+        return CREDENTIALS_IN_URL
     if " " in url.strip():
         return "must not contain spaces (encode them as %20)"
     del port

@@ -28,6 +28,7 @@ from shopctrl_desktop.store.db import Database
 from shopctrl_desktop.store.ingest import IngestResult
 from shopctrl_desktop.store.queue import QueueCounter
 from shopctrl_desktop.store.secrets import SecretBox
+from shopctrl_desktop.store.triggers import move_url_credentials
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,16 @@ class Engine:
     # --- lifecycle -----------------------------------------------------------------------------------
     async def start(self) -> None:
         """Start on the current loop. Raises ListenerError (port taken, remote bind not allowed)."""
+        if (
+            self.db.is_sqlite
+        ):  # on PostgreSQL the owner's `db setup` does it (an engine may not write triggers)
+            moved = await asyncio.to_thread(self._move_url_credentials)
+            if moved:
+                log.warning(
+                    "moved the user name and password out of %d webhook URL(s) into their Authentication "
+                    "settings (stored encrypted); see the Activity page",
+                    moved,
+                )
         await self.intake.start()
         if self.delivery is not None:
             await self.delivery.start()  # reports its own state (starting, running, error, stopped)
@@ -101,6 +112,10 @@ class Engine:
             self._state("listener", "running", self.listener.address)
         self.running = True
         self._schedule_counts()
+
+    def _move_url_credentials(self) -> int:
+        with self.db.session() as session:
+            return move_url_credentials(session, self.box)
 
     async def stop(self, drain_timeout: float = 10.0) -> None:
         """Stop accepting, answer the requests in flight, commit, then stop delivery."""

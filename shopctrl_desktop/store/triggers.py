@@ -235,3 +235,46 @@ def set_enabled(session: Session, trigger_id: int, enabled: bool) -> None:
             Subject(SubjectKind.TRIGGER, trigger_id, row.title),
             [FieldChange("enabled", not enabled, enabled)],
         )
+
+
+def move_url_credentials(session: Session, box: SecretBox) -> int:
+    """Actions stored before ``user:password@`` in a URL was refused: the user name and password move to the
+    action's basic authentication (the password sealed like every secret) unless it has its own, and leave
+    the URL — of the action and of its waiting and finished queue items — so they are never shown or
+    exported in plain text again. Audited per action (the secret only as "changed"). Returns how many
+    actions changed."""
+    from urllib.parse import unquote, urlsplit
+
+    from shopctrl_desktop.domain.trigger_file import url_has_credentials, without_credentials
+    from shopctrl_desktop.store.models import QueueItemRow
+
+    rows = [
+        r
+        for r in session.scalars(select(WebhookActionRow).where(WebhookActionRow.url.contains("@")))
+        if url_has_credentials(r.url)
+    ]
+    if not rows:
+        return 0
+    seal = sealer(session, box)
+    for row in rows:
+        parts = urlsplit(row.url.strip())
+        old_url, clean = row.url, without_credentials(row.url)
+        changes = [FieldChange("url", without_credentials(old_url) + " (with user:password@)", clean)]
+        if not row.username and parts.username:
+            row.username = unquote(parts.username)
+            row.password_enc = seal(unquote(parts.password or "")) if parts.password else None
+            changes += [
+                FieldChange("username", None, row.username),
+                FieldChange("password", None, None, secret=True),
+            ]
+        row.url = clean
+        for item in session.scalars(
+            select(QueueItemRow).where(QueueItemRow.action_id == row.id, QueueItemRow.url == old_url)
+        ):
+            item.url = clean
+        trigger = session.get(TriggerRow, row.trigger_id)
+        name = trigger.title if trigger is not None else ""
+        record(
+            session, AuditAction.TRIGGER_CHANGED, Subject(SubjectKind.TRIGGER, row.trigger_id, name), changes
+        )
+    return len(rows)

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from shopctrl_desktop.domain.model import HTTP_METHODS, Priority, SignatureScheme, WebhookAction
 from shopctrl_desktop.domain.signing import generate_secret, validate_secret
+from shopctrl_desktop.domain.trigger_file import CREDENTIALS_IN_URL, url_has_credentials
 from shopctrl_desktop.gui.webhook.certificate import CaCertificateBox, ClientCertificateBox
 from shopctrl_desktop.gui.widgets.field_message import FieldMessage, with_message
 from shopctrl_desktop.gui.widgets.secret_edit import SecretLineEdit
@@ -46,6 +47,8 @@ def url_problem(url: str) -> str | None:
         return "The URL must start with http:// or https://."
     if not parts.hostname:
         return "The URL has no host name, e.g. https://erp.example/hooks."
+    if url_has_credentials(url):
+        return f"The URL {CREDENTIALS_IN_URL}."
     return None
 
 
