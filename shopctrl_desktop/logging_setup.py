@@ -12,8 +12,10 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import time
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
+from typing import Any
 
 from shopctrl_desktop.domain.secret_headers import SECRET_HEADER_NAMES
 from shopctrl_desktop.paths import AppPaths
@@ -123,7 +125,46 @@ class _OwnHandler:
 
 
 class _RotatingFile(RotatingFileHandler, _OwnHandler):
-    pass
+    """The log file; when it cannot be written (a full disk, a removed directory) that is said once on
+    stderr — not a "--- Logging error ---" traceback per record — and the file is tried again a minute
+    later (the stderr handler goes on meanwhile)."""
+
+    retry_after = 60.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._broken_until = 0.0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        broken = self._broken_until
+        if broken and time.monotonic() < broken:
+            return
+        super().emit(record)
+        if broken and self._broken_until == broken:  # written again: a next failure is said again
+            self._broken_until = 0.0
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+        exc = sys.exc_info()[1]
+        if not isinstance(exc, OSError):
+            super().handleError(record)
+            return
+        if not self._broken_until and sys.stderr is not None:
+            try:
+                print(
+                    f"shopctrl-desktop: cannot write the log file {self.baseFilename}: {exc.strerror or exc}; "
+                    f"logging to the terminal only, trying the file again every {self.retry_after:.0f} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            except (OSError, ValueError):
+                pass
+        self._broken_until = time.monotonic() + self.retry_after
+        try:  # a half-written line must not block the next try
+            if self.stream is not None:
+                self.stream.close()
+        except OSError:
+            pass
+        self.stream = None  # type: ignore[assignment]
 
 
 class _Stderr(logging.StreamHandler, _OwnHandler):  # type: ignore[type-arg]

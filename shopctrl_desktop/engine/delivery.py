@@ -38,6 +38,7 @@ from shopctrl_desktop.domain.queue import ItemChange
 from shopctrl_desktop.domain.scheduler import ClaimPlan, DeliveryScheduler
 from shopctrl_desktop.domain.tls import CertificateError
 from shopctrl_desktop.engine.delivery_db import DeliveryDatabase
+from shopctrl_desktop.engine.fault_log import RepeatingFault, reason_of
 from shopctrl_desktop.engine.outgoing import USER_AGENT, build_request, config_failure
 from shopctrl_desktop.engine.progress import EngineObserver, NullObserver
 from shopctrl_desktop.engine.senders import AiohttpSender, Sender
@@ -83,6 +84,7 @@ class DeliveryEngine:
         self._running = False  # claiming and sending
         self._recover_due = True
         self._db_failing = False
+        self._db_fault = RepeatingFault(log, "recording attempts and claiming items")
         self._recovered_at = float("-inf")  # monotonic time of the last recovery of expired leases
         self._idle: list[asyncio.Future[None]] = []
         self._workers: list[asyncio.Task[None]] = []
@@ -136,6 +138,13 @@ class DeliveryEngine:
             task.cancel()
         await asyncio.gather(*self._workers, return_exceptions=True)
         self._event.set()
+        # the last records; bounded, whatever the database is doing (a full disk, a lock): stop means stop
+        _, late = await asyncio.wait([db_loop], timeout=max(1.0, drain_timeout))
+        if late:
+            log.warning(
+                "the database did not answer within %.0f s while stopping; stopping anyway", drain_timeout
+            )
+            db_loop.cancel()
         await asyncio.gather(db_loop, return_exceptions=True)
         heartbeat.cancel()
         await asyncio.gather(heartbeat, return_exceptions=True)
@@ -152,8 +161,12 @@ class DeliveryEngine:
                         for it in leftover
                     ]
                 )
-            except Exception:  # noqa: BLE001 - lease recovery will bring them back
-                log.exception("could not give %d item(s) back; lease recovery will", len(leftover))
+            except Exception as exc:  # noqa: BLE001 - lease recovery will bring them back
+                log.warning(
+                    "could not give %d item(s) back (%s); their leases bring them back",
+                    len(leftover),
+                    reason_of(exc),
+                )
         await self._sender.close()
         assert self._executor is not None
         self._executor.shutdown(wait=True)
@@ -232,12 +245,18 @@ class DeliveryEngine:
                     self._store.cycle, batch, want, cap, in_hand, recover
                 )
             except Exception as exc:  # noqa: BLE001 - database busy or gone: keep the outcomes, try again
-                log.exception("recording %d attempt(s) / claiming failed; trying again", len(batch))
+                if not self._running:  # stopping: stop means stop, the leases bring these items back
+                    self._db_fault.failed(
+                        exc, retry=f"giving up on recording {len(batch)} attempt(s) to stop"
+                    )
+                    return
+                self._db_fault.failed(exc)
                 self._database_failed(exc)
                 self._records[:0] = batch
                 self._recover_due = self._recover_due or recover
                 await asyncio.sleep(0.5)
                 continue
+            self._db_fault.recovered()
             if self._db_failing:
                 self._db_failing = False
                 self._observer.state_changed("delivery", "running", "database available again")

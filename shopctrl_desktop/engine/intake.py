@@ -19,6 +19,7 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from shopctrl_desktop.domain.model import IncomingEvent
+from shopctrl_desktop.engine.fault_log import RepeatingFault, reason_of
 from shopctrl_desktop.store.db import Database
 from shopctrl_desktop.store.ingest import IngestResult, enqueue_batches
 from shopctrl_desktop.store.secrets import SecretBox
@@ -52,6 +53,7 @@ class IntakeBatcher:
         self.box = box
         self.on_committed = on_committed
         self.max_group_events = max_group_events
+        self._fault = RepeatingFault(log, "storing events")
         self.gather_passes = gather_passes
         self._executor: ThreadPoolExecutor | None = None
         self._pending: asyncio.Queue[_Request | None] | None = None
@@ -125,15 +127,16 @@ class IntakeBatcher:
             results = await loop.run_in_executor(self._executor, self._commit, [r.events for r in group])
         except Exception as exc:  # noqa: BLE001
             if len(group) == 1:
-                log.exception("storing %d event(s) failed", len(group[0].events))
-                reason = getattr(exc, "orig", None) or exc
-                _fail(group[0], f"the database cannot store the events right now ({reason})")
+                self._fault.failed(exc, retry="the sender was told to send them again (503)")
+                _fail(group[0], f"the database cannot store the events right now ({reason_of(exc)})")
                 return
             # one bad request must not fail the others: retry each in its own transaction
-            log.warning("a group of %d requests failed to commit; retrying them one by one", len(group))
+            if not self._fault.failing:
+                log.warning("a group of %d requests failed to commit; retrying them one by one", len(group))
             for request in group:
                 await self._commit_group(loop, [request])
             return
+        self._fault.recovered()
         for request, result in zip(group, results, strict=True):
             if not request.future.done():
                 request.future.set_result(result)
