@@ -33,6 +33,10 @@ class Settings:
     #: "Deliver from this workstation": off, the desktop app starts no engine and no listener (a support
     #: workstation; another workstation or ``serve`` delivers). Per workstation: settings.json only.
     deliver_here: bool = True
+    #: Circuit breaker (docs/endpoints.md): consecutive failed attempts that open an endpoint's circuit, and
+    #: the days an open circuit may last before the endpoint is paused.
+    circuit_failures: int = 5
+    circuit_pause_days: float = 5.0
 
     @property
     def listen_address(self) -> str:

@@ -166,7 +166,12 @@ def record(
     opened_at = circuit.opened_at or now
     if not circuit.paused and (now - opened_at).total_seconds() >= policy.pause_after:
         paused = replace(
-            failed, state=CircuitState.OPEN, paused=True, paused_at=now, next_probe_at=None, opened_at=opened_at
+            failed,
+            state=CircuitState.OPEN,
+            paused=True,
+            paused_at=now,
+            next_probe_at=None,
+            opened_at=opened_at,
         )
         return paused, BreakerEvent.AUTO_PAUSED
     wait = min(max(circuit.wait_seconds, policy.first_wait) * 2, policy.max_wait)

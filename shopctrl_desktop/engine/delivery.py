@@ -29,9 +29,11 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from typing import Any, TypeVar
 
 from shopctrl_desktop.config import Settings
+from shopctrl_desktop.domain.breaker import endpoint_key
 from shopctrl_desktop.domain.model import ItemStatus, WebhookAction
 from shopctrl_desktop.domain.outcome import AttemptResult
 from shopctrl_desktop.domain.queue import ItemChange
@@ -43,6 +45,7 @@ from shopctrl_desktop.engine.progress import EngineObserver, NullObserver
 from shopctrl_desktop.engine.senders import AiohttpSender, Sender
 from shopctrl_desktop.engine.tlsconfig import TLSContextCache
 from shopctrl_desktop.store import claim as claims
+from shopctrl_desktop.store.circuits import TurnNews
 from shopctrl_desktop.store.db import Database
 from shopctrl_desktop.store.models import utcnow
 from shopctrl_desktop.store.secrets import SecretBox
@@ -65,10 +68,11 @@ class DeliveryEngine:
         owner: str | None = None,
         poll_interval: float = 2.0,
         lease_margin: float = 5.0,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._observer: EngineObserver = observer or NullObserver()
         owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._store = DeliveryDatabase(db, box, settings, owner, lease_margin)
+        self._store = DeliveryDatabase(db, box, settings, owner, lease_margin, clock)
         self._sender: Sender = sender or AiohttpSender()
         self._tls = TLSContextCache()
         self._poll_interval = poll_interval
@@ -228,7 +232,7 @@ class DeliveryEngine:
             recover = self._recovery_now(plan)
             want, cap, in_hand = (plan.want, plan.host_cap, plan.host_in_hand) if plan else (0, 0, {})
             try:
-                record, items, actions = await self._db_call(
+                record, items, actions, news = await self._db_call(
                     self._store.cycle, batch, want, cap, in_hand, recover
                 )
             except Exception as exc:  # noqa: BLE001 - database busy or gone: keep the outcomes, try again
@@ -245,6 +249,35 @@ class DeliveryEngine:
                 self._after_record(batch, record)
             if plan is not None:
                 self._after_claim(plan, items, actions)
+            await self._after_circuits(news)
+
+    async def _after_circuits(self, news: TurnNews) -> None:
+        """Endpoints whose circuit opened (or that were paused): their items waiting in hand go back to the
+        queue unsent — the next claim holds them without an attempt. Held items leave room: claim again now.
+        A probe that comes due wakes the loop."""
+        if news.blocked:
+            blocked = news.blocked
+            gone = self._schedule.withdraw(lambda item: endpoint_key(item.url) in blocked)
+            if gone:
+                for item in gone:
+                    self._actions.pop(item.id, None)
+                try:
+                    await self._db_call(self._store.release, [item.id for item in gone])
+                except Exception:  # noqa: BLE001 - lease recovery will bring them back
+                    log.exception("could not give %d item(s) back; lease recovery will", len(gone))
+                self._observer.items_changed(
+                    [
+                        ItemChange(
+                            it.id, ItemStatus.RETRYING if it.attempts else ItemStatus.QUEUED, it.attempts
+                        )
+                        for it in gone
+                    ]
+                )
+                news.held += len(gone)
+        if news.held and self._running:
+            self._on_wake()
+        if news.probe_in is not None and news.probe_in > 0 and self._running:
+            self._wake_in(news.probe_in)
 
     def _recovery_now(self, plan: ClaimPlan | None) -> bool:
         """Whether this claim also brings back expired leases (at most every poll interval, also while

@@ -208,7 +208,10 @@ def test_invariants_under_any_sequence(steps):
         ("http://erp.example.com:80", "http://erp.example.com/"),
         ("http://127.0.0.1:8080/hook", "http://127.0.0.1:8080/hook"),
         ("http://[::1]:8080/hook", "http://[::1]:8080/hook"),
-        ("HTTP://Erp.Example.com/api/Orders", "http://erp.example.com/api/Orders"),  # paths are case-sensitive
+        (
+            "HTTP://Erp.Example.com/api/Orders",
+            "http://erp.example.com/api/Orders",
+        ),  # paths are case-sensitive
     ],
 )
 def test_endpoint_identity(url, key):
