@@ -59,8 +59,13 @@ class TurnNews:
     probe_in: float | None = None
 
 
-def _clock_time(value: datetime | None) -> str:
-    return value.astimezone().strftime("%H:%M") if value else "now"
+def _clock_time(value: datetime | None, now: datetime | None = None) -> str:
+    """``10:42`` (local time), with the date when it is not today's."""
+    if value is None:
+        return "now"
+    local = value.astimezone()
+    same_day = now is None or local.date() == now.astimezone().date()
+    return local.strftime("%H:%M" if same_day else "%Y-%m-%d %H:%M")
 
 
 def _plural(n: int, word: str) -> str:
@@ -159,6 +164,8 @@ class Circuits:
             self._alert(session, key, event, after[key], item, now, result)
             if event != BreakerEvent.RECOVERED:
                 news.blocked.add(key)
+            else:
+                news.held += 1  # its items are due again: claim at once
         for key, circuit in after.items():  # a failed probe: the items wait for the next one
             if key not in alerted and circuit.blocked and circuit.next_probe_at != before[key].next_probe_at:
                 endpoints.hold_waiting(session, key, hold_until(circuit))
@@ -175,9 +182,10 @@ class Circuits:
     ) -> None:
         name = short_name(key)
         used_by = f' (trigger "{item.trigger_title}")' if item.trigger_title else ""
-        since = _clock_time(circuit.failing_since)
+        since = _clock_time(circuit.failing_since, now)
         if event == BreakerEvent.OPENED:
-            waiting = endpoints.hold_waiting(session, key, hold_until(circuit))
+            endpoints.hold_waiting(session, key, hold_until(circuit))
+            waiting = endpoints.pending_count(session, key)
             severity = AlertSeverity.WARNING
             title = f"Endpoint failing: {name}"
             message = (
@@ -192,16 +200,17 @@ class Circuits:
             title = f"Endpoint recovered: {name}"
             message = (
                 f"The endpoint {name}{used_by} answers again (its circuit was open since "
-                f"{_clock_time(circuit.opened_at)}); "
+                f"{_clock_time(circuit.opened_at, now)}); "
                 f"{_plural(waiting, 'waiting item')} are being delivered."
             )
         else:
-            waiting = endpoints.hold_waiting(session, key, None)
+            endpoints.hold_waiting(session, key, None)
+            waiting = endpoints.pending_count(session, key)
             severity = AlertSeverity.ERROR
             days = self.policy.pause_after / 86400
             title = f"Endpoint paused: {name}"
             message = (
-                f"The endpoint {name}{used_by} has been failing since {_clock_time(circuit.opened_at)} "
+                f"The endpoint {name}{used_by} has been failing since {_clock_time(circuit.opened_at, now)} "
                 f"({days:g} days): {circuit.last_error}. Deliveries to it are paused; its "
                 f"{_plural(waiting, 'item')} are kept. Resume it with 'shopctrl-desktop endpoints resume "
                 f"{key}' once it works again."

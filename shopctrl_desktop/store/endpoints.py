@@ -140,6 +140,15 @@ def waiting_ids(session: Session, key: str, *, lock: bool = False) -> list[int]:
     return [item_id for item_id, url in session.execute(query) if endpoint_key(url) == key]
 
 
+def pending_count(session: Session, key: str) -> int:
+    """Items of the endpoint not finished: waiting, or in an engine's hand (about to go back)."""
+    query = select(QueueItemRow.url).where(
+        QueueItemRow.status.in_((*_WAITING, ItemStatus.SENDING.value)),
+        QueueItemRow.host.in_(host_variants(key)),
+    )
+    return sum(1 for url in session.scalars(query) if endpoint_key(url) == key)
+
+
 def hold_waiting(session: Session, key: str, until: datetime | None) -> int:
     """The endpoint's waiting items wait until ``until`` (None: until resumed) without spending an attempt;
     an item already due later keeps its time. Returns how many items wait for it."""
