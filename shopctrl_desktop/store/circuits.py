@@ -140,6 +140,7 @@ class Circuits:
             seen.append((key, v, res, item))
         if not seen:
             return
+        known_blocked = set(self._blocked)
         failing = {key for key, v, _, _ in seen if v is Verdict.DOWN}
         rows = endpoints.lock_rows(session, {key for key, *_ in seen}, create=bool(failing), now=now)
         before = {key: endpoints.circuit_of(row) for key, row in rows.items()}
@@ -159,6 +160,7 @@ class Circuits:
                 endpoints.store_circuit(rows[key], circuit, now)
             self._put(key, circuit)
         session.flush()
+        news.blocked |= self._blocked - known_blocked  # opened here, or by another engine: learnt now
         alerted = {key for key, _, _ in events}
         for key, event, item in events:
             self._alert(session, key, event, after[key], item, now, result)
