@@ -205,3 +205,20 @@ async def test_pausing_while_the_engine_runs_stops_it_within_a_refresh(db, box, 
         await observer.wait_final(flowing)
     assert failing.requests == []
     assert all(s[:2] == ("queued", 0) for s in items(db, ids).values())
+
+
+async def test_an_item_that_is_the_probe_each_time_still_gives_up_after_its_retries(db, box, failing):
+    """The probes are real attempts of a real item: a lone item to a dead endpoint still fails after 11
+    attempts (its retries, paced by the probes), with its Error alert beside the one Warning."""
+    clock = Clock()
+    (item_id,) = add_items(db, make_action(db, box, failing.url()), 1)
+    async with running_engine(db, box, SETTINGS, clock=clock) as (engine, observer):
+        await observer.wait_until(lambda: any(sev == "warning" for _, sev, _ in observer.alerts))
+        while observer.status.get(item_id) != "failed":
+            sent = len(failing.requests)
+            clock.advance(301)
+            engine.wake()
+            await failing.wait_for(sent + 1)
+            await observer.wait_until(lambda: observer.status.get(item_id) in ("retrying", "failed"))
+    assert items(db, [item_id])[item_id][:2] == ("failed", 11) and len(failing.requests) == 11
+    assert [a[0] for a in alerts(db)] == ["warning", "error"]
