@@ -31,6 +31,7 @@ from shopctrl_desktop.domain.breaker import (
 from shopctrl_desktop.domain.model import ItemStatus
 from shopctrl_desktop.domain.queue import WAITING_STATUSES, status_values
 from shopctrl_desktop.store.audit import record
+from shopctrl_desktop.store.ingest import begin_write
 from shopctrl_desktop.store.models import EndpointRow, QueueItemRow, TriggerRow, WebhookActionRow, utcnow
 
 _WAITING = status_values(WAITING_STATUSES)
@@ -224,6 +225,7 @@ def pause_endpoint(session: Session, ident: str, now: datetime | None = None) ->
     """Pause deliveries to an endpoint: its items wait and keep their attempts. Audited. Returns (key, items
     waiting, whether it was running before)."""
     now = now or utcnow()
+    begin_write(session)
     key = find_endpoint(session, ident)
     row = lock_rows(session, [key], create=True, now=now)[key]
     before = circuit_of(row)
@@ -239,6 +241,7 @@ def resume_endpoint(session: Session, ident: str, now: datetime | None = None) -
     """Resume an endpoint (paused by a person or by the breaker, or with an open circuit): closed, its waiting
     items due now. Audited. Returns (key, items released, whether it was paused or open before)."""
     now = now or utcnow()
+    begin_write(session)
     key = find_endpoint(session, ident)
     row = lock_rows(session, [key], create=True, now=now)[key]
     before = circuit_of(row)
