@@ -222,3 +222,26 @@ async def test_an_item_that_is_the_probe_each_time_still_gives_up_after_its_retr
             await observer.wait_until(lambda: observer.status.get(item_id) in ("retrying", "failed"))
     assert items(db, [item_id])[item_id][:2] == ("failed", 11) and len(failing.requests) == 11
     assert [a[0] for a in alerts(db)] == ["warning", "error"]
+
+
+async def test_an_action_url_edited_while_its_circuit_is_open_delivers_to_the_new_endpoint(db, box):
+    """One host, two paths: /old is down, /new works. Items queued for /old wait for its probe; items
+    queued after the URL was edited to /new go at once (another endpoint)."""
+
+    def by_path(req, _n):
+        return web.Response(status=503 if req.path.startswith("/old") else 200, text="x")
+
+    server = await Receiver(responder=by_path).start()
+    try:
+        action = make_action(db, box, server.url("/old"))
+        old = add_items(db, action, 4)
+        async with running_engine(db, box, SETTINGS) as (engine, observer):
+            await observer.wait_until(lambda: any(sev == "warning" for _, sev, _ in observer.alerts))
+            new = add_items(db, action, 6, url=server.url("/new?v=2"))
+            engine.wake()
+            assert set((await observer.wait_final(new)).values()) == {"delivered"}
+        assert all(status in ("queued", "retrying") for status, _, _ in items(db, old).values())
+        assert endpoint_row(db, server.url("/old")).label == "circuit open"
+        assert endpoint_row(db, server.url("/new")).label == "healthy"
+    finally:
+        await server.stop()
