@@ -268,3 +268,41 @@ def host_variants(key: str) -> tuple[str, ...]:
 def short_name(key: str) -> str:
     """``erp.example.com/api/orders`` — how alerts and lists name an endpoint."""
     return key.split("://", 1)[-1]
+
+
+class LocalWatch:
+    """One engine's own count of consecutive failures per endpoint, kept in memory between two database turns.
+
+    The breaker's state lives in the database and is updated once per turn; meanwhile the engine's workers
+    would go on sending the items it claimed ahead for a dying endpoint. When this engine alone has seen
+    ``failures`` in a row, the endpoint is *suspect*: its items in hand go back unsent until the database turn
+    that records these failures has decided (for at most ``turns`` turns — a suspicion never blocks on its
+    own: the database's breaker does)."""
+
+    def __init__(self, failures: int, turns: int = 2) -> None:
+        self.failures = max(1, failures)
+        self.turns = turns
+        self.counts: dict[str, int] = {}
+        self.suspect: dict[str, int] = {}  # key -> the turn it became suspect in
+        self._turn = 0
+
+    def note(self, key: str, seen: Verdict) -> bool:
+        """One attempt's verdict; True when ``key`` just became suspect."""
+        if seen is Verdict.NONE:
+            return False
+        if seen is Verdict.UP:
+            self.counts.pop(key, None)
+            self.suspect.pop(key, None)
+            return False
+        n = self.counts.get(key, 0) + 1
+        self.counts[key] = n
+        if n >= self.failures and key not in self.suspect:
+            self.suspect[key] = self._turn
+            return True
+        return False
+
+    def turn_done(self) -> None:
+        """A database turn ended: suspicions older than ``turns`` turns lapse (the database has decided)."""
+        self._turn += 1
+        if self.suspect:
+            self.suspect = {k: t for k, t in self.suspect.items() if self._turn - t < self.turns}

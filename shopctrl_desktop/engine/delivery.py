@@ -33,7 +33,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from shopctrl_desktop.config import Settings
-from shopctrl_desktop.domain.breaker import endpoint_key
+from shopctrl_desktop.domain.breaker import LocalWatch, endpoint_key, verdict
 from shopctrl_desktop.domain.model import ItemStatus, WebhookAction
 from shopctrl_desktop.domain.outcome import AttemptResult
 from shopctrl_desktop.domain.queue import ItemChange
@@ -82,6 +82,8 @@ class DeliveryEngine:
             self._concurrency, self._per_host
         )
         self._actions: dict[int, WebhookAction | None] = {}  # item id -> its action, until it is sent
+        self._watch = LocalWatch(int(settings.circuit_failures))  # failures seen here, between database turns
+        self._releasing: set[asyncio.Task[None]] = set()  # items withdrawn from the hand, being given back
         self._loop: asyncio.AbstractEventLoop | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._running = False  # claiming and sending
@@ -142,7 +144,7 @@ class DeliveryEngine:
         self._event.set()
         await asyncio.gather(db_loop, return_exceptions=True)
         heartbeat.cancel()
-        await asyncio.gather(heartbeat, return_exceptions=True)
+        await asyncio.gather(heartbeat, *self._releasing, return_exceptions=True)
         leftover = self._schedule.drop_all()
         self._actions.clear()
         if leftover:
@@ -249,35 +251,55 @@ class DeliveryEngine:
                 self._after_record(batch, record)
             if plan is not None:
                 self._after_claim(plan, items, actions)
-            await self._after_circuits(news)
+            self._watch.turn_done()
+            self._after_circuits(news)
 
-    async def _after_circuits(self, news: TurnNews) -> None:
+    def _after_circuits(self, news: TurnNews) -> None:
         """Endpoints whose circuit opened (or that were paused): their items waiting in hand go back to the
         queue unsent — the next claim holds them without an attempt. Held items leave room: claim again now.
         A probe that comes due wakes the loop."""
-        if news.blocked:
-            blocked = news.blocked
-            gone = self._schedule.withdraw(lambda item: endpoint_key(item.url) in blocked)
-            if gone:
-                for item in gone:
-                    self._actions.pop(item.id, None)
-                try:
-                    await self._db_call(self._store.release, [item.id for item in gone])
-                except Exception:  # noqa: BLE001 - lease recovery will bring them back
-                    log.exception("could not give %d item(s) back; lease recovery will", len(gone))
-                self._observer.items_changed(
-                    [
-                        ItemChange(
-                            it.id, ItemStatus.RETRYING if it.attempts else ItemStatus.QUEUED, it.attempts
-                        )
-                        for it in gone
-                    ]
-                )
-                news.held += len(gone)
+        blocked = news.blocked | self._watch.suspect.keys()
+        if blocked:
+            news.held += self._withdraw(blocked)
         if news.held and self._running:
             self._on_wake()
         if news.probe_in is not None and news.probe_in > 0 and self._running:
             self._wake_in(news.probe_in)
+
+    def _withdraw(self, keys: set[str] | frozenset[str]) -> int:
+        """Items waiting in hand for these endpoints leave it unsent and go back to the queue (no attempt)."""
+        gone = self._schedule.withdraw(lambda item: endpoint_key(item.url) in keys)
+        if not gone:
+            return 0
+        for item in gone:
+            self._actions.pop(item.id, None)
+        task = asyncio.get_running_loop().create_task(self._release(gone))
+        self._releasing.add(task)
+        task.add_done_callback(self._releasing.discard)
+        return len(gone)
+
+    async def _release(self, gone: list[claims.ClaimedItem]) -> None:
+        try:
+            await self._db_call(self._store.release, [item.id for item in gone])
+        except Exception:  # noqa: BLE001 - lease recovery will bring them back
+            log.exception("could not give %d item(s) back; lease recovery will", len(gone))
+            return
+        self._observer.items_changed(
+            [
+                ItemChange(it.id, ItemStatus.RETRYING if it.attempts else ItemStatus.QUEUED, it.attempts)
+                for it in gone
+            ]
+        )
+        if self._running:
+            self._on_wake()  # room in hand again
+
+    def _watch_result(self, item: claims.ClaimedItem, result: AttemptResult) -> None:
+        """This engine's own run of failures for the item's endpoint (domain/breaker.py LocalWatch): when it
+        reaches the breaker's threshold, the endpoint's items waiting in hand stop going out now rather than
+        after the next database turn."""
+        key = endpoint_key(item.url)
+        if self._watch.note(key, verdict(result)):
+            self._withdraw({key})
 
     def _recovery_now(self, plan: ClaimPlan | None) -> bool:
         """Whether this claim also brings back expired leases (at most every poll interval, also while
@@ -337,6 +359,8 @@ class DeliveryEngine:
                 self._schedule.sent(item)
                 if self._schedule.waiting and self._idle:
                     self._wake_workers(1)  # a host may have room again
+            if self._watch.counts or not result.ok:
+                self._watch_result(item, result)
             self._records.append((item, result))
             self._event.set()
 

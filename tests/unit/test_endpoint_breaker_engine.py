@@ -245,3 +245,17 @@ async def test_an_action_url_edited_while_its_circuit_is_open_delivers_to_the_ne
         assert endpoint_row(db, server.url("/new")).label == "healthy"
     finally:
         await server.stop()
+
+
+async def test_items_claimed_ahead_stop_at_the_fifth_failure_not_a_turn_later(db, box, failing):
+    """Four requests at a time to one host, sixteen items claimed ahead: once this engine has seen five
+    failures in a row, what it holds for that endpoint goes back unsent — only requests already under way
+    still count an attempt."""
+    settings = fast_settings(concurrency=8, per_host_concurrency=4)
+    ids = add_items(db, make_action(db, box, failing.url()), 40)
+    async with running_engine(db, box, settings) as (_engine, observer):
+        await observer.wait_until(lambda: any(sev == "warning" for _, sev, _ in observer.alerts))
+        await until(lambda: sum(a for _, a, _ in items(db, ids).values()) == len(failing.requests))
+        await until(lambda: all(status != "sending" for status, _, _ in items(db, ids).values()))
+    assert 5 <= len(failing.requests) <= 5 + settings.per_host_concurrency - 1
+    assert sum(a for _, a, _ in items(db, ids).values()) == len(failing.requests)
