@@ -222,3 +222,18 @@ def test_endpoint_identity(url, key):
 def test_two_urls_differing_only_in_the_query_are_one_endpoint():
     assert endpoint_key("https://erp/api?a=1") == endpoint_key("https://erp/api?a=2") == "https://erp/api"
     assert endpoint_key("https://erp/api") != endpoint_key("https://erp/api/v2")
+
+
+def test_local_watch_suspects_an_endpoint_at_the_threshold_and_the_suspicion_lapses():
+    from shopctrl_desktop.domain.breaker import LocalWatch
+
+    watch = LocalWatch(5)
+    assert [watch.note("erp", DOWN) for _ in range(5)] == [False] * 4 + [True]
+    assert watch.note("erp", DOWN) is False and "erp" in watch.suspect  # once
+    watch.turn_done()
+    assert "erp" in watch.suspect
+    watch.turn_done()
+    assert "erp" not in watch.suspect  # the database's breaker decides from here
+    watch.note("erp", UP)
+    assert watch.counts == {} and watch.note("erp", Verdict.NONE) is False
+    assert [watch.note("erp", DOWN) for _ in range(5)][-1] is True  # counting from zero again
