@@ -43,6 +43,7 @@ from shopctrl_desktop.domain.outcome import AttemptResult
 from shopctrl_desktop.store import claim as claims
 from shopctrl_desktop.store import endpoints
 from shopctrl_desktop.store.alerts import create_alert
+from shopctrl_desktop.store.ingest import begin_write
 from shopctrl_desktop.store.models import QueueItemRow
 
 #: How long the list of endpoints needing attention is reused before it is read again.
@@ -103,6 +104,7 @@ class Circuits:
         if not force and clock - self._read_at < REFRESH_SECONDS:
             return
         self._read_at = clock
+        begin_write(session)  # SQLite: this turn writes next; a read first would make it a deferred one
         before = set(self._blocked)
         self._attention.clear()
         self._blocked.clear()
