@@ -163,8 +163,9 @@ class Circuits:
             self._put(key, circuit)
         session.flush()
         news.blocked |= self._blocked - known_blocked  # opened here, or by another engine: learnt now
-        alerted = {key for key, _, _ in events}
-        for key, event, item in events:
+        alerted: set[str] = set()
+        for key, event, item in _net_events(events, before, after):
+            alerted.add(key)
             self._alert(session, key, event, after[key], item, now, result)
             if event != BreakerEvent.RECOVERED:
                 news.blocked.add(key)
@@ -271,3 +272,29 @@ class Circuits:
         gone = {item_id for ids in held.values() for item_id in ids}
         news.held += len(gone)
         return [item for item in items if item.id not in gone]
+
+
+def _net_events(
+    events: list[tuple[str, BreakerEvent, claims.ClaimedItem]],
+    before: dict[str, Circuit],
+    after: dict[str, Circuit],
+) -> list[tuple[str, BreakerEvent, claims.ClaimedItem]]:
+    """One event per endpoint for a turn, from where it was to where it is: a turn whose outcomes opened and
+    closed a circuit again (an item sent earlier answered) raises nothing; closed -> open raises its opening,
+    open -> closed its recovery; an automatic pause always."""
+    last: dict[str, tuple[BreakerEvent, claims.ClaimedItem]] = {}
+    paused: dict[str, claims.ClaimedItem] = {}
+    for key, event, item in events:
+        last[key] = (event, item)
+        if event == BreakerEvent.AUTO_PAUSED:
+            paused[key] = item
+    net = []
+    for key, (_event, item) in last.items():
+        was, now = before[key].blocked, after[key].blocked
+        if key in paused and after[key].paused:
+            net.append((key, BreakerEvent.AUTO_PAUSED, paused[key]))
+        elif not was and now:
+            net.append((key, BreakerEvent.OPENED, item))
+        elif was and not now:
+            net.append((key, BreakerEvent.RECOVERED, item))
+    return net

@@ -259,3 +259,18 @@ async def test_items_claimed_ahead_stop_at_the_fifth_failure_not_a_turn_later(db
         await until(lambda: all(status != "sending" for status, _, _ in items(db, ids).values()))
     assert 5 <= len(failing.requests) <= 5 + settings.per_host_concurrency - 1
     assert sum(a for _, a, _ in items(db, ids).values()) == len(failing.requests)
+
+
+def test_one_turn_raises_one_event_per_endpoint_from_where_it_was_to_where_it_is():
+    """An item sent before the circuit opened may answer in the same turn as the failures that open it:
+    opened and closed again in one turn raises nothing (and holds nothing)."""
+    from shopctrl_desktop.domain.breaker import BreakerEvent, Circuit, CircuitState
+    from shopctrl_desktop.store.circuits import _net_events
+
+    closed, opened = Circuit(), Circuit(state=CircuitState.OPEN, consecutive_failures=5)
+    item = object()
+    both = [("k", BreakerEvent.OPENED, item), ("k", BreakerEvent.RECOVERED, item)]
+    assert _net_events(both, {"k": closed}, {"k": closed}) == []
+    assert _net_events(both[:1], {"k": closed}, {"k": opened}) == [("k", BreakerEvent.OPENED, item)]
+    assert _net_events(both[1:], {"k": opened}, {"k": closed}) == [("k", BreakerEvent.RECOVERED, item)]
+    assert _net_events(both[::-1], {"k": opened}, {"k": opened}) == []  # recovered, then opened again
