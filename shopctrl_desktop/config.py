@@ -36,6 +36,10 @@ class Settings:
     #: A shared database whose login has a password: the desktop app asks for it at start when neither
     #: SHOPCTRL_DATABASE_PASSWORD nor the OS keyring has it (store/shared_login.py). Never the password.
     ask_database_password: bool = False
+    #: Circuit breaker (docs/endpoints.md): consecutive failed attempts that open an endpoint's circuit, and
+    #: the days an open circuit may last before the endpoint is paused.
+    circuit_failures: int = 5
+    circuit_pause_days: float = 5.0
 
     @property
     def listen_address(self) -> str:

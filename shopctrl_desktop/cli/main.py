@@ -20,6 +20,7 @@ from shopctrl_desktop.cli.common import (
     read_json_file,
 )
 from shopctrl_desktop.cli.db import add_db_parsers
+from shopctrl_desktop.cli.endpoints import add_endpoints_parser
 from shopctrl_desktop.cli.keys import add_keys_parser, warn_about_key
 from shopctrl_desktop.cli.queue import add_queue_parsers
 from shopctrl_desktop.cli.render import run_render
@@ -198,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_triggers_parser(add, common)
     add_queue_parsers(add, common)
+    add_endpoints_parser(add, common)
     add_audit_parser(add, common)
     add_shops_parser(add, common)
     add_db_parsers(add, common)

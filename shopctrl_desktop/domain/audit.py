@@ -45,6 +45,8 @@ class AuditAction(StrEnum):
     USER_ADDED = "user.added"
     USER_CHANGED = "user.changed"
     USER_REMOVED = "user.removed"
+    ENDPOINT_PAUSED = "endpoint.paused"
+    ENDPOINT_RESUMED = "endpoint.resumed"
 
     @property
     def kind(self) -> str:
@@ -71,6 +73,8 @@ _SENTENCES = {
     AuditAction.USER_ADDED: "Added user {target}",
     AuditAction.USER_CHANGED: "Changed user {target}",
     AuditAction.USER_REMOVED: "Removed user {target}",
+    AuditAction.ENDPOINT_PAUSED: "Paused deliveries to endpoint {target}",
+    AuditAction.ENDPOINT_RESUMED: "Resumed deliveries to endpoint {target}",
 }
 
 
@@ -84,6 +88,7 @@ class SubjectKind(StrEnum):
     SHOP = "shop"
     KEY = "key"
     USER = "user"
+    ENDPOINT = "endpoint"
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ class Capability(StrEnum):
     RETRY_CANCEL = "retryCancel"
     RESEND = "resend"
     MARK_ALERTS_READ = "markAlertsRead"
+    PAUSE_ENDPOINTS = "pauseEndpoints"  # pause / resume deliveries to an endpoint
     EDIT_TRIGGERS = "editTriggers"
     READ_SECRETS = "readSecrets"
     EDIT_SETTINGS = "editSettings"  # settings stored in the database and shop names
@@ -41,6 +42,7 @@ _SUPPORT = frozenset(
         Capability.RETRY_CANCEL,
         Capability.RESEND,
         Capability.MARK_ALERTS_READ,
+        Capability.PAUSE_ENDPOINTS,
     }
 )
 

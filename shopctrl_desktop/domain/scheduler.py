@@ -16,13 +16,17 @@ this class decides everything in between, on plain values:
   A waiting item below the ceiling is not sent: the engine claims first (even beyond the claim-ahead
   room), so a higher item that is still in the database overtakes the items claimed ahead.
 
+* **circuit breakers**: items of an endpoint whose circuit is open or that is paused are not sent
+  (domain/breaker.py decides, on the database's row; the claim gives them back in its transaction and
+  :meth:`DeliveryScheduler.withdraw` takes those already in hand out when a circuit opens).
+
 Items are anything with ``id``, ``host`` and ``priority`` (the store's ``ClaimedItem``).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
@@ -214,6 +218,27 @@ class DeliveryScheduler(Generic[Item]):
         """The outcomes of these items are in the database: they leave the hand."""
         for item_id in ids:
             self._in_hand.pop(item_id, None)
+
+    def withdraw(self, leaves: Callable[[Item], bool]) -> list[Item]:
+        """Waiting items for which ``leaves(item)`` is true leave the hand unsent (their endpoint's circuit
+        opened or it was paused: domain/breaker.py); the caller gives them back to the queue. Items being sent
+        stay."""
+        gone = [item for item in self._waiting if leaves(item)]
+        if not gone:
+            return []
+        ids = {item.id for item in gone}
+        self._waiting = [item for item in self._waiting if item.id not in ids]
+        for item in gone:
+            self._in_hand.pop(item.id, None)
+            host = item.host
+            self._host_active[host] -= 1
+            if self._host_active[host] <= 0:
+                del self._host_active[host]
+                self._host_sending.pop(host, None)
+            if host in self._capped:
+                self._capped.discard(host)
+                self.more_due = True
+        return gone
 
     def drop_all(self) -> list[Item]:
         """Everything still in hand (a stopping engine gives it back); the scheduler is empty after."""

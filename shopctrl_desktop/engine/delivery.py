@@ -29,9 +29,11 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from typing import Any, TypeVar
 
 from shopctrl_desktop.config import Settings
+from shopctrl_desktop.domain.breaker import LocalWatch, endpoint_key, verdict
 from shopctrl_desktop.domain.model import ItemStatus, WebhookAction
 from shopctrl_desktop.domain.outcome import AttemptResult
 from shopctrl_desktop.domain.queue import ItemChange
@@ -44,6 +46,7 @@ from shopctrl_desktop.engine.progress import EngineObserver, NullObserver
 from shopctrl_desktop.engine.senders import AiohttpSender, Sender
 from shopctrl_desktop.engine.tlsconfig import TLSContextCache
 from shopctrl_desktop.store import claim as claims
+from shopctrl_desktop.store.circuits import TurnNews
 from shopctrl_desktop.store.db import Database
 from shopctrl_desktop.store.models import utcnow
 from shopctrl_desktop.store.secrets import SecretBox
@@ -66,10 +69,11 @@ class DeliveryEngine:
         owner: str | None = None,
         poll_interval: float = 2.0,
         lease_margin: float = 5.0,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._observer: EngineObserver = observer or NullObserver()
         owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._store = DeliveryDatabase(db, box, settings, owner, lease_margin)
+        self._store = DeliveryDatabase(db, box, settings, owner, lease_margin, clock)
         self._sender: Sender = sender or AiohttpSender()
         self._tls = TLSContextCache()
         self._poll_interval = poll_interval
@@ -79,6 +83,8 @@ class DeliveryEngine:
             self._concurrency, self._per_host
         )
         self._actions: dict[int, WebhookAction | None] = {}  # item id -> its action, until it is sent
+        self._watch = LocalWatch(int(settings.circuit_failures))  # failures seen here, between database turns
+        self._releasing: set[asyncio.Task[None]] = set()  # items withdrawn from the hand, being given back
         self._loop: asyncio.AbstractEventLoop | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._running = False  # claiming and sending
@@ -147,7 +153,7 @@ class DeliveryEngine:
             db_loop.cancel()
         await asyncio.gather(db_loop, return_exceptions=True)
         heartbeat.cancel()
-        await asyncio.gather(heartbeat, return_exceptions=True)
+        await asyncio.gather(heartbeat, *self._releasing, return_exceptions=True)
         leftover = self._schedule.drop_all()
         self._actions.clear()
         if leftover:
@@ -241,7 +247,7 @@ class DeliveryEngine:
             recover = self._recovery_now(plan)
             want, cap, in_hand = (plan.want, plan.host_cap, plan.host_in_hand) if plan else (0, 0, {})
             try:
-                record, items, actions = await self._db_call(
+                record, items, actions, news = await self._db_call(
                     self._store.cycle, batch, want, cap, in_hand, recover
                 )
             except Exception as exc:  # noqa: BLE001 - database busy or gone: keep the outcomes, try again
@@ -264,6 +270,55 @@ class DeliveryEngine:
                 self._after_record(batch, record)
             if plan is not None:
                 self._after_claim(plan, items, actions)
+            self._watch.turn_done()
+            self._after_circuits(news)
+
+    def _after_circuits(self, news: TurnNews) -> None:
+        """Endpoints whose circuit opened (or that were paused): their items waiting in hand go back to the
+        queue unsent — the next claim holds them without an attempt. Held items leave room: claim again now.
+        A probe that comes due wakes the loop."""
+        blocked = news.blocked | self._watch.suspect.keys()
+        if blocked:
+            news.held += self._withdraw(blocked)
+        if news.held and self._running:
+            self._on_wake()
+        if news.probe_in is not None and news.probe_in > 0 and self._running:
+            self._wake_in(news.probe_in)
+
+    def _withdraw(self, keys: set[str] | frozenset[str]) -> int:
+        """Items waiting in hand for these endpoints leave it unsent and go back to the queue (no attempt)."""
+        gone = self._schedule.withdraw(lambda item: endpoint_key(item.url) in keys)
+        if not gone:
+            return 0
+        for item in gone:
+            self._actions.pop(item.id, None)
+        task = asyncio.get_running_loop().create_task(self._release(gone))
+        self._releasing.add(task)
+        task.add_done_callback(self._releasing.discard)
+        return len(gone)
+
+    async def _release(self, gone: list[claims.ClaimedItem]) -> None:
+        try:
+            await self._db_call(self._store.release, [item.id for item in gone])
+        except Exception:  # noqa: BLE001 - lease recovery will bring them back
+            log.exception("could not give %d item(s) back; lease recovery will", len(gone))
+            return
+        self._observer.items_changed(
+            [
+                ItemChange(it.id, ItemStatus.RETRYING if it.attempts else ItemStatus.QUEUED, it.attempts)
+                for it in gone
+            ]
+        )
+        if self._running:
+            self._on_wake()  # room in hand again
+
+    def _watch_result(self, item: claims.ClaimedItem, result: AttemptResult) -> None:
+        """This engine's own run of failures for the item's endpoint (domain/breaker.py LocalWatch): when it
+        reaches the breaker's threshold, the endpoint's items waiting in hand stop going out now rather than
+        after the next database turn."""
+        key = endpoint_key(item.url)
+        if self._watch.note(key, verdict(result)):
+            self._withdraw({key})
 
     def _recovery_now(self, plan: ClaimPlan | None) -> bool:
         """Whether this claim also brings back expired leases (at most every poll interval, also while
@@ -323,6 +378,8 @@ class DeliveryEngine:
                 self._schedule.sent(item)
                 if self._schedule.waiting and self._idle:
                     self._wake_workers(1)  # a host may have room again
+            if self._watch.counts or not result.ok:
+                self._watch_result(item, result)
             self._records.append((item, result))
             self._event.set()
 

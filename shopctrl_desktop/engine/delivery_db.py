@@ -8,14 +8,17 @@ webhook actions.
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from shopctrl_desktop.config import Settings
+from shopctrl_desktop.domain.breaker import BreakerPolicy
 from shopctrl_desktop.domain.model import WebhookAction
 from shopctrl_desktop.domain.outcome import AttemptResult
 from shopctrl_desktop.store import claim as claims
 from shopctrl_desktop.store import unreadable as unreadable_secrets
+from shopctrl_desktop.store.circuits import Circuits, TurnNews
 from shopctrl_desktop.store.db import Database
 from shopctrl_desktop.store.models import utcnow
 from shopctrl_desktop.store.secrets import SecretBox
@@ -26,9 +29,22 @@ ACTION_CACHE_SECONDS = 2.0
 
 class DeliveryDatabase:
     def __init__(
-        self, db: Database, box: SecretBox, settings: Settings, owner: str, lease_margin: float
+        self,
+        db: Database,
+        box: SecretBox,
+        settings: Settings,
+        owner: str,
+        lease_margin: float,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._db = db
+        self._clock = clock  # "now" of claims, records and circuit breakers (tests move it on)
+        self.circuits = Circuits(
+            BreakerPolicy(
+                failures=max(1, int(settings.circuit_failures)),
+                pause_after=float(settings.circuit_pause_days) * 86400.0,
+            )
+        )
         self._box = box
         self._settings = settings
         self.owner = owner
@@ -41,7 +57,7 @@ class DeliveryDatabase:
         with self._db.session() as session:
             self.lease_seconds = claims.lease_seconds_for(session, self._lease_margin)
             self._lease_read_at = time.monotonic()
-            return claims.recover_expired_leases(session, utcnow())
+            return claims.recover_expired_leases(session, self._clock())
 
     def cycle(
         self,
@@ -50,12 +66,18 @@ class DeliveryDatabase:
         per_host: int,
         host_active: dict[str, int],
         recover: bool,
-    ) -> tuple[claims.RecordResult, list[claims.ClaimedItem], dict[int, WebhookAction]]:
-        """One transaction: record what finished, then claim what fits (one commit, one thread hop)."""
+    ) -> tuple[claims.RecordResult, list[claims.ClaimedItem], dict[int, WebhookAction], TurnNews]:
+        """One transaction: record what finished (and what it means for the endpoints' circuit breakers),
+        then claim what fits and may go (one commit, one thread hop)."""
         items: list[claims.ClaimedItem] = []
         actions: dict[int, WebhookAction] = {}
+        news = TurnNews()
+        now = self._clock()
         with self._db.session() as session:
-            record = claims.record_outcomes(session, self.owner, batch, self._settings.retry)
+            record = claims.record_outcomes(session, self.owner, batch, self._settings.retry, now)
+            self.circuits.refresh(session, news)
+            if batch:
+                self.circuits.after_record(session, batch, now, record, news)
             if want > 0:
                 clock = time.monotonic()
                 if clock - self._lease_read_at > ACTION_CACHE_SECONDS:
@@ -65,16 +87,18 @@ class DeliveryDatabase:
                     session,
                     self.owner,
                     want,
-                    utcnow(),
+                    now,
                     self.lease_seconds,
                     per_host=per_host,
                     host_in_hand=host_active,
                     recover=recover,
                 )
+                items = self.circuits.gate(session, self.owner, items, now, self.lease_seconds, news)
                 actions, unreadable = self._actions_for(session, items, clock)
                 if unreadable:
                     items = self._fail_unreadable(session, items, unreadable, record)
-        return record, items, actions
+            news.probe_in = self.circuits.probe_in(now)
+        return record, items, actions, news
 
     def _fail_unreadable(
         self,
@@ -86,7 +110,7 @@ class DeliveryDatabase:
         """Items of actions whose secrets this key cannot decrypt fail here, in the claim's transaction
         (they never reach a sender); the others are returned to be sent."""
         bad = [it for it in items if it.action_id in unreadable]
-        unreadable_secrets.fail_unreadable_items(session, bad, unreadable, self._box, utcnow(), record)
+        unreadable_secrets.fail_unreadable_items(session, bad, unreadable, self._box, self._clock(), record)
         return [it for it in items if it.action_id not in unreadable]
 
     def _actions_for(
@@ -120,9 +144,9 @@ class DeliveryDatabase:
 
     def release(self, ids: list[int]) -> int:
         with self._db.session() as session:
-            return claims.release_items(session, self.owner, ids)
+            return claims.release_items(session, self.owner, ids, self._clock())
 
     def extend(self, ids: list[int]) -> int:
         with self._db.session() as session:
-            until = utcnow() + timedelta(seconds=self.lease_seconds)
+            until = self._clock() + timedelta(seconds=self.lease_seconds)
             return claims.extend_leases(session, self.owner, ids, until)

@@ -217,3 +217,24 @@ class DatabaseMetaRow(Base):
     __tablename__ = "database_meta"
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class EndpointRow(Base):
+    """One endpoint's circuit breaker and pause state (domain/breaker.py; store/endpoints.py). A row exists once
+    an endpoint failed or was paused; an endpoint without a row is healthy."""
+
+    __tablename__ = "endpoints"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(String(1000), unique=True)  # domain/breaker.py endpoint_key
+    state: Mapped[str] = mapped_column(String(20), default="closed")
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    next_probe_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    wait_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    last_action: Mapped[str] = mapped_column(String(300), default="")  # a trigger title that uses it
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

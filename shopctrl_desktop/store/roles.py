@@ -13,9 +13,10 @@ The plan (SPEC §10):
   triggers refuse UPDATE/DELETE/TRUNCATE to every role but the owner anyway, migration 0003).
 - support: SELECT on the queue, attempts, events, shops, alerts, triggers and the actions' public columns
   (not the ``*_enc`` secret columns: column privileges); UPDATE of exactly the columns retry, cancel and
-  mark-read change (store/queue.py, store/alerts.py); INSERT queue items (resend) and audit entries.
+  mark-read change (store/queue.py, store/alerts.py); INSERT queue items (resend) and audit entries;
+  read, insert and update endpoints (pause / resume, store/endpoints.py).
 - engine: what ``serve`` needs: read triggers and actions with their secrets; insert and update shops,
-  events, queue items, attempts and alerts; insert audit entries.
+  events, queue items, attempts, alerts and endpoints (circuit breakers); insert audit entries.
 
 Every role may read ``alembic_version`` (each start checks the schema) and the ``id`` of the audit entry it
 inserts (``INSERT … RETURNING id``), and use the id sequences of the tables it inserts into.
@@ -74,6 +75,9 @@ PLAN: dict[Role, list[Grant]] = {
         Grant("UPDATE", "queue_items", ("status", "next_attempt_at", "finished_at")),  # retry, cancel
         Grant("INSERT", "queue_items"),  # resend
         Grant("UPDATE", "alerts", ("read",)),  # mark read
+        *_grants("SELECT", ("endpoints",)),
+        *_grants("INSERT", ("endpoints",)),  # pause / resume (store/endpoints.py)
+        *_grants("UPDATE", ("endpoints",)),
         Grant("INSERT", AUDIT_TABLE),
         Grant("SELECT", AUDIT_TABLE, ("id",)),
     ],
@@ -96,6 +100,9 @@ PLAN: dict[Role, list[Grant]] = {
             "INSERT", ("shops", "events", "queue_items", "delivery_attempts", "alerts", "database_meta")
         ),
         *_grants("UPDATE", ("shops", "events", "queue_items", "delivery_attempts", "alerts")),
+        *_grants("SELECT", ("endpoints",)),  # circuit breakers (store/circuits.py)
+        *_grants("INSERT", ("endpoints",)),
+        *_grants("UPDATE", ("endpoints",)),
         Grant("INSERT", AUDIT_TABLE),
         Grant("SELECT", AUDIT_TABLE, ("id",)),
     ],

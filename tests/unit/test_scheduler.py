@@ -168,3 +168,22 @@ def test_in_hand_until_recorded_and_dropped_on_stop():
     assert sorted(s.in_hand_ids()) == [2, 3]
     assert sorted(it.id for it in s.drop_all()) == [2, 3]
     assert s.in_hand == 0 and s.waiting == 0
+
+
+def test_withdraw_takes_waiting_items_of_a_blocked_endpoint_out_of_the_hand():
+    """A circuit opened: its items waiting in hand leave unsent (given back by the engine); items being sent
+    stay; the host's room is free again."""
+    s: DeliveryScheduler[Item] = DeliveryScheduler(concurrency=2, per_host=1)
+    db = [Item(i, host="erp" if i % 2 else "shop") for i in range(1, 11)]
+    claim(s, db)
+    sending = send_all_possible(s)
+    assert sorted(it.host for it in sending) == ["erp", "shop"]
+    before = s.in_hand
+    gone = s.withdraw(lambda it: it.host == "erp")
+    assert gone and all(it.host == "erp" for it in gone) and all(it not in gone for it in sending)
+    assert s.in_hand == before - len(gone) and not set(s.in_hand_ids()) & {it.id for it in gone}
+    erp_sending = next(it for it in sending if it.host == "erp")
+    s.sent(erp_sending)  # the one in flight finishes normally
+    assert s.withdraw(lambda it: it.host == "erp") == []
+    plan = s.claim_plan()
+    assert plan is not None and plan.host_in_hand.get("erp", 0) == 0
