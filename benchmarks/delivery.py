@@ -10,7 +10,13 @@ Then, in rounds that alternate so both see the same machine load (the machine is
 * **httpx** (for the record, fewer requests): a bare ``httpx.AsyncClient`` at the same concurrency —
   why the engine's sender is aiohttp (engine/senders.py).
 
+With ``--databases sqlite,postgres`` the same runs on a throwaway PostgreSQL server (default settings,
+``--pg-fsync-off`` for the unsafe figure, printed as such), with ``--engines 1,2`` once with one engine and
+once with two engines on the same database (each in a process of its own, as on two workstations, each at
+``--concurrency``). The receiver counts deliveries per ``X-ShopCtrl-Delivery``: every item must arrive, once.
+
     python3 benchmarks/delivery.py [--items 20000] [--concurrency 64] [--rounds 4] [--httpx-items 2000]
+                                   [--databases sqlite,postgres] [--engines 1,2] [--pg-fsync-off]
 
 Target (issue 3): >= 1,000 deliveries/s and >= 0.5 x the ceiling.
 """
