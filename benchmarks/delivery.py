@@ -13,7 +13,9 @@ Then, in rounds that alternate so both see the same machine load (the machine is
 With ``--databases sqlite,postgres`` the same runs on a throwaway PostgreSQL server (default settings,
 ``--pg-fsync-off`` for the unsafe figure, printed as such), with ``--engines 1,2`` once with one engine and
 once with two engines on the same database (each in a process of its own, as on two workstations, each at
-``--concurrency``). The receiver counts deliveries per ``X-ShopCtrl-Delivery``: every item must arrive, once.
+``--concurrency``). Every configuration runs its chunk in every round (sqlite, postgres 1, postgres 2,
+then the next round), each with its own receiver, which counts deliveries per ``X-ShopCtrl-Delivery``:
+every item must arrive, once.
 
     python3 benchmarks/delivery.py [--items 20000] [--concurrency 64] [--rounds 4] [--httpx-items 2000]
                                    [--databases sqlite,postgres] [--engines 1,2] [--pg-fsync-off]
@@ -201,10 +203,28 @@ class Figures:
         )
 
 
-def measure_configuration(
-    database: str, engines: int, url: str, receiver: ReceiverProcess, args: argparse.Namespace
-) -> Figures:
-    """Pre-fill a fresh database, then alternate ceiling and engine rounds (see the module's docstring)."""
+@dataclass
+class Configuration:
+    """A database with its queue, its own receiver (item ids repeat across databases) and its engine(s)."""
+
+    database: str
+    engines: int
+    db: Database
+    box: SecretBox
+    receiver: ReceiverProcess
+    pool: EngineProcesses | None  # two or more engines: processes of their own; one: in this process
+    counter: _Counter
+    engine_s: float = 0.0
+    ceiling_s: float = 0.0
+    ceiling_n: int = 0
+
+    @property
+    def name(self) -> str:
+        return f"{self.database}, {self.engines} engine{'s' if self.engines > 1 else ''}"
+
+
+def prepare(database: str, engines: int, url: str, args: argparse.Namespace) -> Configuration:
+    receiver = ReceiverProcess.start()
     db = Database(url)
     box = SecretBox.generate()
     t = time.perf_counter()
@@ -212,42 +232,49 @@ def measure_configuration(
     print(
         f"[{database}, {engines} engine(s)] pre-filled {args.items} queued items in {time.perf_counter() - t:.1f} s"
     )
-    chunk = args.items // args.rounds
     pool = EngineProcesses.start(url, box, args.concurrency, engines) if engines > 1 else None
+    return Configuration(database, engines, db, box, receiver, pool, _Counter())
 
-    async def measure() -> tuple[float, float, int]:
-        await run_bare_aiohttp(receiver.url, min(2000, args.items), args.concurrency)  # warm-up
-        receiver.reset()
-        counter = _Counter()
-        engine_s = ceiling_s = 0.0
-        ceiling_n = 0
-        for r in range(1, args.rounds + 1):
-            # the machine is shared: alternate, so both see the same load
-            c = await run_bare_aiohttp(receiver.url, chunk, args.concurrency)
-            until = args.items if r == args.rounds else r * chunk
-            if pool is None:
-                e = await run_engine(db, box, counter, until, args.concurrency)
-                done = counter.final
-            else:
-                e = await pool.run_until(receiver, until)
-                done = receiver.counts().distinct
-            print(f"  round {r}: ceiling {chunk / c:7.0f}/s   engine {done:6d} done, {e:.2f} s")
-            ceiling_s += c
-            ceiling_n += chunk
-            engine_s += e
-        return engine_s, ceiling_s, ceiling_n
 
-    try:
-        engine_s, ceiling_s, ceiling_n = asyncio.run(measure())
-    finally:
-        if pool is not None:
-            pool.close()
-    with db.session() as s:
+async def run_round(config: Configuration, r: int, args: argparse.Namespace) -> None:
+    """One round: the ceiling posts a chunk, then the engine(s) deliver the next chunk of the queue."""
+    chunk = args.items // args.rounds
+    if r == 1:
+        await run_bare_aiohttp(config.receiver.url, min(2000, args.items), args.concurrency)  # warm-up
+        config.receiver.reset()
+    c = await run_bare_aiohttp(config.receiver.url, chunk, args.concurrency)
+    until = args.items if r == args.rounds else r * chunk
+    if config.pool is None:
+        e = await run_engine(config.db, config.box, config.counter, until, args.concurrency)
+        done = config.counter.final
+    else:
+        e = await config.pool.run_until(config.receiver, until)
+        done = config.receiver.counts().distinct
+    print(f"  round {r} {config.name:20s} ceiling {chunk / c:7.0f}/s   engine {done:6d} done, {e:.2f} s")
+    config.ceiling_s += c
+    config.ceiling_n += chunk
+    config.engine_s += e
+
+
+def finish(config: Configuration, args: argparse.Namespace) -> Figures:
+    if config.pool is not None:
+        config.pool.close()
+    with config.db.session() as s:
         delivered = s.scalar(select(func.count()).where(QueueItemRow.status == "delivered")) or 0
         attempts = s.scalar(select(func.count()).select_from(DeliveryAttemptRow)) or 0
-    db.dispose()
+    config.db.dispose()
+    received = config.receiver.counts()
+    config.receiver.stop()
     return Figures(
-        database, engines, args.items, engine_s, ceiling_s, ceiling_n, delivered, attempts, receiver.counts()
+        config.database,
+        config.engines,
+        args.items,
+        config.engine_s,
+        config.ceiling_s,
+        config.ceiling_n,
+        delivered,
+        attempts,
+        received,
     )
 
 
@@ -309,23 +336,30 @@ def main() -> int:
         parser.error("--databases takes sqlite and/or postgres, --engines positive numbers")
     tune_process()  # as `serve` does (the receiver process is spawned: it starts untuned)
 
-    results: list[Figures] = []
+    configs: list[Configuration] = []
     httpx_s = None
-    receiver = ReceiverProcess.start()
-    try:
-        with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
+        try:
             if "sqlite" in databases:
-                url = f"sqlite:///{tmp}/bench.sqlite3"
-                results.append(measure_configuration("sqlite", 1, url, receiver, args))
+                configs.append(prepare("sqlite", 1, f"sqlite:///{tmp}/bench.sqlite3", args))
             if "postgres" in databases:
                 cluster = stack.enter_context(start_postgres(args.pg_fsync_off))
                 for engines in engine_counts:
-                    url = cluster.new_database_url()
-                    results.append(measure_configuration("postgres", engines, url, receiver, args))
-            if args.httpx_items:
-                httpx_s = asyncio.run(run_bare_httpx(receiver.url, args.httpx_items, args.concurrency))
-    finally:
-        receiver.stop()
+                    configs.append(prepare("postgres", engines, cluster.new_database_url(), args))
+
+            async def measure() -> float | None:
+                # the machine is shared: every configuration runs a chunk in every round, so all see
+                # the same load (and each engine chunk follows its own ceiling chunk)
+                for r in range(1, args.rounds + 1):
+                    for config in configs:
+                        await run_round(config, r, args)
+                if not args.httpx_items:
+                    return None
+                return await run_bare_httpx(configs[0].receiver.url, args.httpx_items, args.concurrency)
+
+            httpx_s = asyncio.run(measure())
+        finally:
+            results = [finish(config, args) for config in configs]
     return 0 if report(results, args, httpx_s) else 1
 
 
