@@ -7,7 +7,9 @@ phases alternate so both see the same machine load. At the end every 202 is chec
 
 With ``--databases sqlite,postgres`` the same runs on a throwaway PostgreSQL server (default settings) too,
 with ``--engines 1,2`` once with one engine and once with two on the same database (the second in a process
-of its own, as on another workstation; the client's concurrency is split between the two listeners).
+of its own, as on another workstation; the client's concurrency is split between the two listeners). All
+configurations are started first and run their phases in every round, one after another, so a shared
+machine's changing load hits them alike.
 
     python3 benchmarks/ingest.py [--seconds 5] [--concurrency 64] [--rounds 2]
                                  [--databases sqlite,postgres] [--engines 1,2] [--pg-fsync-off]
@@ -26,6 +28,7 @@ import os
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -233,7 +236,25 @@ def new_database(database: str, tmp: str, cluster: PostgresCluster | None) -> st
     return cluster.new_database_url()
 
 
-async def measure_configuration(database: str, engines: int, db_url: str, args: argparse.Namespace) -> dict:
+@dataclass
+class Configuration:
+    """A database with one trigger and its listener(s): this process's engine plus ``engines - 1`` more."""
+
+    database: str
+    engines: int
+    db: Database
+    tmp: tempfile.TemporaryDirectory
+    engine: Engine
+    servers: list[tuple[str, str]]  # (url, token) per listener
+    others: list[tuple[BaseProcess, Connection]]
+    totals: dict[str, list[float]] = field(default_factory=lambda: {"/events": [0, 0.0], "/bare": [0, 0.0]})
+
+    @property
+    def name(self) -> str:
+        return f"{self.database}, {self.engines} engine{'s' if self.engines > 1 else ''}"
+
+
+async def prepare(database: str, engines: int, db_url: str) -> Configuration:
     tmp = tempfile.TemporaryDirectory(prefix="shopctrl-bench-")
     db = Database(db_url)
     box = load_secret_box(resolve_paths(tmp.name).ensure().data_dir, use_keyring=False)
@@ -256,47 +277,46 @@ async def measure_configuration(database: str, engines: int, db_url: str, args: 
         proc.start()
         others.append((proc, parent))
         servers.append(parent.recv())
-    load_start = os.getloadavg()
-    print(
-        f"[{database}, {engines} engine(s)] servers {', '.join(u for u, _ in servers)}  client: separate "
-        f"process(es), concurrency {args.concurrency} in all, {args.seconds:.0f} s per phase, {args.rounds} round(s)"
-    )
-    totals = {"/events": [0, 0.0], "/bare": [0, 0.0]}
-    groups = committed = 0
-    try:
-        for r in range(args.rounds):
-            for path in args.phases.split(","):
-                cpu = time.process_time()
-                result = await run_phases(
-                    servers, path, args.seconds, args.concurrency, r * 100_000, args.client
-                )
-                cpu = time.process_time() - cpu
-                ok = result["statuses"].get(202 if path == "/events" else 200, 0)
-                others_statuses = {k: v for k, v in result["statuses"].items() if k not in (200, 202)}
-                totals[path][0] += ok
-                totals[path][1] += result["elapsed"]
-                print(
-                    f"  round {r + 1} {path:8s} {ok / result['elapsed']:8.0f}/s  p50 {result['p50']:.1f} ms  "
-                    f"p99 {result['p99']:.1f} ms  server CPU {cpu / max(ok, 1) * 1e6:.0f} µs/request"
-                    + (" (this process's engine only)" if engines > 1 else "")
-                    + (f"  other statuses {others_statuses}" if others_statuses else "")
-                )
-    finally:
-        groups, committed = engine.intake.groups_committed, engine.intake.events_committed
-        await engine.stop()
-        for proc, conn in others:
-            conn.send("stop")
-            more_groups, more_committed = conn.recv()
-            groups, committed = groups + more_groups, committed + more_committed
-            proc.join(30)
-    with db.session() as s:
+    print(f"[{database}, {engines} engine(s)] listeners {', '.join(u for u, _ in servers)}")
+    return Configuration(database, engines, db, tmp, engine, servers, others)
+
+
+async def run_round(config: Configuration, r: int, args: argparse.Namespace) -> None:
+    for path in args.phases.split(","):
+        cpu = time.process_time()
+        result = await run_phases(
+            config.servers, path, args.seconds, args.concurrency, r * 100_000, args.client
+        )
+        cpu = time.process_time() - cpu
+        ok = result["statuses"].get(202 if path == "/events" else 200, 0)
+        others_statuses = {k: v for k, v in result["statuses"].items() if k not in (200, 202)}
+        config.totals[path][0] += ok
+        config.totals[path][1] += result["elapsed"]
+        print(
+            f"  round {r + 1} {config.name:20s} {path:8s} {ok / result['elapsed']:8.0f}/s  p50 {result['p50']:.1f} ms"
+            f"  p99 {result['p99']:.1f} ms  server CPU {cpu / max(ok, 1) * 1e6:.0f} µs/request"
+            + (" (this process's engine only)" if config.engines > 1 else "")
+            + (f"  other statuses {others_statuses}" if others_statuses else "")
+        )
+
+
+async def finish(config: Configuration) -> dict:
+    groups, committed = config.engine.intake.groups_committed, config.engine.intake.events_committed
+    await config.engine.stop()
+    for proc, conn in config.others:
+        conn.send("stop")
+        more_groups, more_committed = conn.recv()
+        groups, committed = groups + more_groups, committed + more_committed
+        proc.join(30)
+    with config.db.session() as s:
         stored = s.scalar(select(func.count()).select_from(EventRow))
         items = s.scalar(select(func.count()).select_from(QueueItemRow))
-    db.dispose()
-    tmp.cleanup()
+    config.db.dispose()
+    config.tmp.cleanup()
+    totals = config.totals
     return {
-        "database": database,
-        "engines": engines,
+        "database": config.database,
+        "engines": config.engines,
         "events_rate": totals["/events"][0] / max(totals["/events"][1], 1e-9),
         "bare_rate": totals["/bare"][0] / max(totals["/bare"][1], 1e-9) or float("nan"),
         "accepted": totals["/events"][0],
@@ -304,30 +324,39 @@ async def measure_configuration(database: str, engines: int, db_url: str, args: 
         "items": items,
         "groups": groups,
         "committed": committed,
-        "load_start": load_start,
     }
 
 
 async def main(args: argparse.Namespace) -> int:
     databases = [d.strip() for d in args.databases.split(",") if d.strip()]
     engine_counts = sorted({int(n) for n in args.engines.split(",")})
-    results = []
+    load_start = os.getloadavg()
+    configs: list[Configuration] = []
     with tempfile.TemporaryDirectory(prefix="shopctrl-bench-") as tmp, contextlib.ExitStack() as stack:
-        if "sqlite" in databases:
-            results.append(await measure_configuration("sqlite", 1, new_database("sqlite", tmp, None), args))
-        if "postgres" in databases:
-            cluster = stack.enter_context(start_postgres(args.pg_fsync_off))
-            for engines in engine_counts:
-                url = new_database("postgres", tmp, cluster)
-                results.append(await measure_configuration("postgres", engines, url, args))
-    return 0 if report(results) else 1
+        try:
+            if "sqlite" in databases:
+                configs.append(await prepare("sqlite", 1, new_database("sqlite", tmp, None)))
+            if "postgres" in databases:
+                cluster = stack.enter_context(start_postgres(args.pg_fsync_off))
+                for engines in engine_counts:
+                    configs.append(await prepare("postgres", engines, new_database("postgres", tmp, cluster)))
+            print(
+                f"client: separate process(es), concurrency {args.concurrency} in all, {args.seconds:.0f} s per "
+                f"phase, {args.rounds} round(s); every configuration runs in every round (same machine load)"
+            )
+            for r in range(args.rounds):
+                for config in configs:
+                    await run_round(config, r, args)
+        finally:
+            results = [await finish(config) for config in configs]
+    return 0 if report(results, load_start) else 1
 
 
-def report(results: list[dict]) -> bool:
+def report(results: list[dict], load_start: tuple[float, float, float]) -> bool:
     load = os.getloadavg()
     print(
         f"machine load average now {load[0]:.2f} (1 min), {load[1]:.2f} (5 min) on {os.cpu_count()} CPUs; "
-        f"at start {results[0]['load_start'][0]:.2f} — other processes take CPU from both phases alike"
+        f"at start {load_start[0]:.2f} — other processes take CPU from both phases alike"
     )
     base = next((r for r in results if r["database"] == "sqlite" and r["engines"] == 1), None)
     print(f"{'configuration':24s} {'events/s':>9s} {'bare/s':>8s} {'/bare':>6s} {'/sqlite':>8s}  durable")
