@@ -10,7 +10,15 @@ Then, in rounds that alternate so both see the same machine load (the machine is
 * **httpx** (for the record, fewer requests): a bare ``httpx.AsyncClient`` at the same concurrency —
   why the engine's sender is aiohttp (engine/senders.py).
 
+With ``--databases sqlite,postgres`` the same runs on a throwaway PostgreSQL server (default settings,
+``--pg-fsync-off`` for the unsafe figure, printed as such), with ``--engines 1,2`` once with one engine and
+once with two engines on the same database (each in a process of its own, as on two workstations, each at
+``--concurrency``). Every configuration runs its chunk in every round (sqlite, postgres 1, postgres 2,
+then the next round), each with its own receiver, which counts deliveries per ``X-ShopCtrl-Delivery``:
+every item must arrive, once.
+
     python3 benchmarks/delivery.py [--items 20000] [--concurrency 64] [--rounds 4] [--httpx-items 2000]
+                                   [--databases sqlite,postgres] [--engines 1,2] [--pg-fsync-off]
 
 Target (issue 3): >= 1,000 deliveries/s and >= 0.5 x the ceiling.
 """
@@ -19,11 +27,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 import tempfile
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -32,7 +41,8 @@ import aiohttp  # noqa: E402
 import httpx  # noqa: E402
 from sqlalchemy import func, insert, select  # noqa: E402
 
-from benchmarks.receiver import ReceiverProcess  # noqa: E402
+from benchmarks.engine_processes import EngineProcesses, start_postgres  # noqa: E402
+from benchmarks.receiver import Counts, ReceiverProcess  # noqa: E402
 from shopctrl_desktop.config import Settings  # noqa: E402
 from shopctrl_desktop.domain.model import Trigger, WebhookAction  # noqa: E402
 from shopctrl_desktop.domain.signing import generate_secret  # noqa: E402
@@ -159,6 +169,149 @@ async def run_bare_httpx(url: str, items: int, concurrency: int) -> float:
         return time.perf_counter() - t0
 
 
+@dataclass
+class Figures:
+    """One configuration's result: database, engines, the engine's and the ceiling's times, the checks."""
+
+    database: str
+    engines: int
+    items: int
+    engine_s: float
+    ceiling_s: float
+    ceiling_n: int
+    delivered: int
+    attempts: int
+    received: Counts
+
+    @property
+    def rate(self) -> float:
+        return self.items / self.engine_s
+
+    @property
+    def ceiling_rate(self) -> float:
+        return self.ceiling_n / self.ceiling_s
+
+    @property
+    def exact(self) -> bool:
+        """Every item delivered and recorded once, and none arrived at the receiver twice."""
+        n = self.items
+        return (
+            self.delivered == n
+            and self.attempts == n
+            and self.received.distinct == n
+            and not self.received.repeated
+        )
+
+
+@dataclass
+class Configuration:
+    """A database with its queue, its own receiver (item ids repeat across databases) and its engine(s)."""
+
+    database: str
+    engines: int
+    db: Database
+    box: SecretBox
+    receiver: ReceiverProcess
+    pool: EngineProcesses | None  # two or more engines: processes of their own; one: in this process
+    counter: _Counter
+    engine_s: float = 0.0
+    ceiling_s: float = 0.0
+    ceiling_n: int = 0
+
+    @property
+    def name(self) -> str:
+        return f"{self.database}, {self.engines} engine{'s' if self.engines > 1 else ''}"
+
+
+def prepare(database: str, engines: int, url: str, args: argparse.Namespace) -> Configuration:
+    receiver = ReceiverProcess.start()
+    db = Database(url)
+    box = SecretBox.generate()
+    t = time.perf_counter()
+    prefill(db, box, receiver.url, args.items)
+    print(
+        f"[{database}, {engines} engine(s)] pre-filled {args.items} queued items in {time.perf_counter() - t:.1f} s"
+    )
+    pool = EngineProcesses.start(url, box, args.concurrency, engines) if engines > 1 else None
+    return Configuration(database, engines, db, box, receiver, pool, _Counter())
+
+
+async def run_round(config: Configuration, r: int, args: argparse.Namespace) -> None:
+    """One round: the ceiling posts a chunk, then the engine(s) deliver the next chunk of the queue."""
+    chunk = args.items // args.rounds
+    if r == 1:
+        await run_bare_aiohttp(config.receiver.url, min(2000, args.items), args.concurrency)  # warm-up
+        config.receiver.reset()
+    c = await run_bare_aiohttp(config.receiver.url, chunk, args.concurrency)
+    until = args.items if r == args.rounds else r * chunk
+    if config.pool is None:
+        e = await run_engine(config.db, config.box, config.counter, until, args.concurrency)
+        done = config.counter.final
+    else:
+        e = await config.pool.run_until(config.receiver, until)
+        done = config.receiver.counts().distinct
+    print(f"  round {r} {config.name:20s} ceiling {chunk / c:7.0f}/s   engine {done:6d} done, {e:.2f} s")
+    config.ceiling_s += c
+    config.ceiling_n += chunk
+    config.engine_s += e
+
+
+def finish(config: Configuration, args: argparse.Namespace) -> Figures:
+    if config.pool is not None:
+        config.pool.close()
+    with config.db.session() as s:
+        delivered = s.scalar(select(func.count()).where(QueueItemRow.status == "delivered")) or 0
+        attempts = s.scalar(select(func.count()).select_from(DeliveryAttemptRow)) or 0
+    config.db.dispose()
+    received = config.receiver.counts()
+    config.receiver.stop()
+    return Figures(
+        config.database,
+        config.engines,
+        args.items,
+        config.engine_s,
+        config.ceiling_s,
+        config.ceiling_n,
+        delivered,
+        attempts,
+        received,
+    )
+
+
+def report(results: list[Figures], args: argparse.Namespace, httpx_s: float | None) -> bool:
+    print(f"concurrency {args.concurrency} per engine, {args.items} items, receiver in a separate process")
+    base = next((f for f in results if f.database == "sqlite" and f.engines == 1), None)
+    print(
+        f"{'configuration':24s} {'deliveries/s':>12s} {'ceiling/s':>10s} {'/ceiling':>9s} {'/sqlite':>8s}  checks"
+    )
+    for f in results:
+        vs_sqlite = f"{f.rate / base.rate:8.2f}" if base is not None else "       -"
+        checks = (
+            f"{f.delivered} delivered, {f.attempts} attempts, receiver: {f.received.distinct} items, "
+            f"{f.received.repeated} twice"
+        )
+        name = f"{f.database}, {f.engines} engine{'s' if f.engines > 1 else ''}"
+        print(
+            f"{name:24s} {f.rate:12.0f} {f.ceiling_rate:10.0f} {f.rate / f.ceiling_rate:9.2f} {vs_sqlite}  {checks}"
+        )
+    if httpx_s is not None:
+        print(
+            f"bare httpx.AsyncClient ({args.httpx_items} requests): {args.httpx_items / httpx_s:8.0f} requests/s"
+        )
+    ok = all(f.exact for f in results)
+    print("every item delivered once in every configuration:", "yes" if ok else "NO")
+    if base is not None:
+        target = base.rate >= 1000 and base.rate / base.ceiling_rate >= 0.5
+        print("target sqlite (>= 1,000/s and >= 0.5 x ceiling):", "met" if target else "NOT met")
+        ok = ok and target
+    pg = next((f for f in results if f.database == "postgres" and f.engines == 1), None)
+    if pg is not None and base is not None:
+        target = pg.rate >= 0.5 * base.rate
+        print("target postgres, one engine (>= 0.5 x sqlite):", "met" if target else "NOT met")
+        ok = ok and target
+    return ok
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -167,65 +320,47 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=4, help="alternate engine and ceiling this many times")
     parser.add_argument("--httpx-items", type=int, default=2000, help="0 skips the httpx figure")
+    parser.add_argument("--databases", default="sqlite", help="sqlite, postgres or sqlite,postgres")
+    parser.add_argument(
+        "--engines", default="1", help="engines on one PostgreSQL database: 1, 2 or 1,2 (SQLite: always 1)"
+    )
+    parser.add_argument(
+        "--pg-fsync-off",
+        action="store_true",
+        help="run the throwaway server with fsync=off (UNSAFE; printed)",
+    )
     args = parser.parse_args()
+    databases = [d.strip() for d in args.databases.split(",") if d.strip()]
+    engine_counts = sorted({int(n) for n in args.engines.split(",")})
+    if not set(databases) <= {"sqlite", "postgres"} or not engine_counts or min(engine_counts) < 1:
+        parser.error("--databases takes sqlite and/or postgres, --engines positive numbers")
     tune_process()  # as `serve` does (the receiver process is spawned: it starts untuned)
 
-    receiver = ReceiverProcess.start()
-    url = receiver.url
-    chunk = args.items // args.rounds
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            db = Database(f"sqlite:///{tmp}/bench.sqlite3")
-            box = SecretBox.generate()
-            t = time.perf_counter()
-            prefill(db, box, url, args.items)
-            print(f"pre-filled {args.items} queued items in {time.perf_counter() - t:.1f} s")
+    configs: list[Configuration] = []
+    httpx_s = None
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
+        try:
+            if "sqlite" in databases:
+                configs.append(prepare("sqlite", 1, f"sqlite:///{tmp}/bench.sqlite3", args))
+            if "postgres" in databases:
+                cluster = stack.enter_context(start_postgres(args.pg_fsync_off))
+                for engines in engine_counts:
+                    configs.append(prepare("postgres", engines, cluster.new_database_url(), args))
 
-            async def measure() -> tuple[float, float, int, float | None]:
-                await run_bare_aiohttp(url, min(2000, args.items), args.concurrency)  # warm-up
-                counter = _Counter()
-                engine_s = ceiling_s = 0.0
-                ceiling_n = 0
+            async def measure() -> float | None:
+                # the machine is shared: every configuration runs a chunk in every round, so all see
+                # the same load (and each engine chunk follows its own ceiling chunk)
                 for r in range(1, args.rounds + 1):
-                    # the machine is shared: alternate, so both see the same load
-                    c = await run_bare_aiohttp(url, chunk, args.concurrency)
-                    e = await run_engine(
-                        db, box, counter, args.items if r == args.rounds else r * chunk, args.concurrency
-                    )
-                    print(
-                        f"  round {r}: ceiling {chunk / c:7.0f}/s   engine {counter.final:6d} done, {e:.2f} s"
-                    )
-                    ceiling_s += c
-                    ceiling_n += chunk
-                    engine_s += e
-                bare_httpx = None
-                if args.httpx_items:
-                    bare_httpx = await run_bare_httpx(url, args.httpx_items, args.concurrency)
-                return engine_s, ceiling_s, ceiling_n, bare_httpx
+                    for config in configs:
+                        await run_round(config, r, args)
+                if not args.httpx_items:
+                    return None
+                return await run_bare_httpx(configs[0].receiver.url, args.httpx_items, args.concurrency)
 
-            engine_s, ceiling_s, ceiling_n, httpx_s = asyncio.run(measure())
-            with db.session() as s:
-                delivered = s.scalar(select(func.count()).where(QueueItemRow.status == "delivered"))
-                attempts = s.scalar(select(func.count()).select_from(DeliveryAttemptRow))
-            db.dispose()
-    finally:
-        receiver.stop()
-
-    engine_rate = args.items / engine_s
-    ceiling_rate = ceiling_n / ceiling_s
-    print(f"concurrency {args.concurrency}, {args.items} items, receiver in a separate process")
-    print(f"engine (claim -> sign -> send -> record): {engine_rate:8.0f} deliveries/s  ({engine_s:.2f} s)")
-    print(f"bare aiohttp.ClientSession (ceiling):     {ceiling_rate:8.0f} requests/s    ({ceiling_s:.2f} s)")
-    if httpx_s is not None:
-        print(
-            f"bare httpx.AsyncClient ({args.httpx_items} requests):    {args.httpx_items / httpx_s:8.0f} requests/s"
-        )
-    ratio = engine_rate / ceiling_rate
-    print(f"ratio engine / ceiling: {ratio:.2f}")
-    print(f"database: {delivered} delivered, {attempts} attempt rows")
-    ok = engine_rate >= 1000 and ratio >= 0.5 and delivered == args.items and attempts == args.items
-    print("target (>= 1,000/s and >= 0.5 x ceiling, every item delivered once):", "met" if ok else "NOT met")
-    return 0 if ok else 1
+            httpx_s = asyncio.run(measure())
+        finally:
+            results = [finish(config, args) for config in configs]
+    return 0 if report(results, args, httpx_s) else 1
 
 
 if __name__ == "__main__":

@@ -4,7 +4,12 @@ its own (spawned, so it shares neither the measured process's loop nor its GIL).
     receiver = ReceiverProcess.start()
     url = receiver.url
     ...
+    receiver.counts()   # requests so far, distinct X-ShopCtrl-Delivery ids, ids received more than once
+    receiver.reset()    # counts back to zero
     receiver.stop()
+
+It counts the deliveries per ``X-ShopCtrl-Delivery`` header (the queue item's id; a bare client sends none),
+so a benchmark can tell that every item arrived and none arrived twice.
 """
 
 from __future__ import annotations
@@ -14,13 +19,30 @@ import multiprocessing as mp
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
+from typing import NamedTuple
+
+
+class Counts(NamedTuple):
+    requests: int  # every POST, with or without a delivery id
+    distinct: int  # distinct X-ShopCtrl-Delivery ids
+    repeated: int  # ids that arrived more than once
 
 
 def _main(conn: Connection) -> None:
     from aiohttp import web
 
+    per_delivery: dict[str, int] = {}
+    totals = [0, 0]  # requests, ids received more than once
+
     async def handle(request: web.Request) -> web.Response:
         await request.read()
+        totals[0] += 1
+        delivery = request.headers.get("X-ShopCtrl-Delivery")
+        if delivery is not None:
+            seen = per_delivery.get(delivery, 0) + 1
+            per_delivery[delivery] = seen
+            if seen == 2:
+                totals[1] += 1
         return web.Response(text="ok")
 
     async def main() -> None:
@@ -31,7 +53,12 @@ def _main(conn: Connection) -> None:
         site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
         await site.start()
         conn.send(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]  # noqa: SLF001
-        await asyncio.get_running_loop().run_in_executor(None, conn.recv)  # until stop()
+        loop = asyncio.get_running_loop()
+        while (command := await loop.run_in_executor(None, conn.recv)) != "stop":
+            if command == "reset":
+                per_delivery.clear()
+                totals[:] = [0, 0]
+            conn.send(Counts(totals[0], len(per_delivery), totals[1]))
         await runner.cleanup()
 
     asyncio.run(main())
@@ -53,6 +80,15 @@ class ReceiverProcess:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/hook"
+
+    def counts(self) -> Counts:
+        """Requests received since the start (or the last reset), distinct delivery ids, repeated ids."""
+        self.conn.send("count")
+        return self.conn.recv()  # type: ignore[no-any-return]
+
+    def reset(self) -> None:
+        self.conn.send("reset")
+        self.conn.recv()
 
     def stop(self, timeout: float = 10.0) -> None:
         try:

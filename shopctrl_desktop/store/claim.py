@@ -6,7 +6,8 @@ claim: on SQLite ``BEGIN IMMEDIATE`` (one writer at a time, so no two engines ta
 PostgreSQL ``SELECT … FOR UPDATE SKIP LOCKED`` so several engines share one database and no item is sent
 twice at the same time. The ``UPDATE`` re-checks the due condition either way.
 
-Record: one transaction for many outcomes — attempt rows, item status/attempts/times/response, the next
+Record: one transaction for many outcomes (two statements on SQLite and PostgreSQL: claim_sqlite.py,
+claim_postgres.py) — attempt rows, item status/attempts/times/response, the next
 attempt time from the RetryPolicy, and an Error alert for each item that failed for good. An item whose
 lease was lost (another engine took it over) keeps its attempt row but is not changed.
 """
@@ -28,6 +29,7 @@ from shopctrl_desktop.domain.model import AlertSeverity, ItemStatus, Priority
 from shopctrl_desktop.domain.outcome import BODY_LIMIT, AttemptResult, decide
 from shopctrl_desktop.domain.queue import FINAL_STATUSES, WAITING_STATUSES, ItemChange, status_values
 from shopctrl_desktop.domain.retry import RetryPolicy
+from shopctrl_desktop.store import claim_postgres as pg
 from shopctrl_desktop.store import claim_sqlite as fast
 from shopctrl_desktop.store.alerts import create_alert
 from shopctrl_desktop.store.ingest import begin_write
@@ -358,7 +360,8 @@ def record_outcomes(
             owned |= fast.owned(conn, chunk, owner)
         else:
             owned.update(conn.scalars(_OWNED, {"p_ids": chunk, "p_owner": owner}))
-    when = fast.sqlite_time if sqlite else _same
+    postgresql = conn.dialect.name == "postgresql"
+    when = fast.sqlite_time if sqlite else pg.naive_utc if postgresql else _same
     finished_at = when(now)
     attempt_rows: list[list[Any]] = []
     item_updates: list[list[Any]] = []
@@ -408,6 +411,8 @@ def record_outcomes(
             alerts_to_make.append((item, alert_reason, message))
     if sqlite:
         fast.record(conn, attempt_rows, item_updates)
+    elif postgresql:
+        pg.record(conn, attempt_rows, item_updates)
     else:
         if attempt_rows:
             conn.execute(

@@ -205,3 +205,25 @@ def test_record_many_outcomes_keeps_every_value(anydb, box):
         assert row.status == change.status and row.attempts == 1 and row.lease_owner is None
         assert row.response_status == res.status_code and row.response_message == change.message
         assert row.status == ("delivered" if res.ok else "retrying")
+
+
+def test_record_outcomes_where_a_whole_column_is_empty(anydb, box):
+    """Every attempt a connection error: status code, headers, body and finish time are NULL in every row
+    of the group (on PostgreSQL each column travels as one array; an array of only NULLs must still land)."""
+    action = make_action(anydb, box, "http://a.example/hook")
+    add_items(anydb, action, 3)
+    items = _claim(anydb)
+    outcomes = [
+        (item, AttemptResult(started_at=utcnow(), duration_ms=1.5, error="connection refused"))
+        for item in items
+    ]
+    with anydb.session() as s:
+        result = claims.record_outcomes(s, "A", outcomes, RetryPolicy(kind="custom", delays=(60.0,)))
+    assert [c.status for c in result.changes] == ["retrying"] * 3
+    with anydb.session() as s:
+        attempts = list(s.scalars(select(DeliveryAttemptRow)))
+        rows = list(s.scalars(select(QueueItemRow)))
+    assert len(attempts) == 3 and all(a.status_code is None and a.response_body is None for a in attempts)
+    assert all(a.error == "connection refused" and a.duration_ms == 1.5 for a in attempts)
+    assert all(r.status == "retrying" and r.finished_at is None and r.response_status is None for r in rows)
+    assert all(r.attempts == 1 and r.lease_owner is None and r.next_attempt_at is not None for r in rows)
