@@ -33,6 +33,7 @@ READ_ONLY_STYLE = (
     "QLabel#read_only_line { background: #fff4ce; color: #5c4400; border: 1px solid #e6c65c; "
     "border-radius: 3px; padding: 6px 8px; }"
 )
+READ_ONLY_FIELD_STYLE = "background: #f4f4f4; color: #333;"
 REFUSED_TITLE = "Not allowed"
 
 
@@ -77,9 +78,14 @@ def make_read_only(root: QWidget, keep: Iterable[QWidget] = ()) -> None:
         if spared(widget):
             continue
         if isinstance(widget, (QLineEdit, QPlainTextEdit, QTextEdit)):
-            if isinstance(widget, QLineEdit) and isinstance(widget.parentWidget(), QComboBox):
-                continue  # the combo box itself is disabled
+            if isinstance(widget, QLineEdit) and isinstance(
+                widget.parentWidget(), (QComboBox, QAbstractSpinBox)
+            ):
+                continue  # the combo or spin box itself is disabled
             widget.setReadOnly(True)
+            widget.setStyleSheet(READ_ONLY_FIELD_STYLE)  # looks as unchangeable as the disabled inputs
+            if isinstance(widget, QLineEdit):
+                widget.deselect()
         elif isinstance(widget, (QAbstractButton, QComboBox, QAbstractSpinBox)):
             widget.setEnabled(False)
         elif isinstance(widget, QAbstractItemView):

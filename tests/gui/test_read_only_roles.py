@@ -37,7 +37,6 @@ from shopctrl_desktop.gui.queue.page import QueuePage
 from shopctrl_desktop.gui.triggers.editor import TriggerEditorDialog
 from shopctrl_desktop.gui.triggers.page import TriggersPage
 from shopctrl_desktop.gui.triggers.shops_dialog import ShopsDialog
-from shopctrl_desktop.gui.webhook.editor import WebhookEditorDialog
 from shopctrl_desktop.store import roles
 from shopctrl_desktop.store import triggers as trigger_store
 from shopctrl_desktop.store.db import Database
@@ -113,8 +112,8 @@ def editable_inputs(root: QWidget, *, spare: tuple[QWidget, ...] = ()) -> list[s
     for widget in root.findChildren(QWidget):
         if not isinstance(widget, INPUTS) or widget in spare or isinstance(widget.parentWidget(), QTabBar):
             continue
-        if isinstance(widget, QLineEdit) and isinstance(widget.parentWidget(), QComboBox):
-            continue  # judged by its combo box
+        if isinstance(widget, QLineEdit) and isinstance(widget.parentWidget(), (QComboBox, QAbstractSpinBox)):
+            continue  # judged by its combo or spin box
         if not is_read_only_input(widget):
             found.append(f"{type(widget).__name__} {widget.objectName() or getattr(widget, 'text', str)()}")
     return found
@@ -194,6 +193,8 @@ def test_support_sees_shop_names_read_only_and_the_login_in_the_status_bar(qtbot
     qtbot.addWidget(window)
     assert window.identity_label.text() == f"{shared.logins[Role.SUPPORT]} — support"
     assert window.triggers_page.read_only
+    window.activity_page.reload()  # the trail is the admins': no query, a line saying so
+    assert "Only an admin can see the activity" in window.activity_page.empty_label.text()
 
 
 def test_support_retries_a_failed_item_from_the_queue_page(qtbot, shared, app_paths, box):

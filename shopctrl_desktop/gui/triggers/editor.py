@@ -49,13 +49,16 @@ from shopctrl_desktop.store import triggers as trigger_store
 log = logging.getLogger(__name__)
 
 
-def action_summary(action: WebhookAction) -> str:
+def action_summary(action: WebhookAction, secrets_set: frozenset[str] | None = None) -> str:
+    """One line for the action list; ``secrets_set`` names the secrets stored for an action whose secrets
+    were not fetched (a read-only editor: store/triggers.py ``secrets_set``)."""
     extras = [action.priority.label + " priority"]
-    if action.hmac_secret:
+    stored = secrets_set or frozenset()
+    if action.hmac_secret or "hmac_secret" in stored:
         extras.append(f"signed ({action.signature_scheme.value})")
     if action.username:
         extras.append("basic auth")
-    if action.client_certificate:
+    if action.client_certificate or "client_certificate" in stored:
         extras.append("client certificate")
     return f"Call Webhook — {action.method} {action.url}   ({', '.join(extras)})"
 
@@ -74,6 +77,11 @@ class TriggerEditorDialog(UnsavedChangesDialog):
         #: why this login may not change triggers (SPEC §10): then every input is read-only, Save is gone
         self.read_only = trigger_read_only_reason(ctx)
         self._trigger_id: int | None = trigger.id if trigger else None
+        #: action id -> its stored secrets' names, when the secrets were not fetched (read-only)
+        self._secrets_set: dict[int, frozenset[str]] = {}
+        if self.read_only and trigger is not None:
+            with ctx.db.session() as session:
+                self._secrets_set = trigger_store.secrets_set(session)
         self._actions: list[WebhookAction] = list(trigger.actions) if trigger else []
         self.setWindowTitle(f"Trigger — {trigger.title}" if trigger else "New trigger")
         self.setMinimumWidth(760)
@@ -424,7 +432,8 @@ class TriggerEditorDialog(UnsavedChangesDialog):
     def _refresh_action_list(self, select: int | None = None) -> None:
         self.action_list.clear()
         for action in self._actions:
-            item = QListWidgetItem(action_summary(action))
+            stored = self._secrets_set.get(action.id) if action.id is not None else None
+            item = QListWidgetItem(action_summary(action, stored))
             item.setToolTip(action.url)
             self.action_list.addItem(item)
         if self._actions:

@@ -131,6 +131,7 @@ class WebhookEditorDialog(UnsavedChangesDialog):
         close.setText("Close")
         close.setDefault(True)
         make_read_only(self, keep=(close,))
+        close.setFocus()
 
     # --- result ---------------------------------------------------------------------------------
     def action(self) -> WebhookAction:
