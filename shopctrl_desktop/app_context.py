@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from shopctrl_desktop.config import Settings
+    from shopctrl_desktop.domain.roles import Capability
     from shopctrl_desktop.paths import AppPaths
     from shopctrl_desktop.store.db import Database
+    from shopctrl_desktop.store.roles import Identity
     from shopctrl_desktop.store.secrets import SecretBox
 
 
@@ -29,6 +31,7 @@ class AppContext:
         self.settings = settings
         self._db = db
         self._box = box
+        self._identity: Identity | None = None
 
     @property
     def database_url(self) -> str:
@@ -57,6 +60,26 @@ class AppContext:
 
             self._box = load_secret_box(self.paths.data_dir)
         return self._box
+
+    @property
+    def identity(self) -> Identity:
+        """Who the current login is and what its role may do (SPEC §10), asked of the database once: on
+        SQLite the OS user, an admin; on PostgreSQL the login and its group role."""
+        if self._identity is None:
+            from shopctrl_desktop.store.audit import os_user
+            from shopctrl_desktop.store.roles import current_identity
+
+            with self.db.session() as session:
+                self._identity = current_identity(session, os_user())
+        return self._identity
+
+    @identity.setter
+    def identity(self, identity: Identity) -> None:
+        self._identity = identity
+
+    def may(self, capability: Capability) -> bool:
+        """Whether the current login's role allows ``capability`` (domain/roles.py)."""
+        return capability in self.identity.capabilities
 
     def save_settings(self, settings: Settings) -> None:
         """Write settings.json and record what changed in the audit trail, in one transaction: when the file

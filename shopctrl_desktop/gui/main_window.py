@@ -27,6 +27,7 @@ from shopctrl_desktop.gui.background import run_in_background
 from shopctrl_desktop.gui.engine_thread import EngineSignals, EngineThread
 from shopctrl_desktop.gui.help import APP_TITLE, app_icon, install_help_menu
 from shopctrl_desktop.gui.live import LiveWatcher
+from shopctrl_desktop.gui.permissions import identity_text
 from shopctrl_desktop.gui.queue.page import QueuePage
 from shopctrl_desktop.gui.settings.dialog import SettingsDialog
 from shopctrl_desktop.gui.triggers.page import TriggersPage
@@ -156,7 +157,22 @@ class MainWindow(QMainWindow):
         self.counts_label.setObjectName("counts_status")
         self.alerts_label = QLabel()
         self.alerts_label.setObjectName("alerts_status")
-        for label in (self.listener_label, self.engine_label, self.counts_label, self.alerts_label):
+        identity = self.ctx.identity  # who is signed in: what the pages let this login change (SPEC §10)
+        self.identity_label = QLabel(identity_text(identity))
+        self.identity_label.setObjectName("identity_status")
+        self.identity_label.setToolTip(
+            "Signed in to the database as "
+            + identity_text(identity)
+            + ". This role may: "
+            + ", ".join(sorted(c.value for c in identity.capabilities))
+        )
+        for label in (
+            self.identity_label,
+            self.listener_label,
+            self.engine_label,
+            self.counts_label,
+            self.alerts_label,
+        ):
             label.setContentsMargins(6, 0, 6, 0)
             bar.addPermanentWidget(label)
         self._show_states()

@@ -38,6 +38,7 @@ from shopctrl_desktop.store.triggers import public_action_columns
 
 AUDIT_TABLE = "audit_entries"
 VERSION_TABLE = "alembic_version"
+SECRETS_SET_VIEW = "webhook_action_secrets_set"  # which secrets are set, never the secrets (0006_readonly)
 _WRITE = ("SELECT", "INSERT", "UPDATE", "DELETE")
 
 
@@ -72,6 +73,7 @@ PLAN: dict[Role, list[Grant]] = {
             ),
         ),
         Grant("SELECT", "webhook_actions", public_action_columns()),
+        Grant("SELECT", SECRETS_SET_VIEW),  # "set" / "not set" in the read-only editor
         Grant("UPDATE", "queue_items", ("status", "next_attempt_at", "finished_at")),  # retry, cancel
         Grant("INSERT", "queue_items"),  # resend
         Grant("UPDATE", "alerts", ("read",)),  # mark read
@@ -93,6 +95,7 @@ PLAN: dict[Role, list[Grant]] = {
                 "triggers",
                 "webhook_actions",
                 "database_meta",
+                SECRETS_SET_VIEW,
                 VERSION_TABLE,
             ),
         ),
@@ -114,7 +117,7 @@ def _admin_grants(tables: Iterable[str]) -> list[Grant]:
     for table in tables:
         if table == AUDIT_TABLE:
             grants += _grants("SELECT", [table]) + _grants("INSERT", [table])
-        elif table == VERSION_TABLE:
+        elif table in (VERSION_TABLE, SECRETS_SET_VIEW):
             grants.append(Grant("SELECT", table))
         else:
             grants += [Grant(p, table) for p in _WRITE]
@@ -204,7 +207,8 @@ def setup_roles(session: Session) -> SetupResult:
             created.append(group)
     database = database_name(session)
     schema = str(session.scalar(text("SELECT current_schema()")))
-    tables = sorted(inspect(session.connection()).get_table_names())
+    inspector = inspect(session.connection())
+    tables = sorted([*inspector.get_table_names(), *inspector.get_view_names()])
     plan = {**PLAN, Role.ADMIN: _admin_grants(tables)}
     sequences = _id_sequences(session)
     for role, group in groups.items():

@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session, selectinload
 
 from shopctrl_desktop.domain.audit import AuditAction, FieldChange, Subject, SubjectKind, diff_triggers
@@ -143,6 +143,23 @@ def list_public_triggers(session: Session) -> list[Trigger]:
     """Every trigger with its secrets left out (None): to show them where the key cannot decrypt them.
     Never save one of these back (the secrets would be cleared)."""
     return list_triggers(session, None)
+
+
+#: The secret fields of an action, named as on WebhookAction and as the view of migration 0006_readonly names them.
+SECRET_FIELDS = ("hmac_secret", "client_certificate", "client_certificate_passphrase", "password")
+
+
+def secrets_set(session: Session) -> dict[int, frozenset[str]]:
+    """action id -> the names of its secret fields that hold a value (of :data:`SECRET_FIELDS`), read from
+    the view ``webhook_action_secrets_set``: never the secrets, so a login that may not read the ``*_enc``
+    columns (support) can still show "set" / "not set"."""
+    rows = session.execute(
+        text(f"SELECT action_id, {', '.join(SECRET_FIELDS)} FROM webhook_action_secrets_set")
+    )
+    return {
+        int(row[0]): frozenset(name for name, value in zip(SECRET_FIELDS, row[1:], strict=True) if value)
+        for row in rows
+    }
 
 
 def get_trigger(

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from shopctrl_desktop.app_context import AppContext
 from shopctrl_desktop.domain.audit import SECRET_CHANGED, AuditAction, AuditEntry, SubjectKind
+from shopctrl_desktop.domain.roles import Capability
 from shopctrl_desktop.gui.activity.model import ENTRY_ID_ROLE, ActivityModel
 from shopctrl_desktop.gui.background import run_in_background
 from shopctrl_desktop.gui.table_model import log_table, table_over_detail
@@ -162,6 +163,17 @@ class ActivityPage(QWidget):
         )
 
     def reload(self) -> None:
+        if not self.ctx.may(
+            Capability.VIEW_AUDIT
+        ):  # the database grants the trail to admins only (SPEC §10): no query
+            identity = self.ctx.identity
+            role = identity.role.value if identity.role else "no role"
+            self.empty_label.setText(
+                f"You are signed in as {identity.user} ({role}). Only an admin can see the activity: "
+                "who changed which trigger, setting or shop name, and when."
+            )
+            self.empty_label.setVisible(True)
+            return
         db, chosen = self.ctx.db, self.filters()
 
         def load() -> tuple[list[AuditEntry], list[str]]:

@@ -31,6 +31,12 @@ from shopctrl_desktop.app_context import AppContext
 from shopctrl_desktop.domain.conditions import validate_condition
 from shopctrl_desktop.domain.model import Trigger, WebhookAction
 from shopctrl_desktop.gui.mergefields.catalogue import field_types_for_event
+from shopctrl_desktop.gui.permissions import (
+    make_read_only,
+    read_only_line,
+    show_refusal,
+    trigger_read_only_reason,
+)
 from shopctrl_desktop.gui.triggers.conditions import ConditionEditor
 from shopctrl_desktop.gui.triggers.event_picker import EventPicker
 from shopctrl_desktop.gui.triggers.shops import load_shop_names
@@ -43,13 +49,16 @@ from shopctrl_desktop.store import triggers as trigger_store
 log = logging.getLogger(__name__)
 
 
-def action_summary(action: WebhookAction) -> str:
+def action_summary(action: WebhookAction, secrets_set: frozenset[str] | None = None) -> str:
+    """One line for the action list; ``secrets_set`` names the secrets stored for an action whose secrets
+    were not fetched (a read-only editor: store/triggers.py ``secrets_set``)."""
     extras = [action.priority.label + " priority"]
-    if action.hmac_secret:
+    stored = secrets_set or frozenset()
+    if action.hmac_secret or "hmac_secret" in stored:
         extras.append(f"signed ({action.signature_scheme.value})")
     if action.username:
         extras.append("basic auth")
-    if action.client_certificate:
+    if action.client_certificate or "client_certificate" in stored:
         extras.append("client certificate")
     return f"Call Webhook — {action.method} {action.url}   ({', '.join(extras)})"
 
@@ -65,7 +74,14 @@ class TriggerEditorDialog(UnsavedChangesDialog):
     ) -> None:
         super().__init__(parent)
         self.ctx = ctx
+        #: why this login may not change triggers (SPEC §10): then every input is read-only, Save is gone
+        self.read_only = trigger_read_only_reason(ctx)
         self._trigger_id: int | None = trigger.id if trigger else None
+        #: action id -> its stored secrets' names, when the secrets were not fetched (read-only)
+        self._secrets_set: dict[int, frozenset[str]] = {}
+        if self.read_only and trigger is not None:
+            with ctx.db.session() as session:
+                self._secrets_set = trigger_store.secrets_set(session)
         self._actions: list[WebhookAction] = list(trigger.actions) if trigger else []
         self.setWindowTitle(f"Trigger — {trigger.title}" if trigger else "New trigger")
         self.setMinimumWidth(760)
@@ -191,6 +207,23 @@ class TriggerEditorDialog(UnsavedChangesDialog):
         self.all_shops_radio.toggled.connect(self._update_scope)
         self.condition_editor.changed.connect(self.condition_message.clear_message)
         self._saved_state = self._state()
+        if self.read_only:
+            self._show_read_only(self.read_only)
+
+    def _show_read_only(self, reason: str) -> None:
+        """Look, never change: the line saying why on top, every input read-only, "View…" for the actions,
+        Save gone and Cancel become Close."""
+        self.read_only_label = read_only_line(reason, self)
+        layout = self.layout()
+        assert isinstance(layout, QVBoxLayout)
+        layout.insertWidget(0, self.read_only_label)
+        self.edit_action_button.setText("View…")
+        self.save_button.hide()
+        self.save_close_button.hide()
+        self.cancel_button.setText("Close")
+        self.cancel_button.setDefault(True)
+        make_read_only(self, keep=(self.edit_action_button, self.cancel_button, self.action_list))
+        self._update_action_buttons()
 
     # --- state ----------------------------------------------------------------------------------
     def _load(self, trigger: Trigger | None) -> None:
@@ -224,7 +257,7 @@ class TriggerEditorDialog(UnsavedChangesDialog):
         )
 
     def is_dirty(self) -> bool:
-        return self._state() != self._saved_state
+        return not self.read_only and self._state() != self._saved_state
 
     @property
     def trigger_id(self) -> int | None:
@@ -328,6 +361,8 @@ class TriggerEditorDialog(UnsavedChangesDialog):
         return True
 
     def save(self) -> bool:
+        if self.read_only:
+            return False
         trigger = self.validate()
         if trigger is None:
             return False
@@ -342,6 +377,9 @@ class TriggerEditorDialog(UnsavedChangesDialog):
             self.form_message.show_error("Fix the marked fields to save.")
             return False
         except Exception as exc:  # noqa: BLE001 - the user must know it was not stored
+            if show_refusal(self, exc, self.ctx):  # the database said no: its words, in a dialog
+                self.form_message.show_error("The trigger was not saved: your role may not change triggers.")
+                return False
             log.exception("saving trigger failed")
             # the driver's own message, not SQLAlchemy's statement and parameters (encrypted secrets)
             self.form_message.show_error(f"The trigger was not saved: {getattr(exc, 'orig', None) or exc}")
@@ -394,7 +432,8 @@ class TriggerEditorDialog(UnsavedChangesDialog):
     def _refresh_action_list(self, select: int | None = None) -> None:
         self.action_list.clear()
         for action in self._actions:
-            item = QListWidgetItem(action_summary(action))
+            stored = self._secrets_set.get(action.id) if action.id is not None else None
+            item = QListWidgetItem(action_summary(action, stored))
             item.setToolTip(action.url)
             self.action_list.addItem(item)
         if self._actions:
@@ -405,9 +444,10 @@ class TriggerEditorDialog(UnsavedChangesDialog):
         row = self.action_list.currentRow()
         has = 0 <= row < len(self._actions)
         self.edit_action_button.setEnabled(has)
-        self.remove_action_button.setEnabled(has)
-        self.up_button.setEnabled(has and row > 0)
-        self.down_button.setEnabled(has and row < len(self._actions) - 1)
+        changeable = not self.read_only
+        self.remove_action_button.setEnabled(changeable and has)
+        self.up_button.setEnabled(changeable and has and row > 0)
+        self.down_button.setEnabled(changeable and has and row < len(self._actions) - 1)
 
     def open_shops_dialog(self) -> ShopsDialog:
         """The Shops dialog over this editor (window-modal, returns at once), on the chosen shop."""
@@ -452,7 +492,7 @@ class TriggerEditorDialog(UnsavedChangesDialog):
         if not 0 <= row < len(self._actions):
             return
         dialog = self.open_action_editor(self._actions[row])
-        if dialog.exec() == QDialog.DialogCode.Accepted:
+        if dialog.exec() == QDialog.DialogCode.Accepted and not self.read_only:
             self._actions[row] = replace(dialog.action(), id=self._actions[row].id)
             self._refresh_action_list(select=row)
 

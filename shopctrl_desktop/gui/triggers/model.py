@@ -61,6 +61,7 @@ class TriggerTableModel(QAbstractTableModel):
         super().__init__(parent)
         self._triggers: list[Trigger] = []
         self._shop_names: dict[int, str] = {}
+        self.read_only = False  # the login may not change triggers: the Enabled box is shown, not ticked
 
     # --- plain-list API -------------------------------------------------------------------------
     def set_triggers(self, triggers: list[Trigger], shop_names: dict[int, str] | None = None) -> None:
@@ -154,12 +155,17 @@ class TriggerTableModel(QAbstractTableModel):
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
         flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-        if index.column() == Column.ENABLED:
+        if index.column() == Column.ENABLED and not self.read_only:
             flags |= Qt.ItemFlag.ItemIsUserCheckable
         return flags
 
     def setData(self, index: Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:  # noqa: N802
-        if not index.isValid() or index.column() != Column.ENABLED or role != Qt.ItemDataRole.CheckStateRole:
+        if (
+            self.read_only
+            or not index.isValid()
+            or index.column() != Column.ENABLED
+            or role != Qt.ItemDataRole.CheckStateRole
+        ):
             return False
         trigger = self._triggers[index.row()]
         enabled = Qt.CheckState(value) == Qt.CheckState.Checked if not isinstance(value, bool) else value

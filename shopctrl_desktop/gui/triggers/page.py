@@ -22,6 +22,8 @@ from PySide6.QtWidgets import (
 
 from shopctrl_desktop.app_context import AppContext
 from shopctrl_desktop.domain.model import Trigger
+from shopctrl_desktop.domain.roles import Capability
+from shopctrl_desktop.gui.permissions import read_only_line, show_refusal, trigger_read_only_reason
 from shopctrl_desktop.gui.triggers.editor import TriggerEditorDialog
 from shopctrl_desktop.gui.triggers.model import Column, TriggerTableModel
 from shopctrl_desktop.gui.triggers.shops import load_shop_names
@@ -60,7 +62,10 @@ class TriggersPage(QWidget):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
+        #: why this login may not change triggers (support, engine: SPEC §10), None for an admin
+        self.read_only = trigger_read_only_reason(ctx)
         self.model = TriggerTableModel(self)
+        self.model.read_only = self.read_only is not None
         self.model.enabled_changed.connect(self._on_model_enabled_changed)
 
         self.toolbar = QToolBar("Triggers", self)
@@ -122,6 +127,12 @@ class TriggersPage(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.toolbar)
+        if self.read_only:
+            self.read_only_label = read_only_line(self.read_only, self)
+            layout.addWidget(self.read_only_label)
+            self.edit_action.setText("View…")
+            self.empty_add_button.setEnabled(False)
+            self.empty_add_button.setToolTip(self.read_only)
         layout.addWidget(self.stack, 1)
         self.reload()
 
@@ -133,7 +144,11 @@ class TriggersPage(QWidget):
             select_id = current.id if current else None
         with self.ctx.db.session() as session:
             try:
-                triggers = trigger_store.list_triggers(session, self.ctx.box)
+                if self.read_only or not self.ctx.may(Capability.READ_SECRETS):
+                    # the query never names a secret column: a support login may not read them
+                    triggers = trigger_store.list_public_triggers(session)
+                else:
+                    triggers = trigger_store.list_triggers(session, self.ctx.box)
                 self.secrets_problem = None
             except SecretKeyError as exc:
                 if engine_public_key(session) is not None:  # sealed for the engine: replace, never read
@@ -190,6 +205,17 @@ class TriggersPage(QWidget):
             if self.secrets_problem:
                 action.setEnabled(False)
             action.setToolTip(self.secrets_problem or "")
+        if self.read_only:  # look, never change: the server would refuse it anyway
+            for action in (
+                self.add_action,
+                self.duplicate_action,
+                self.delete_action,
+                self.enable_action,
+            ):
+                action.setEnabled(False)
+                action.setToolTip(self.read_only)
+            self.edit_action.setEnabled(trigger is not None)
+            self.edit_action.setToolTip("See the trigger and its webhooks (read-only)")
         self.enable_action.blockSignals(True)
         self.enable_action.setChecked(bool(trigger and trigger.enabled))
         self.enable_action.blockSignals(False)
@@ -222,8 +248,13 @@ class TriggersPage(QWidget):
             enabled=False,
             actions=tuple(replace(a, id=None) for a in trigger.actions),
         )
-        with self.ctx.db.session() as session:
-            new_id = trigger_store.save_trigger(session, self.ctx.box, copy)
+        try:
+            with self.ctx.db.session() as session:
+                new_id = trigger_store.save_trigger(session, self.ctx.box, copy)
+        except Exception as exc:
+            if show_refusal(self, exc, self.ctx):
+                return
+            raise
         self.reload(select_id=new_id)
         self.triggers_changed.emit()
 
@@ -239,8 +270,13 @@ class TriggersPage(QWidget):
             yes_text="Delete",
         ):
             return
-        with self.ctx.db.session() as session:
-            trigger_store.delete_trigger(session, trigger.id)
+        try:
+            with self.ctx.db.session() as session:
+                trigger_store.delete_trigger(session, trigger.id)
+        except Exception as exc:
+            if show_refusal(self, exc, self.ctx):
+                return
+            raise
         self.reload()
         self.triggers_changed.emit()
 
@@ -257,6 +293,8 @@ class TriggersPage(QWidget):
         except Exception as exc:  # noqa: BLE001 - shown to the user, the table goes back
             log.exception("could not store the enabled flag of trigger %s", trigger_id)
             self.model.set_enabled(trigger_id, not enabled)
+            if show_refusal(self, exc, self.ctx):
+                return
             QMessageBox.warning(
                 self,
                 "Trigger not changed",

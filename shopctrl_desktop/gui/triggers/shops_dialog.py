@@ -20,8 +20,10 @@ from PySide6.QtWidgets import (
 )
 
 from shopctrl_desktop.app_context import AppContext
+from shopctrl_desktop.domain.roles import Capability
 from shopctrl_desktop.domain.shops import KnownShop, ShopNameError, UnknownShopError
 from shopctrl_desktop.gui.background import run_in_background
+from shopctrl_desktop.gui.permissions import read_only_line, read_only_reason
 from shopctrl_desktop.gui.triggers.shops import ShopColumn, ShopTableModel
 from shopctrl_desktop.gui.widgets.field_message import FieldMessage
 from shopctrl_desktop.store.shops import Renamed, list_shops, rename_shop
@@ -88,6 +90,11 @@ class ShopsDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
 
         layout = QVBoxLayout(self)
+        #: why this login may not rename shops (SPEC §10), None for an admin
+        self.read_only = read_only_reason(ctx, Capability.EDIT_SETTINGS, "shop names")
+        if self.read_only:
+            layout.addWidget(read_only_line(self.read_only, self))
+            self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         layout.addWidget(intro)
         layout.addWidget(self.stack, 1)
         layout.addWidget(self.message)
@@ -113,6 +120,8 @@ class ShopsDialog(QDialog):
         return row >= 0
 
     def edit_selected_name(self) -> None:
+        if self.read_only:
+            return
         rows = self.table.selectionModel().selectedRows()
         if rows:
             index = self.model.index(rows[0].row(), ShopColumn.NAME)
@@ -165,4 +174,6 @@ class ShopsDialog(QDialog):
         self.message.show_error(f"Shop {shop_id} not renamed: {error}")
 
     def _update_buttons(self, *_args: object) -> None:
-        self.rename_button.setEnabled(self.table.selectionModel().hasSelection())
+        self.rename_button.setEnabled(self.table.selectionModel().hasSelection() and not self.read_only)
+        if self.read_only:
+            self.rename_button.setToolTip(self.read_only)

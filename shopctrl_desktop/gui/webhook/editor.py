@@ -17,6 +17,12 @@ from shopctrl_desktop.app_context import AppContext
 from shopctrl_desktop.domain.model import StoredEvent, Trigger, WebhookAction
 from shopctrl_desktop.gui.background import run_in_background
 from shopctrl_desktop.gui.mergefields.browser import MergeFieldBrowser
+from shopctrl_desktop.gui.permissions import (
+    make_read_only,
+    read_only_line,
+    show_secret_state,
+    trigger_read_only_reason,
+)
 from shopctrl_desktop.gui.webhook.auth_tab import AuthTab
 from shopctrl_desktop.gui.webhook.general_tab import GeneralTab
 from shopctrl_desktop.gui.webhook.headers_tab import HeadersTab
@@ -24,6 +30,7 @@ from shopctrl_desktop.gui.webhook.payload_tab import PayloadTab
 from shopctrl_desktop.gui.webhook.preview import RequestPreviewDialog
 from shopctrl_desktop.gui.widgets.field_message import FieldMessage
 from shopctrl_desktop.gui.widgets.unsaved import Answer, UnsavedChangesDialog, ask_unsaved_changes
+from shopctrl_desktop.store import triggers as trigger_store
 from shopctrl_desktop.store.events import recent_events
 
 TAB_GENERAL, TAB_AUTH, TAB_PAYLOAD, TAB_HEADERS = range(4)
@@ -95,7 +102,36 @@ class WebhookEditorDialog(UnsavedChangesDialog):
         self.payload_tab.preview_requested.connect(self.show_preview)
         self.payload_tab.send_test_requested.connect(self._on_payload_tab_send_test_requested)
         self.general_tab.url_edit.setFocus()
+        #: why this login may not change webhooks (SPEC §10): then read-only, secrets only "set"/"not set"
+        self.read_only = trigger_read_only_reason(ctx)
+        if self.read_only:
+            self._show_read_only(self.read_only, layout)
         self._load_sample()
+
+    def _show_read_only(self, reason: str, layout: QVBoxLayout) -> None:
+        """The line saying why on top, every input read-only, OK gone and Cancel become Close; the secrets are
+        never fetched: whether each is set comes from the database's flags (store/triggers.py)."""
+        self.read_only_label = read_only_line(reason, self)
+        layout.insertWidget(0, self.read_only_label)
+        flags: frozenset[str] = frozenset()
+        if self._original.id is not None:
+            with self.ctx.db.session() as session:
+                flags = trigger_store.secrets_set(session).get(self._original.id, frozenset())
+        show_secret_state(self.general_tab.secret_edit, "hmac_secret" in flags)
+        show_secret_state(self.auth_tab.password_edit, "password" in flags)
+        certificate = self.general_tab.certificate_box
+        show_secret_state(certificate.passphrase_edit, "client_certificate_passphrase" in flags)
+        certificate.pem_edit.setPlaceholderText(
+            "Client certificate and private key: set (hidden)"
+            if "client_certificate" in flags
+            else "Client certificate: not set"
+        )
+        self.ok_button.hide()
+        close = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+        close.setText("Close")
+        close.setDefault(True)
+        make_read_only(self, keep=(close,))
+        close.setFocus()
 
     # --- result ---------------------------------------------------------------------------------
     def action(self) -> WebhookAction:
@@ -118,9 +154,12 @@ class WebhookEditorDialog(UnsavedChangesDialog):
         return {k: v for k, v in found.items() if v}
 
     def is_dirty(self) -> bool:
-        return self.action() != self._saved
+        return not getattr(self, "read_only", None) and self.action() != self._saved
 
     def accept(self) -> None:
+        if self.read_only:  # nothing to take back: the action stays as stored
+            super().reject()
+            return
         problems = self.problems()
         if problems:
             parts = [f"{', '.join(p)} ({TAB_TITLES[i]})" for i, p in problems.items()]
