@@ -38,7 +38,7 @@ from shopctrl_desktop.store.triggers import public_action_columns
 
 AUDIT_TABLE = "audit_entries"
 VERSION_TABLE = "alembic_version"
-SECRETS_SET_VIEW = "webhook_action_secrets_set"  # which secrets are set, never the secrets (0006_readonly)
+SECRETS_SET_VIEW = "webhook_action_secrets_set"  # which secrets are set, never the secrets (migration 0007)
 _WRITE = ("SELECT", "INSERT", "UPDATE", "DELETE")
 
 

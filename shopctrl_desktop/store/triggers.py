@@ -145,7 +145,7 @@ def list_public_triggers(session: Session) -> list[Trigger]:
     return list_triggers(session, None)
 
 
-#: The secret fields of an action, named as on WebhookAction and as the view of migration 0006_readonly names them.
+#: The secret fields of an action, named as on WebhookAction and as the view of migration 0007 names them.
 SECRET_FIELDS = ("hmac_secret", "client_certificate", "client_certificate_passphrase", "password")
 
 

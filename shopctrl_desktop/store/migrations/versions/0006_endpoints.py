@@ -1,6 +1,6 @@
 """endpoints: one row per endpoint with its circuit breaker and pause state (SPEC §11)
 
-Revision ID: 0006_endpoints
+Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-03 16:00:00
 
