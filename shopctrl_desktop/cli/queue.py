@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 
 from shopctrl_desktop.cli.common import (
@@ -20,7 +21,10 @@ from shopctrl_desktop.cli.common import (
 
 def cmd_queue_list(ctx: Context) -> int:
     from shopctrl_desktop.domain.model import ItemStatus, Priority
-    from shopctrl_desktop.store.queue import list_items
+    from shopctrl_desktop.store.queue import count_items, list_items
+
+    if ctx.args.limit < 1:
+        raise CliError("--limit must be 1 or more", EXIT_USAGE)
 
     statuses = None
     if ctx.args.status:
@@ -33,6 +37,14 @@ def cmd_queue_list(ctx: Context) -> int:
             )
     with ctx.db.session() as session:
         items = list_items(session, statuses, limit=ctx.args.limit)
+        total = count_items(session, statuses) if len(items) >= ctx.args.limit else len(items)
+    if total > len(items):  # on stderr: standard output stays the table or the JSON array
+        matching = "matching " if statuses else ""
+        print(
+            f"showing the first {len(items):,} of {total:,} {matching}items (highest priority first, then "
+            f"oldest); {total - len(items):,} left out: use --limit N or --status to see them",
+            file=sys.stderr,
+        )
     if ctx.args.json:
         print_json([i.to_json() for i in items])
         return EXIT_OK
@@ -145,7 +157,12 @@ def add_queue_parsers(add: Callable[..., argparse.ArgumentParser], common: argpa
     p.add_argument(
         "--status", metavar="S", help="queued, sending, delivered, retrying, failed, cancelled (comma list)"
     )
-    p.add_argument("--limit", type=int, default=1000, help="at most this many items (default 1000)")
+    p.add_argument(
+        "--limit",
+        type=int,
+        default=1000,
+        help="at most this many items (default 1000); how many were left out is said on standard error",
+    )
     p.add_argument("--json", action="store_true", help="one JSON array with camelCase fields")
     p.set_defaults(handler=cmd_queue_list)
     p = qsub.add_parser(

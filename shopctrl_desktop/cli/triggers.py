@@ -82,11 +82,12 @@ def cmd_triggers_export(ctx: Context) -> int:
 
 def cmd_triggers_import(ctx: Context) -> int:
     from shopctrl_desktop.domain.trigger_file import TriggerFileError, merge_secrets, parse_document
+    from shopctrl_desktop.engine.sample_events import sample_events
     from shopctrl_desktop.store.triggers import find_trigger_by_title, save_trigger
 
     document = read_json_file(ctx.args.file)
-    try:
-        triggers = parse_document(document)
+    try:  # every template is rendered for its event's sample first: a payload that is not JSON is refused
+        triggers = parse_document(document, sample_events())
     except TriggerFileError as exc:
         raise CliError(str(exc)) from None
     created = updated = 0

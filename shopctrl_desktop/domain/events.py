@@ -224,19 +224,40 @@ def _normalise(name: str) -> str:
     return re.sub(r"[\s\-_]+", "", name).casefold()
 
 
+BY_SYSTEM_NAME: dict[str, EventType] = {e.system_name: e for e in CATALOGUE}
+
+#: Names as the seed (ShopCtrl's own event list) spells them -> the catalogue's system name. They are accepted
+#: wherever an event name is (listener, ``send-event``, ``render``, trigger files, the editor) and stored under
+#: the system name. Decided by meaning: a return is an OrderReturn, "Def" is short for definition, and
+#: "Outcoming" is the seed's word for outgoing.
+SEED_ALIASES: dict[str, str] = {
+    "Main Order Return Status Changed": "ReturnMainStatusChanged",
+    "Order Return Changed": "ReturnChanged",
+    "Order Return Created": "ReturnCreated",
+    "Product Property Def Changed": "ProductPropertyDefinitionChanged",
+    "Product Property Def Deleted": "ProductPropertyDefinitionDeleted",
+    "Ticket Outcoming Message": "TicketOutgoingMessage",
+}
+
+
+def _names_of(event: EventType) -> tuple[str, ...]:
+    """Every name ``event`` is known by: system name, display name, seed aliases."""
+    aliases = tuple(alias for alias, system in SEED_ALIASES.items() if system == event.system_name)
+    return (event.system_name, event.display_name, *aliases)
+
+
 _BY_KEY: dict[str, EventType] = {}
 for _event in CATALOGUE:
-    for _key in {_normalise(_event.system_name), _normalise(_event.display_name)}:
+    for _key in {_normalise(_name) for _name in _names_of(_event)}:
         if _key in _BY_KEY and _BY_KEY[_key] is not _event:  # pragma: no cover - guarded by the tests
             raise RuntimeError(f"event name {_key!r} is ambiguous")
         _BY_KEY[_key] = _event
 del _event, _key
 
-BY_SYSTEM_NAME: dict[str, EventType] = {e.system_name: e for e in CATALOGUE}
-
 
 def find_event(name: str) -> EventType | None:
-    """The event with this system name or display name (case, spaces and hyphens ignored), or None."""
+    """The event with this system name, display name or seed alias (case, spaces and hyphens ignored), or
+    None."""
     if not isinstance(name, str):
         return None
     return _BY_KEY.get(_normalise(name))
@@ -253,7 +274,7 @@ def closest_event_names(name: str, n: int = 3) -> list[str]:
         return []
     scored: dict[str, float] = {}
     for event in CATALOGUE:
-        for candidate in (event.system_name, event.display_name):
+        for candidate in _names_of(event):
             ratio = difflib.SequenceMatcher(None, key, _normalise(candidate)).ratio()
             if ratio > scored.get(event.system_name, 0.0):
                 scored[event.system_name] = ratio

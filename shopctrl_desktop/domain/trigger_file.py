@@ -2,12 +2,17 @@
 
 ``parse_document`` validates everything first and raises :class:`TriggerFileError` listing every problem as
 ``trigger "<title>" (triggers[i]) actions[j].<field>: <what is wrong>``; nothing is returned half-parsed.
+Given the sample event of each event type, every payload template is also rendered for its trigger's sample
+exactly as delivery would render it, so a template whose output is not well-formed JSON or XML (an unquoted
+``$$Order.OrderCode$$``) is refused at import with its line and column, not found at delivery.
 Secrets are ``None`` in an export unless asked for; on import ``None`` means "keep the stored secret".
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,10 +24,13 @@ from shopctrl_desktop.domain.model import (
     MimeType,
     Priority,
     SignatureScheme,
+    StoredEvent,
     Trigger,
     WebhookAction,
 )
+from shopctrl_desktop.domain.payload import render_body
 from shopctrl_desktop.domain.signing import validate_secret
+from shopctrl_desktop.domain.templates.errors import RenderError
 
 FILE_VERSION = 1
 SECRET_FIELDS = ("hmacSecret", "clientCertificate", "clientCertificatePassphrase", "password")
@@ -92,8 +100,11 @@ def _number(value: float) -> int | float:
 
 
 # --- import ------------------------------------------------------------------------------------------
-def parse_document(document: Any) -> list[Trigger]:
-    """Validated triggers of an import file. Secrets given as ``null`` come back as ``None``."""
+def parse_document(document: Any, samples: Mapping[str, StoredEvent] | None = None) -> list[Trigger]:
+    """Validated triggers of an import file. Secrets given as ``null`` come back as ``None``.
+
+    ``samples`` maps an event's system name to its sample event; each template of a trigger whose event has
+    a sample is rendered for it (see :func:`template_problems`)."""
     if not isinstance(document, dict):
         raise TriggerFileError(['the file must hold a JSON object {"version": 1, "triggers": [...]}'])
     problems: list[str] = []
@@ -115,9 +126,51 @@ def parse_document(document: Any) -> list[Trigger]:
             )
         seen[trigger.title] = i
         triggers.append(trigger)
+        sample = (samples or {}).get(trigger.event)
+        if sample is not None:
+            problems.extend(template_problems(trigger, i, sample))
     if problems:
         raise TriggerFileError(problems)
     return triggers
+
+
+_MOVES_LINES_RE = re.compile(r"RangeStart:|\{%")
+
+
+def _template_line(body: str, error: RenderError) -> int | None:
+    """The template line an error points at: its own line, or for an output that is not well formed the
+    same line of the template when no loop or condition above it can have moved it."""
+    if error.lineno is None or error.where == "template":
+        return error.lineno
+    first = _MOVES_LINES_RE.search(body)
+    if first is not None and body.count("\n", 0, first.start()) + 1 <= error.lineno:
+        return None
+    return error.lineno if error.lineno <= body.count("\n") + 1 else None
+
+
+def template_problems(trigger: Trigger, index: int, sample: StoredEvent) -> list[str]:
+    """Each action's template rendered for ``sample`` as delivery renders it (merge values, entityData,
+    the trigger's own names); one problem per template that fails or is not well formed, naming the trigger,
+    the action, the line and column."""
+    event_type = find_event(sample.event)
+    sample_name = event_type.display_name if event_type else sample.event
+    problems: list[str] = []
+    for j, action in enumerate(trigger.actions):
+        if not (action.payload_body or "").strip():
+            continue
+        try:
+            render_body(trigger, action, sample)
+        except RenderError as exc:
+            where = f"{_label(trigger.title, index)} actions[{j}].payloadBody"
+            line = _template_line(action.payload_body, exc)
+            if line is not None:
+                text = action.payload_body.splitlines()[line - 1].strip()
+                where += f", template line {line} ({text[:80]!r})"
+            hint = ""
+            if exc.where == "output" and MimeType(action.payload_mime_type) is MimeType.JSON:
+                hint = '; put text values in quotes ("$$Order.OrderCode$$") or use the json filter'
+            problems.append(f'{where}: {exc} (rendered with the sample "{sample_name}" event){hint}')
+    return problems
 
 
 def _label(title: Any, index: int) -> str:

@@ -182,17 +182,29 @@ def list_items(
     newest_first: bool = False,
 ) -> list[QueueItem]:
     """Items in send order (highest priority first, then oldest), or newest first."""
-    query = select(QueueItemRow)
-    if status is not None:
-        statuses = [status] if isinstance(status, str) else list(status)
-        query = query.where(QueueItemRow.status.in_([ItemStatus(s).value for s in statuses]))
-    if trigger_id is not None:
-        query = query.where(QueueItemRow.trigger_id == trigger_id)
+    query = _filtered(select(QueueItemRow), status, trigger_id)
     if newest_first:
         query = query.order_by(QueueItemRow.id.desc())
     else:
         query = query.order_by(QueueItemRow.priority.desc(), QueueItemRow.id)
     return [queue_item(r) for r in session.scalars(query.limit(limit).offset(offset))]
+
+
+def _filtered(query: Any, status: str | Iterable[str] | None, trigger_id: int | None) -> Any:
+    if status is not None:
+        statuses = [status] if isinstance(status, str) else list(status)
+        query = query.where(QueueItemRow.status.in_([ItemStatus(s).value for s in statuses]))
+    if trigger_id is not None:
+        query = query.where(QueueItemRow.trigger_id == trigger_id)
+    return query
+
+
+def count_items(
+    session: Session, status: str | Iterable[str] | None = None, *, trigger_id: int | None = None
+) -> int:
+    """How many items :func:`list_items` would list without a limit."""
+    query = _filtered(select(func.count()).select_from(QueueItemRow), status, trigger_id)
+    return int(session.scalar(query) or 0)
 
 
 def get_item(session: Session, item_id: int) -> QueueItem | None:

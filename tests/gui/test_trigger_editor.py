@@ -187,3 +187,15 @@ def test_actions_move_and_remove(qtbot, ctx, dialogs, monkeypatch):  # noqa: F81
     assert dialog.action_list.count() == 1
     assert dialog.save()
     assert [a.url for a in load_all(ctx)[0].actions] == ["https://a.example/1"]
+
+
+def test_the_event_picker_takes_a_seed_spelling(qtbot):
+    from shopctrl_desktop.gui.triggers.event_picker import EventPicker
+
+    picker = EventPicker()
+    qtbot.addWidget(picker)
+    picker.show()
+    picker.setFocus()
+    with qtbot.waitSignal(picker.event_changed, check_params_cb=lambda name: name == "TicketOutgoingMessage"):
+        qtbot.keyClicks(picker.lineEdit(), "Ticket Outcoming Message")
+    assert picker.system_name() == "TicketOutgoingMessage"

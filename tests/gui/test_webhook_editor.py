@@ -87,6 +87,23 @@ def test_broken_json_template_marks_the_line_and_says_why(qtbot, ctx, dialogs): 
     assert editor.error_line is None and not dialog.payload_tab.problems()
 
 
+def test_without_a_stored_event_the_template_is_checked_against_the_events_sample(qtbot, ctx, dialogs):  # noqa: F811
+    # the same sample `triggers import` checks against: a number may stand unquoted, a text may not
+    dialog = _editor(dialogs, ctx, full_action(payload_body='{"id": $$Order.Id$$}'))
+    with qtbot.waitSignal(dialog.sample_loaded, timeout=5000):
+        pass
+    tab = dialog.payload_tab
+    assert not tab.problems(), tab.message.text()
+    assert "sample OrderChanged event" in tab.message.text()
+    tab.editor.setPlainText('{"id": $$Order.Id$$,\n "code": $$Order.OrderCode$$}')
+    assert tab.problems() == ["payload template"]
+    assert (
+        "JSON" in tab.message.text() and "line 2" in tab.message.text().lower() and tab.editor.error_line == 2
+    )
+    qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+    assert dialog.isVisible() and "payload template (Payload)" in dialog.summary.text()
+
+
 def test_template_syntax_error_names_the_template_line(qtbot, ctx, dialogs):  # noqa: F811
     dialog = _editor(dialogs, ctx)
     dialog.payload_tab.editor.setPlainText('{\n  "a": 1,\n  "b": "{{ Order.OrderCode | }}"\n}')

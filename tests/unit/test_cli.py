@@ -270,3 +270,52 @@ def test_cli_and_engine_never_import_qt(tmp_path) -> None:
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_queue_list_says_on_stderr_how_many_items_it_left_out(make_dir) -> None:
+    from datetime import UTC, datetime
+
+    d = make_dir()
+    seed(d)
+    db, box = d.open()
+    with db.session() as s:
+        queue.enqueue_events(
+            s,
+            box,
+            [
+                IncomingEvent(
+                    "OrderChanged",
+                    3,
+                    datetime.now(UTC),
+                    {"Order": {"Id": n, "TotalDue": 500}},
+                    {"OrderId": n, "OrderCode": None},
+                    "Order",
+                    str(n),
+                    None,
+                )
+                for n in range(1, 1206)
+            ],
+        )
+        [first] = queue.list_items(s, limit=1)
+        queue.cancel_item(s, first.id)
+    db.dispose()
+
+    code, out, err = d.run("queue", "list", "--json")
+    assert code == 0
+    assert len(json.loads(out)) == 1000  # standard output is the JSON array alone
+    assert "showing the first 1,000 of 1,205 items" in err and "205 left out" in err and "--limit" in err
+
+    code, out, err = d.run("queue", "list")
+    assert code == 0 and "205 left out" in err and "left out" not in out
+    assert len(out.splitlines()) == 1001  # header + 1,000 rows
+
+    code, out, err = d.run("queue", "list", "--status", "queued", "--limit", "10", "--json")
+    assert len(json.loads(out)) == 10 and "of 1,204 matching items" in err and "1,194 left out" in err
+
+    code, out, err = d.run("queue", "list", "--limit", "1205", "--json")
+    assert code == 0 and len(json.loads(out)) == 1205 and err == ""
+    code, out, err = d.run("queue", "list", "--status", "cancelled", "--limit", "1", "--json")
+    assert len(json.loads(out)) == 1 and err == ""  # exactly the limit: nothing left out
+
+    code, _, err = d.run("queue", "list", "--limit", "0")
+    assert code == 2 and "--limit must be 1 or more" in err

@@ -9,7 +9,9 @@ import pytest
 from shopctrl_desktop.domain import events
 from shopctrl_desktop.domain.events import (
     AREAS,
+    BY_SYSTEM_NAME,
     CATALOGUE,
+    SEED_ALIASES,
     build_entity_data,
     closest_event_names,
     find_event,
@@ -435,3 +437,36 @@ def test_primary_entity():
 
 def test_events_in_area_covers_catalogue():
     assert sum(len(events.events_in_area(a)) for a in AREAS) == len(CATALOGUE)
+
+
+SEED_SPELLINGS = {
+    "Main Order Return Status Changed": "ReturnMainStatusChanged",
+    "Order Return Changed": "ReturnChanged",
+    "Order Return Created": "ReturnCreated",
+    "Product Property Def Changed": "ProductPropertyDefinitionChanged",
+    "Product Property Def Deleted": "ProductPropertyDefinitionDeleted",
+    "Ticket Outcoming Message": "TicketOutgoingMessage",
+}
+
+
+def test_seed_aliases_are_exactly_the_six_and_point_at_catalogue_events():
+    assert SEED_ALIASES == SEED_SPELLINGS
+    assert set(SEED_ALIASES.values()) <= set(BY_SYSTEM_NAME)
+
+
+@pytest.mark.parametrize(("alias", "system_name"), SEED_SPELLINGS.items())
+def test_seed_alias_resolves_in_any_spelling(alias, system_name):
+    for spelling in (alias, alias.lower(), alias.replace(" ", ""), alias.upper().replace(" ", "_")):
+        assert find_event(spelling).system_name == system_name, spelling
+
+
+@pytest.mark.parametrize(("alias", "system_name"), SEED_SPELLINGS.items())
+def test_closest_names_for_a_mistyped_alias_suggest_its_event(alias, system_name):
+    typo = alias[:-2] + alias[-1]  # one letter dropped
+    assert find_event(typo) is None
+    assert closest_event_names(typo)[0] == system_name
+
+
+def test_closest_names_are_system_names_never_aliases():
+    for name in ("Order Return Chnaged", "Ticket Outcomming Mesage", "Product Property Def Chnged"):
+        assert set(closest_event_names(name, n=10)) <= set(BY_SYSTEM_NAME)

@@ -180,6 +180,28 @@ async def test_422_unknown_event_with_closest_names(client, db) -> None:
     assert count(db, EventRow) == 0
 
 
+SEED_SPELLINGS = {
+    "Main Order Return Status Changed": "ReturnMainStatusChanged",
+    "Order Return Changed": "ReturnChanged",
+    "Order Return Created": "ReturnCreated",
+    "Product Property Def Changed": "ProductPropertyDefinitionChanged",
+    "Product Property Def Deleted": "ProductPropertyDefinitionDeleted",
+    "Ticket Outcoming Message": "TicketOutgoingMessage",
+}
+
+
+@pytest.mark.parametrize(("alias", "system_name"), SEED_SPELLINGS.items())
+async def test_seed_spelling_is_accepted_and_stored_under_the_system_name(
+    client, db, alias, system_name
+) -> None:
+    status, body = await post(client, {"id": f"seed-{system_name}", "event": alias, "data": {}})
+    assert status == 202, body
+    assert body["accepted"] == 1
+    with db.session() as s:
+        [row] = s.scalars(select(EventRow)).all()
+    assert row.event == system_name
+
+
 async def test_401_missing_or_wrong_token(engine, client) -> None:
     async with aiohttp.ClientSession(base_url=f"http://{engine.listener_address}") as anon:
         for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic abc"}):

@@ -12,6 +12,11 @@ from shopctrl_desktop.cli import main
 from shopctrl_desktop.domain.model import MimeType, StoredEvent, Trigger, WebhookAction
 from shopctrl_desktop.domain.payload import render_request
 from shopctrl_desktop.domain.templates import RenderError
+from shopctrl_desktop.domain.trigger_file import parse_document
+from shopctrl_desktop.paths import resolve_paths
+from shopctrl_desktop.store.db import Database
+from shopctrl_desktop.store.secrets import load_secret_box
+from shopctrl_desktop.store.triggers import save_trigger
 
 TEMPLATE = (
     '{"trigger": "{{ Trigger }}", "actionId": {{ TriggerActionId | json }}, "orderId": {{ entityData.OrderId }},\n'
@@ -109,9 +114,20 @@ def test_render_notes_when_the_condition_does_not_hold(cli, tmp_path):
     assert out.startswith("PUT https://erp.example/hooks/order")
 
 
+def store_trigger_directly(data_dir: Path, document: dict) -> None:
+    """A trigger saved as an older version (or the database itself) may hold it: without the import's check."""
+    paths = resolve_paths(data_dir).ensure()
+    db = Database(f"sqlite:///{paths.database_file}")
+    box = load_secret_box(paths.data_dir, use_keyring=False)
+    [trigger] = parse_document(document)  # no samples: the template is not rendered
+    with db.session() as s:
+        save_trigger(s, box, trigger)
+    db.dispose()
+
+
 def test_render_error_prints_the_message_and_exits_non_zero(cli, tmp_path):
     broken = '{"code": $$Order.OrderCode$$}'  # a text value outside quotes: not JSON
-    assert cli("triggers", "import", write(tmp_path, "t.json", trigger_file(body=broken)))[0] == 0
+    store_trigger_directly(tmp_path / "data", trigger_file(body=broken))
     code, out, err = cli("render", "--trigger", "ERP order sync", "--event", write(tmp_path, "e.json", EVENT))
     assert code == 1
     assert "not valid JSON" in err and "line 1, column" in err
@@ -217,3 +233,77 @@ def test_event_metadata_is_available_to_templates():
     )
     request = render_request(Trigger(title="T", event="OrderChanged", actions=(action,)), action, _event({}))
     assert request.body == "OrderChanged #7 shop 3 at 2026-11-28 00:00 Order 1001 ORD-1001"
+
+
+# --- the import renders every template for its event's sample (issue 13, seed conformance) -----------------
+GOOD = {"title": "Good", "event": "OrderChanged", "actions": [{"url": "https://ok.example/"}]}
+
+
+def with_good_first(document: dict) -> dict:
+    return {"version": 1, "triggers": [GOOD, *document["triggers"]]}
+
+
+def test_import_refuses_a_json_template_whose_output_is_not_json_and_imports_nothing(cli, tmp_path):
+    body = (
+        '{\n  "id": $$Order.Id$$,\n  "code": $$Order.OrderCode$$\n}'  # the id is a number; the code is text
+    )
+    code, out, err = cli(
+        "triggers", "import", write(tmp_path, "t.json", with_good_first(trigger_file(body=body)))
+    )
+    assert code == 1 and out == ""
+    assert "nothing was imported" in err and "1 problem" in err
+    assert "trigger 'ERP order sync' (triggers[1]) actions[0].payloadBody" in err
+    assert "template line 3" in err and '"code": $$Order.OrderCode$$' in err
+    assert "not valid JSON" in err and "at line 3, column 11 of the output" in err
+    assert 'sample "Order changed" event' in err and "quotes" in err
+    assert "Traceback" not in err
+    assert json.loads(cli("triggers", "list", "--json")[1]) == []  # not even the good trigger
+
+
+def test_import_refuses_an_xml_template_that_is_not_well_formed(cli, tmp_path):
+    body = "<order>\n  <code>$$Order.OrderCode$$</cdoe>\n</order>"
+    code, _, err = cli(
+        "triggers", "import", write(tmp_path, "t.json", trigger_file(body=body, mime="application/xml"))
+    )
+    assert code == 1
+    assert "actions[0].payloadBody, template line 2" in err
+    assert "not well-formed XML" in err and "line 2, column" in err
+    assert json.loads(cli("triggers", "list", "--json")[1]) == []
+
+
+def test_import_names_the_template_line_of_a_failure_inside_a_loop(cli, tmp_path):
+    # the output line of a payload built by a loop is not the template's line: only the output's is named
+    body = '{"rows": [<!-- RangeStart:OrderRow -->$$OrderRow.ProductCode$$,<!-- RangeEnd:OrderRow -->null]}'
+    code, _, err = cli("triggers", "import", write(tmp_path, "t.json", trigger_file(body=body)))
+    assert code == 1
+    assert "actions[0].payloadBody: the rendered payload is not valid JSON" in err
+    assert "line 1, column" in err and "template line" not in err
+
+
+def test_import_accepts_templates_that_render_for_the_sample(cli, tmp_path):
+    quoted = '{"code": "$$Order.OrderCode$$", "id": $$Order.Id$$, "total": {{ Order.TotalDue | json }}}'
+    code, out, err = cli("triggers", "import", write(tmp_path, "t.json", trigger_file(body=quoted)))
+    assert code == 0 and "1 created" in out, err
+
+
+def test_import_of_a_seed_spelled_event_checks_that_events_sample(cli, tmp_path):
+    document = trigger_file(
+        body='{"ticket": "$$Ticket.TicketCode$$", "direction": $$TicketMessage.Direction$$}'
+    )
+    document["triggers"][0]["event"] = "Ticket Outcoming Message"
+    code, _, err = cli("triggers", "import", write(tmp_path, "t.json", document))
+    assert code == 1 and 'sample "Ticket outgoing message" event' in err
+    document = trigger_file(body='{"ticket": "$$Ticket.TicketCode$$"}')
+    document["triggers"][0]["event"] = "Ticket Outcoming Message"
+    assert cli("triggers", "import", write(tmp_path, "t.json", document))[0] == 0
+    [stored] = json.loads(cli("triggers", "list", "--json")[1])
+    assert stored["event"] == "TicketOutgoingMessage"
+
+
+def test_the_demo_triggers_pass_the_import_check(cli, tmp_path):
+    demo = Path(__file__).resolve().parents[2] / "resources" / "demo" / "triggers.json"
+    text = demo.read_text("utf-8").replace("{receiver}", "http://127.0.0.1:9")
+    document = json.loads(text)
+    assert any(a.get("payloadBody") for t in document["triggers"] for a in t["actions"])
+    code, out, err = cli("triggers", "import", write(tmp_path, "t.json", document))
+    assert code == 0, err

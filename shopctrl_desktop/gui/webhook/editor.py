@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 
 from shopctrl_desktop.app_context import AppContext
 from shopctrl_desktop.domain.model import StoredEvent, Trigger, WebhookAction
+from shopctrl_desktop.engine.sample_events import sample_events
 from shopctrl_desktop.gui.background import run_in_background
 from shopctrl_desktop.gui.mergefields.browser import MergeFieldBrowser
 from shopctrl_desktop.gui.permissions import (
@@ -182,20 +183,22 @@ class WebhookEditorDialog(UnsavedChangesDialog):
 
     # --- merge fields, preview, send test --------------------------------------------------------
     def _load_sample(self) -> None:
-        """The newest stored event of the trigger's event: the payload is test-rendered with its data."""
+        """The newest stored event of the trigger's event, else the event's sample (the one ``triggers
+        import`` checks templates against): the payload is test-rendered with its data."""
         db, name = self.ctx.db, self.trigger.event
 
         def load() -> StoredEvent | None:
             with db.session() as session:
                 events = recent_events(session, event=name, limit=1)
-            return events[0] if events else None
+            return events[0] if events else sample_events().get(name)
 
         run_in_background(load, self._on_sample_loaded, owner=self)
 
     def _on_sample_loaded(self, event: StoredEvent | None) -> None:
         if event is not None:
             what = event.entity_code or event.entity_id or ""
-            self.payload_tab.set_sample(event.data, f"event #{event.id}, {event.entity_type} {what}".rstrip())
+            described = f"event #{event.id}" if event.id else f"the sample {event.event} event"
+            self.payload_tab.set_sample(event.data, f"{described}, {event.entity_type} {what}".rstrip())
         self.sample_loaded.emit()
 
     def show_merge_fields(self) -> MergeFieldBrowser:
