@@ -10,6 +10,7 @@ from typing import Any
 
 from shopctrl_desktop import __version__
 from shopctrl_desktop.cli.audit import add_audit_parser
+from shopctrl_desktop.cli.backup import add_backup_parsers
 from shopctrl_desktop.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -202,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_shops_parser(add, common)
     add_db_parsers(add, common)
     add_keys_parser(add, common)
+    add_backup_parsers(add, common)
 
     p = add("token", cmd_token, "print the listener's bearer token (created on first use)")
     p.add_argument("--rotate", action="store_true", help="make a new token; the old one stops working")

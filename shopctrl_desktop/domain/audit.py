@@ -45,6 +45,7 @@ class AuditAction(StrEnum):
     USER_ADDED = "user.added"
     USER_CHANGED = "user.changed"
     USER_REMOVED = "user.removed"
+    DATABASE_RESTORED = "database.restored"  # `restore FILE`: recorded in the restored database
 
     @property
     def kind(self) -> str:
@@ -71,6 +72,7 @@ _SENTENCES = {
     AuditAction.USER_ADDED: "Added user {target}",
     AuditAction.USER_CHANGED: "Changed user {target}",
     AuditAction.USER_REMOVED: "Removed user {target}",
+    AuditAction.DATABASE_RESTORED: "Restored the database from {name}",
 }
 
 
@@ -84,6 +86,7 @@ class SubjectKind(StrEnum):
     SHOP = "shop"
     KEY = "key"
     USER = "user"
+    DATABASE = "database"
 
 
 @dataclass(frozen=True)
