@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from datetime import date
 
 KEEP_DAILY = 7
-BACKUP_INTERVAL = timedelta(days=1)
 _NAME = re.compile(r"^shopctrl-(\d{4})-(\d{2})-(\d{2})\.sqlite3$")
 
 
@@ -36,9 +35,11 @@ def latest_backup(names: Iterable[str]) -> str | None:
     return max(dated)[1] if dated else None
 
 
-def backup_due(newest_taken_at: datetime | None, now: datetime) -> bool:
-    """A backup is due when there is none, or the newest was taken a day or more before ``now``."""
-    return newest_taken_at is None or now - newest_taken_at >= BACKUP_INTERVAL
+def backup_due(names: Iterable[str], today: date) -> bool:
+    """A backup is due when there is none for ``today`` or later: the newest is from an earlier day."""
+    newest = latest_backup(names)
+    day = backup_day(newest) if newest is not None else None
+    return day is None or day < today
 
 
 def backups_to_delete(names: Iterable[str], keep: int = KEEP_DAILY) -> list[str]:

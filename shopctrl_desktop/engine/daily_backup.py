@@ -1,5 +1,5 @@
 """The engine's automatic daily backup of a SQLite database: ``<data dir>/backups/shopctrl-YYYY-MM-DD.sqlite3``,
-taken when the newest is a day old or more, the last :data:`~shopctrl_desktop.domain.backups.KEEP_DAILY` kept.
+taken when the newest is from an earlier day (UTC), the last :data:`~shopctrl_desktop.domain.backups.KEEP_DAILY` kept.
 
 Off the hot path: the copy runs on its own thread, a few pages per step with a short pause between steps,
 inside one read transaction (SQLite WAL: readers never block the writers), so intake and delivery carry on.
@@ -20,7 +20,6 @@ from shopctrl_desktop.domain.backups import (
     backup_due,
     backups_to_delete,
     daily_backup_name,
-    latest_backup,
 )
 from shopctrl_desktop.store.backup import BackupError, backup_sqlite_file
 
@@ -36,21 +35,12 @@ def backup_folder(data_dir: Path) -> Path:
     return data_dir / "backups"
 
 
-def newest_backup_time(folder: Path) -> datetime | None:
-    """When the newest automatic backup in ``folder`` was written (its file's modification time)."""
-    names = [p.name for p in folder.iterdir()] if folder.is_dir() else []
-    newest = latest_backup(names)
-    if newest is None:
-        return None
-    return datetime.fromtimestamp((folder / newest).stat().st_mtime, UTC)
-
-
 def take_daily_backup_if_due(
     database: Path, folder: Path, now: datetime, *, stop: Callable[[], bool] | None = None
 ) -> Path | None:
     """Back up ``database`` into ``folder`` when one is due, then delete the ones beyond the newest kept.
     Returns the new backup, None when none was due."""
-    if not backup_due(newest_backup_time(folder), now):
+    if not backup_due((p.name for p in folder.iterdir()) if folder.is_dir() else (), now.date()):
         return None
     target = backup_sqlite_file(
         database,

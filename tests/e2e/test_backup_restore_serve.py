@@ -147,7 +147,9 @@ def test_backup_while_serve_takes_events_and_restore_refused_until_it_stops(tmp_
     conn = sqlite3.connect(database)
     try:
         assert {r[0] for r in conn.execute("SELECT external_id FROM events")} == in_backup
-        assert conn.execute("SELECT action, subject_name FROM audit_entries ORDER BY id DESC LIMIT 1").fetchone() == (
+        assert conn.execute(
+            "SELECT action, subject_name FROM audit_entries ORDER BY id DESC LIMIT 1"
+        ).fetchone() == (
             "database.restored",
             backup.name,
         )
