@@ -161,8 +161,19 @@ def main(
         return 0
     except StartupError as exc:
         log.error("cannot start: %s", exc)
-        QMessageBox.critical(None, f"{APP_TITLE} cannot start", str(exc))
-        return 2
+        from shopctrl_desktop.gui.restore_offer import Offer, offer_latest_backup
+
+        # a damaged database file with an automatic backup: the dialog offers it (gui/restore_offer.py)
+        offer = offer_latest_backup(paths, settings, str(exc)) if paths and settings else Offer.NONE
+        if offer is Offer.NONE:
+            QMessageBox.critical(None, f"{APP_TITLE} cannot start", str(exc))
+        if offer is not Offer.RESTORED:
+            return 2
+        try:
+            ctx = build_context(paths=paths, settings=settings)
+        except StartupError as again:
+            QMessageBox.critical(None, f"{APP_TITLE} cannot start", str(again))
+            return 2
     try:
         from shopctrl_desktop.logging_setup import setup_logging
 
