@@ -40,9 +40,11 @@ def cmd_serve(ctx: Context) -> int:
     setup_logging(ctx.paths, verbose=ctx.args.verbose)
     tune_process()
     warn_about_key(ctx)  # a key other than the database's: said clearly, and the engine delivers what it can
+    from shopctrl_desktop.store.engine_lock import DatabaseInUseError
+
     try:
         return run_engine_blocking(ctx.db, ctx.box, ctx.settings, ctx.paths)
-    except ListenerError as exc:
+    except (ListenerError, DatabaseInUseError) as exc:
         raise CliError(str(exc)) from None
 
 

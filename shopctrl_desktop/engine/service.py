@@ -92,6 +92,13 @@ class Engine:
         DatabaseInUseError (a restore is replacing the database file)."""
         if self._database_file is not None:
             self._in_use = EngineLock(self._database_file, exclusive=False)
+        try:
+            await self._start()
+        except BaseException:
+            self._release_database()  # a restore may go ahead: this engine never ran
+            raise
+
+    async def _start(self) -> None:
         await self.intake.start()
         if self.delivery is not None:
             await self.delivery.start()  # reports its own state (starting, running, error, stopped)
@@ -109,7 +116,6 @@ class Engine:
                 if self.delivery is not None:
                     await self.delivery.stop(0)
                 await self.intake.stop()
-                self._release_database()
                 raise
             self._state("listener", "running", self.listener.address)
         if self._database_file is not None:

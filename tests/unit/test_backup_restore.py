@@ -201,3 +201,12 @@ async def test_the_engine_takes_a_daily_backup_and_holds_the_database(
         await engine.stop()
     assert _shops(expected) == 1
     EngineLock(app_paths.database_file, exclusive=True).release()  # free again once the engine stopped
+
+
+async def test_an_engine_does_not_start_while_a_restore_holds_the_database(db, box, app_paths) -> None:
+    engine = Engine(db, box, fast_settings(), app_paths, listen=False)
+    with EngineLock(app_paths.database_file, exclusive=True):
+        with pytest.raises(DatabaseInUseError, match="being restored"):
+            await engine.start()
+    assert not engine.running
+    EngineLock(app_paths.database_file, exclusive=True).release()  # the failed start let go of its lock
