@@ -183,10 +183,15 @@ def main(
 
     loop = QEventLoop(app)
     asyncio.set_event_loop(loop)
+    from shopctrl_desktop.gui.restore_offer import hold_database
+
+    in_use = hold_database(ctx.db.url)  # `restore` is refused while the window has the database open
     try:
         return run_application(app, loop, ctx)
     finally:
         ctx.db.dispose()
+        if in_use is not None:
+            in_use.release()
 
 
 def build_window(ctx: Any, *, listen: bool = True, deliver: bool = True) -> tuple[Any, Any, Any]:

@@ -17,6 +17,7 @@ from shopctrl_desktop.domain.backups import backup_day, latest_backup
 from shopctrl_desktop.engine.daily_backup import backup_folder
 from shopctrl_desktop.paths import AppPaths
 from shopctrl_desktop.store.backup import BackupError, integrity_problems, sqlite_database_file
+from shopctrl_desktop.store.engine_lock import DatabaseInUseError, EngineLock
 
 log = logging.getLogger(__name__)
 
@@ -78,3 +79,12 @@ def offer_latest_backup(paths: AppPaths, settings: Settings, message: str, paren
         return Offer.DECLINED
     log.info("%s", result.describe())
     return Offer.RESTORED
+
+
+def hold_database(url: str) -> EngineLock | None:
+    """The shared "in use" lock on a SQLite database file for the window's lifetime (an engine holds its
+    own), so ``restore`` never replaces the file under the window; None for PostgreSQL."""
+    try:
+        return EngineLock(sqlite_database_file(url), exclusive=False)
+    except (BackupError, DatabaseInUseError, OSError):
+        return None

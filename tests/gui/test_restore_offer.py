@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -67,7 +68,15 @@ def test_quit_leaves_the_damaged_file_as_it_is(qtbot, tmp_path, monkeypatch) -> 
 def test_restore_puts_the_latest_backup_in_place_and_the_app_starts(qtbot, tmp_path, monkeypatch) -> None:
     data = _damaged_install_with_a_backup(tmp_path)
     started: list[object] = []
-    monkeypatch.setattr(gui_app, "run_application", lambda app, loop, ctx: started.append(ctx) or 0)
+    from shopctrl_desktop.store.engine_lock import DatabaseInUseError, EngineLock
+
+    def run_application(app, loop, ctx) -> int:  # type: ignore[no-untyped-def]
+        started.append(ctx)
+        with pytest.raises(DatabaseInUseError):  # while the window runs, `restore` is refused
+            EngineLock(data / "shopctrl.sqlite3", exclusive=True)
+        return 0
+
+    monkeypatch.setattr(gui_app, "run_application", run_application)
     seen = _when_offered(_click("Restore the backup"))
     assert gui_app.main(["--data-dir", str(data)]) == 0
     assert seen and len(started) == 1
@@ -79,6 +88,7 @@ def test_restore_puts_the_latest_backup_in_place_and_the_app_starts(qtbot, tmp_p
         ]
     finally:
         conn.close()
+    EngineLock(data / "shopctrl.sqlite3", exclusive=True).release()  # let go when the window closed
     (kept,) = data.glob("shopctrl.sqlite3.before-restore-*")
     assert kept.read_bytes().startswith(b"this is no database")
 
