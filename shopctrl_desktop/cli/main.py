@@ -10,6 +10,7 @@ from typing import Any
 
 from shopctrl_desktop import __version__
 from shopctrl_desktop.cli.audit import add_audit_parser
+from shopctrl_desktop.cli.backup import add_backup_parsers
 from shopctrl_desktop.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -40,9 +41,11 @@ def cmd_serve(ctx: Context) -> int:
     setup_logging(ctx.paths, verbose=ctx.args.verbose)
     tune_process()
     warn_about_key(ctx)  # a key other than the database's: said clearly, and the engine delivers what it can
+    from shopctrl_desktop.store.engine_lock import DatabaseInUseError
+
     try:
         return run_engine_blocking(ctx.db, ctx.box, ctx.settings, ctx.paths)
-    except ListenerError as exc:
+    except (ListenerError, DatabaseInUseError) as exc:
         raise CliError(str(exc)) from None
 
 
@@ -204,6 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_shops_parser(add, common)
     add_db_parsers(add, common)
     add_keys_parser(add, common)
+    add_backup_parsers(add, common)
 
     p = add("token", cmd_token, "print the listener's bearer token (created on first use)")
     p.add_argument("--rotate", action="store_true", help="make a new token; the old one stops working")

@@ -47,6 +47,7 @@ class AuditAction(StrEnum):
     USER_REMOVED = "user.removed"
     ENDPOINT_PAUSED = "endpoint.paused"
     ENDPOINT_RESUMED = "endpoint.resumed"
+    DATABASE_RESTORED = "database.restored"  # `restore FILE`: recorded in the restored database
 
     @property
     def kind(self) -> str:
@@ -75,6 +76,7 @@ _SENTENCES = {
     AuditAction.USER_REMOVED: "Removed user {target}",
     AuditAction.ENDPOINT_PAUSED: "Paused deliveries to endpoint {target}",
     AuditAction.ENDPOINT_RESUMED: "Resumed deliveries to endpoint {target}",
+    AuditAction.DATABASE_RESTORED: "Restored the database from {name}",
 }
 
 
@@ -89,6 +91,7 @@ class SubjectKind(StrEnum):
     KEY = "key"
     USER = "user"
     ENDPOINT = "endpoint"
+    DATABASE = "database"
 
 
 @dataclass(frozen=True)

@@ -14,17 +14,21 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from shopctrl_desktop.config import Settings
 from shopctrl_desktop.domain.model import AlertSeverity, IncomingEvent, ItemStatus
 from shopctrl_desktop.domain.queue import ItemChange, QueueCounts
 from shopctrl_desktop.engine.cert_watch import watch_certificates
+from shopctrl_desktop.engine.daily_backup import run_daily_backups
 from shopctrl_desktop.engine.delivery import DeliveryEngine
 from shopctrl_desktop.engine.intake import IntakeBatcher
 from shopctrl_desktop.engine.listener import Listener, ListenerError
 from shopctrl_desktop.engine.progress import EngineObserver, NullObserver
 from shopctrl_desktop.paths import AppPaths
+from shopctrl_desktop.store.backup import BackupError, sqlite_database_file
 from shopctrl_desktop.store.db import Database
+from shopctrl_desktop.store.engine_lock import EngineLock
 from shopctrl_desktop.store.ingest import IngestResult
 from shopctrl_desktop.store.queue import QueueCounter
 from shopctrl_desktop.store.secrets import SecretBox
@@ -72,6 +76,11 @@ class Engine:
         self._counts_dirty = False
         self._counts_task: asyncio.Task[None] | None = None
         self._cert_task: asyncio.Task[None] | None = None
+        # a SQLite file: held in use (restore refuses meanwhile) and backed up daily (engine/daily_backup.py)
+        self._database_file = _database_file(db)
+        self._in_use: EngineLock | None = None
+        self._backup_task: asyncio.Task[None] | None = None
+        self._backup_stopping = threading.Event()
         self.running = False
 
     @property
@@ -80,7 +89,17 @@ class Engine:
 
     # --- lifecycle -----------------------------------------------------------------------------------
     async def start(self) -> None:
-        """Start on the current loop. Raises ListenerError (port taken, remote bind not allowed)."""
+        """Start on the current loop. Raises ListenerError (port taken, remote bind not allowed),
+        DatabaseInUseError (a restore is replacing the database file)."""
+        if self._database_file is not None:
+            self._in_use = EngineLock(self._database_file, exclusive=False)
+        try:
+            await self._start()
+        except BaseException:
+            self._release_database()  # a restore may go ahead: this engine never ran
+            raise
+
+    async def _start(self) -> None:
         if (
             self.db.is_sqlite
         ):  # on PostgreSQL the owner's `db setup` does it (an engine may not write triggers)
@@ -110,6 +129,11 @@ class Engine:
                 await self.intake.stop()
                 raise
             self._state("listener", "running", self.listener.address)
+        if self._database_file is not None:
+            self._backup_stopping.clear()
+            self._backup_task = asyncio.get_running_loop().create_task(
+                run_daily_backups(self._database_file, self.paths.data_dir, self._backup_stopping)
+            )
         self.running = True
         self._schedule_counts()
 
@@ -132,18 +156,25 @@ class Engine:
             self._state("listener", "stopped", "")
         if self.delivery is not None:
             await self.delivery.stop(drain_timeout)
-        for task in (self._counts_task, self._cert_task):
+        self._backup_stopping.set()  # a backup in progress stops at its next step
+        for task in (self._counts_task, self._cert_task, self._backup_task):
             if task is not None:
                 task.cancel()
                 try:
                     await task
                 except asyncio.CancelledError:
                     pass
+        self._release_database()
         if not isinstance(self.observer, NullObserver):  # the counts after the items given back
             try:
                 self.observer.counts_changed(await self.queue_counts(max_age=0))
             except Exception:  # noqa: BLE001
                 log.debug("final queue counts unavailable", exc_info=True)
+
+    def _release_database(self) -> None:
+        if self._in_use is not None:
+            self._in_use.release()
+            self._in_use = None
 
     def wake(self) -> None:
         """New items are due (called by the intake after a commit, and by the GUI after Retry)."""
@@ -223,6 +254,16 @@ class Engine:
             self.observer.state_changed(component, state, detail)
         except Exception:  # noqa: BLE001
             log.exception("observer.state_changed failed")
+
+
+def _database_file(db: Database) -> Path | None:
+    """The SQLite file behind ``db``; None for PostgreSQL or an in-memory database."""
+    if not db.is_sqlite:
+        return None
+    try:
+        return sqlite_database_file(db.url)
+    except BackupError:
+        return None
 
 
 class _CountOnChange:

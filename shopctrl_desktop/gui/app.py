@@ -161,8 +161,19 @@ def main(
         return 0
     except StartupError as exc:
         log.error("cannot start: %s", exc)
-        QMessageBox.critical(None, f"{APP_TITLE} cannot start", str(exc))
-        return 2
+        from shopctrl_desktop.gui.restore_offer import Offer, offer_latest_backup
+
+        # a damaged database file with an automatic backup: the dialog offers it (gui/restore_offer.py)
+        offer = offer_latest_backup(paths, settings, str(exc)) if paths and settings else Offer.NONE
+        if offer is Offer.NONE:
+            QMessageBox.critical(None, f"{APP_TITLE} cannot start", str(exc))
+        if offer is not Offer.RESTORED:
+            return 2
+        try:
+            ctx = build_context(paths=paths, settings=settings)
+        except StartupError as again:
+            QMessageBox.critical(None, f"{APP_TITLE} cannot start", str(again))
+            return 2
     try:
         from shopctrl_desktop.logging_setup import setup_logging
 
@@ -172,10 +183,15 @@ def main(
 
     loop = QEventLoop(app)
     asyncio.set_event_loop(loop)
+    from shopctrl_desktop.gui.restore_offer import hold_database
+
+    in_use = hold_database(ctx.db.url)  # `restore` is refused while the window has the database open
     try:
         return run_application(app, loop, ctx)
     finally:
         ctx.db.dispose()
+        if in_use is not None:
+            in_use.release()
 
 
 def build_window(ctx: Any, *, listen: bool = True, deliver: bool = True) -> tuple[Any, Any, Any]:

@@ -135,3 +135,14 @@ def _lookup(script: ScriptDirectory, rev: str) -> object | None:
         return script.get_revision(rev)
     except Exception:  # noqa: BLE001
         return None
+
+
+def known_revision(revision: str) -> bool:
+    """Whether this version's migrations know ``revision`` (an unknown one was written by a newer version)."""
+    return _lookup(ScriptDirectory.from_config(alembic_config("sqlite://")), revision) is not None
+
+
+def current_revision(db: Database) -> str:
+    """The schema revision the database is at (``a, b`` for several heads; empty when none)."""
+    with db.engine.connect() as conn:
+        return ", ".join(sorted(MigrationContext.configure(conn).get_current_heads()))
