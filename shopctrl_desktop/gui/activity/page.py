@@ -39,7 +39,8 @@ WHAT_CHOICES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Alerts", ("alerts",)),
     ("Settings", ("settings",)),
     ("Shops", ("shop",)),
-    ("Keys and users", ("key", "user")),
+    ("Endpoints", ("endpoint",)),
+    ("Keys, users and restores", ("key", "user", "database")),
 )
 #: The "since" filter: a label and how far back (None: any time; "today": since local midnight).
 SINCE_CHOICES: tuple[tuple[str, Any], ...] = (
