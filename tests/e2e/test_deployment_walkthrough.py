@@ -155,6 +155,12 @@ def test_the_deployment_guide_from_scratch(tmp_path: Path) -> None:
         [item] = json.loads(listed.stdout)
         assert item["status"] == "delivered"
         assert HMAC_SECRET not in listed.stdout
+        again = run(support_dir, support, "queue", "retry", str(item["id"]))  # send it once more …
+        assert again.returncode == 0, again.stderr
+        stopped = run(support_dir, support, "queue", "cancel", str(item["id"]))  # … and think better of it
+        assert stopped.returncode == 0, stopped.stderr
+        [item] = json.loads(run(support_dir, support, "queue", "list", "--json").stdout)
+        assert item["status"] == "cancelled"
         refused = run(support_dir, support, "triggers", "import", str(triggers))
         assert refused.returncode == 1 and "refused" in refused.stderr and "Traceback" not in refused.stderr
         secrets = run(
@@ -176,4 +182,5 @@ def test_the_deployment_guide_from_scratch(tmp_path: Path) -> None:
         by_action = {(e["action"], e["who"]) for e in entries}
         assert ("user.added", "shopowner") in by_action
         assert any(a == "trigger.created" and w == "bob" for a, w in by_action)
+        assert {("item.retried", "alice"), ("item.cancelled", "alice")} <= by_action
         assert HMAC_SECRET not in audit.stdout
