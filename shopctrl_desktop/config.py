@@ -40,6 +40,10 @@ class Settings:
     #: the days an open circuit may last before the endpoint is paused.
     circuit_failures: int = 5
     circuit_pause_days: float = 5.0
+    #: Retention (docs/data.md): delivered and cancelled items after this many days, failed ones after
+    #: that many, with their attempts and the event snapshots no item refers to any more. 0 keeps them.
+    keep_delivered_days: int = 30
+    keep_failed_days: int = 90
 
     @property
     def listen_address(self) -> str:

@@ -25,6 +25,7 @@ from shopctrl_desktop.engine.delivery import DeliveryEngine
 from shopctrl_desktop.engine.intake import IntakeBatcher
 from shopctrl_desktop.engine.listener import Listener, ListenerError
 from shopctrl_desktop.engine.progress import EngineObserver, NullObserver
+from shopctrl_desktop.engine.retention_task import run_retention
 from shopctrl_desktop.paths import AppPaths
 from shopctrl_desktop.store.backup import BackupError, sqlite_database_file
 from shopctrl_desktop.store.db import Database
@@ -80,6 +81,7 @@ class Engine:
         self._database_file = _database_file(db)
         self._in_use: EngineLock | None = None
         self._backup_task: asyncio.Task[None] | None = None
+        self._retention_task: asyncio.Task[None] | None = None
         self._backup_stopping = threading.Event()
         self.running = False
 
@@ -134,6 +136,10 @@ class Engine:
             self._backup_task = asyncio.get_running_loop().create_task(
                 run_daily_backups(self._database_file, self.paths.data_dir, self._backup_stopping)
             )
+        if self.delivery is not None:  # the delivering engine keeps the data within its retention
+            self._retention_task = asyncio.get_running_loop().create_task(
+                run_retention(self.db, self.settings)
+            )
         self.running = True
         self._schedule_counts()
 
@@ -157,7 +163,7 @@ class Engine:
         if self.delivery is not None:
             await self.delivery.stop(drain_timeout)
         self._backup_stopping.set()  # a backup in progress stops at its next step
-        for task in (self._counts_task, self._cert_task, self._backup_task):
+        for task in (self._counts_task, self._cert_task, self._backup_task, self._retention_task):
             if task is not None:
                 task.cancel()
                 try:

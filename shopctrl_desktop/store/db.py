@@ -27,6 +27,9 @@ class DatabaseError(RuntimeError):
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     cursor = dbapi_connection.cursor()
+    # a new database gives the space of deleted rows back to the file system in steps (retention); on an
+    # existing one this changes nothing until `purge --vacuum` rewrites it once
+    cursor.execute("PRAGMA auto_vacuum=INCREMENTAL")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")

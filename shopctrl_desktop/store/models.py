@@ -115,7 +115,10 @@ class EventRow(Base):
     entity_code: Mapped[str | None] = mapped_column(String(200), nullable=True)
     entity_data_json: Mapped[str] = mapped_column(Text, default="{}")
     data_json: Mapped[str] = mapped_column(Text, default="{}")
-    __table_args__ = (Index("ix_events_entity", "entity_type", "entity_id", "id"),)
+    __table_args__ = (
+        Index("ix_events_entity", "entity_type", "entity_id", "id"),
+        Index("ix_events_received", "received_at"),  # retention (migration 0008)
+    )
 
 
 class QueueItemRow(Base):
@@ -164,6 +167,7 @@ class QueueItemRow(Base):
             postgresql_where=text("unique_key IS NOT NULL"),
         ),
         Index("ix_queue_items_created", "created_at"),
+        Index("ix_queue_items_finished", "status", "finished_at"),  # retention (migration 0008)
     )
 
 

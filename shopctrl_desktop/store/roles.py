@@ -80,6 +80,7 @@ PLAN: dict[Role, list[Grant]] = {
         *_grants("SELECT", ("endpoints",)),
         *_grants("INSERT", ("endpoints",)),  # pause / resume (store/endpoints.py)
         *_grants("UPDATE", ("endpoints",)),
+        *_grants("DELETE", ("queue_items", "delivery_attempts", "events")),  # retention (store/retention.py)
         Grant("INSERT", AUDIT_TABLE),
         Grant("SELECT", AUDIT_TABLE, ("id",)),
     ],
@@ -106,6 +107,7 @@ PLAN: dict[Role, list[Grant]] = {
         *_grants("SELECT", ("endpoints",)),  # circuit breakers (store/circuits.py)
         *_grants("INSERT", ("endpoints",)),
         *_grants("UPDATE", ("endpoints",)),
+        *_grants("DELETE", ("queue_items", "delivery_attempts", "events")),  # retention (store/retention.py)
         Grant("INSERT", AUDIT_TABLE),
         Grant("SELECT", AUDIT_TABLE, ("id",)),
     ],
