@@ -22,6 +22,7 @@ from shopctrl_desktop.cli.common import (
 )
 from shopctrl_desktop.cli.db import add_db_parsers
 from shopctrl_desktop.cli.endpoints import add_endpoints_parser
+from shopctrl_desktop.cli.erase import add_erase_parser
 from shopctrl_desktop.cli.keys import add_keys_parser, warn_about_key
 from shopctrl_desktop.cli.purge import add_purge_parser
 from shopctrl_desktop.cli.queue import add_queue_parsers
@@ -210,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_keys_parser(add, common)
     add_backup_parsers(add, common)
     add_purge_parser(add, common)
+    add_erase_parser(add, common)
 
     p = add("token", cmd_token, "print the listener's bearer token (created on first use)")
     p.add_argument("--rotate", action="store_true", help="make a new token; the old one stops working")

@@ -47,6 +47,7 @@ class AuditAction(StrEnum):
     USER_REMOVED = "user.removed"
     ENDPOINT_PAUSED = "endpoint.paused"
     ENDPOINT_RESUMED = "endpoint.resumed"
+    DATA_ERASED = "data.erased"  # a customer's erasure request: the kind and the counts, never the data
     DATABASE_RESTORED = "database.restored"  # `restore FILE`: recorded in the restored database
 
     @property
@@ -76,6 +77,7 @@ _SENTENCES = {
     AuditAction.USER_REMOVED: "Removed user {target}",
     AuditAction.ENDPOINT_PAUSED: "Paused deliveries to endpoint {target}",
     AuditAction.ENDPOINT_RESUMED: "Resumed deliveries to endpoint {target}",
+    AuditAction.DATA_ERASED: "Erased the data of {name}",
     AuditAction.DATABASE_RESTORED: "Restored the database from {name}",
 }
 
@@ -92,6 +94,7 @@ class SubjectKind(StrEnum):
     USER = "user"
     ENDPOINT = "endpoint"
     DATABASE = "database"
+    CUSTOMER = "customer"
 
 
 @dataclass(frozen=True)
