@@ -36,6 +36,36 @@ class PostgresCluster:
     base: Path  # holds the data dir, the log and the server's unix socket
     port: int
     password: str | None = None  # the superuser ``shop``'s password when the cluster asks for one
+    options: str = ""  # the server's start options (port, socket directory, fsync)
+
+    def stop(self) -> None:
+        """Stop the server (fast shutdown: clients are disconnected), as an administrator would."""
+        _, pg_ctl, run_as = _server_commands()
+        subprocess.run(
+            [*run_as, pg_ctl, "-D", str(self.base / "data"), "-m", "fast", "-w", "stop"],
+            check=True,
+            capture_output=True,
+        )
+
+    def start(self) -> None:
+        """Start it again on the same port and socket."""
+        _, pg_ctl, run_as = _server_commands()
+        subprocess.run(
+            [
+                *run_as,
+                pg_ctl,
+                "-D",
+                str(self.base / "data"),
+                "-o",
+                self.options,
+                "-l",
+                str(self.base / "log"),
+                "-w",
+                "start",
+            ],
+            check=True,
+            capture_output=True,
+        )
 
     @property
     def owner_login(self) -> str:
@@ -114,7 +144,7 @@ def postgres_server(
         capture_output=True,
     )
     try:
-        yield PostgresCluster(base, port, password)
+        yield PostgresCluster(base, port, password, options)
     finally:
         subprocess.run([*run_as, pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
         shutil.rmtree(base, ignore_errors=True)
