@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import threading
 import time
@@ -294,6 +295,36 @@ class _CountOnChange:
         self._observer.state_changed(component, state, detail)
 
 
+DRAIN_TIMEOUT = 10.0
+#: After the drain timeout, this long for the last commits; then `serve` exits whatever the database is doing.
+STOP_GRACE = 5.0
+
+
+class _StopWatchdog:
+    """Stop means stop: when the clean stop takes longer than its deadline (a database locked by another
+    program, a full disk, an unreachable server), or a second signal arrives, the process exits at once. Nothing
+    is lost by it: a transaction that did not commit is rolled back by the database, an event not committed was
+    never acknowledged (the sender sends it again), an item in flight comes back after its lease."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._timer = threading.Timer(seconds, self.fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+    def fire(self) -> None:
+        log.warning(
+            "stopping took longer than %.0f s (the database is not answering); exiting now — nothing "
+            "acknowledged is lost, items in flight come back after their lease",
+            self.seconds,
+        )
+        logging.shutdown()
+        os._exit(3)
+
+
 def run_engine_blocking(
     db: Database,
     box: SecretBox,
@@ -321,7 +352,11 @@ def run_engine_blocking(
             )
         await stop.wait()
         log.info("stopping: no new events, answering the requests in flight")
-        await engine.stop()
+        watchdog = _StopWatchdog(DRAIN_TIMEOUT + STOP_GRACE)
+        for sig in (signal.SIGINT, signal.SIGTERM):  # a second signal: stop now
+            loop.add_signal_handler(sig, watchdog.fire)
+        await engine.stop(DRAIN_TIMEOUT)
+        watchdog.cancel()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         if announce:
