@@ -36,10 +36,12 @@ from shopctrl_desktop.engine.listener_guard import (
 )
 from shopctrl_desktop.engine.token import load_or_create_token, read_token
 from shopctrl_desktop.paths import AppPaths
+from shopctrl_desktop.resources import resource_path
 
 log = logging.getLogger(__name__)
 
 _JSON_TYPES = ("application/json",)
+_OPENAPI: bytes | None = None
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
@@ -100,7 +102,9 @@ class Listener:
         self.app = web.Application(
             client_max_size=settings.body_limit_bytes, middlewares=[self.guard.middleware]
         )
-        self.app.router.add_get("/health", self._health)
+        for path, handler in (("/health", self._health), ("/openapi.yaml", self._openapi)):
+            self.app.router.add_get(path, handler)  # (and HEAD)
+            self.app.router.add_route("*", path, self._only_get)
         self.app.router.add_route("*", "/events", self._events)
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
@@ -342,6 +346,16 @@ class Listener:
                 log.warning("health: queue counts unavailable: %s", exc)
         body = {"status": "stopping" if self.stopping else "ok", "version": __version__, "queue": queue}
         return _json(503 if self.stopping else 200, body)
+
+    async def _only_get(self, request: web.Request) -> web.StreamResponse:
+        return _error(405, "method_not_allowed", f"use GET {request.path}", headers={"Allow": "GET, HEAD"})
+
+    async def _openapi(self, request: web.Request) -> web.StreamResponse:
+        """The intake's OpenAPI document (resources/openapi/ingest.yaml; docs/ingest-openapi.yaml)."""
+        global _OPENAPI
+        if _OPENAPI is None:
+            _OPENAPI = resource_path("openapi", "ingest.yaml").read_bytes()
+        return web.Response(body=_OPENAPI, content_type="application/yaml")
 
     async def _not_found(self, request: web.Request) -> web.StreamResponse:
         return _error(404, "not_found", f"no such endpoint {request.path!r}; use POST /events or GET /health")
