@@ -41,6 +41,15 @@ def template_extra(trigger: Trigger, action: WebhookAction, event: StoredEvent) 
     }
 
 
+def renders_in_process(action: WebhookAction) -> bool:
+    """Which renders may run in the engine's own process: only the built-in default payload, whose work is
+    bounded by the event's size (the listener caps it) and runs no user code. A payload template — even one
+    the closure-tree fast path (templates/fast.py) could render — runs user-chosen filters such as
+    ``striptags`` on up to megabytes of data, inside one C call no deadline can interrupt; it renders in a
+    worker process the engine can kill (engine/render_pool.py), outside every database transaction."""
+    return not (action.payload_body or "").strip()
+
+
 def render_body(trigger: Trigger, action: WebhookAction, event: StoredEvent) -> str:
     body = action.payload_body or ""
     mime = MimeType(action.payload_mime_type)
