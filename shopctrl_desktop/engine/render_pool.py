@@ -50,7 +50,9 @@ class RenderJob:
 
 
 def time_message(seconds: float) -> str:
-    return f"the template ran longer than {seconds:g} s and was stopped (a runaway loop or a very slow filter?)"
+    return (
+        f"the template ran longer than {seconds:g} s and was stopped (a runaway loop or a very slow filter?)"
+    )
 
 
 def memory_message(megabytes: int) -> str:
@@ -162,15 +164,22 @@ class RenderPool:
         self._threads = ThreadPoolExecutor(size, thread_name_prefix="shopctrl-render")
         self.replaced = 0  # workers killed and replaced (tests and benchmarks read it)
 
-    def start(self) -> None:
-        """Start the workers and wait until they are ready (blocking; call it off the event loop)."""
+    def start(self, *, wait: bool = True) -> None:
+        """Start the workers; with ``wait`` until they are ready, else in the background (a job waits for
+        the first ready worker)."""
         with self._lock:
             if self._started:
                 return
             self._started = True
         workers = [self._new_worker() for _ in range(self.size)]
+        if wait:
+            for worker in workers:
+                self._admit(worker)
+            return
         for worker in workers:
-            self._admit(worker)
+            threading.Thread(
+                target=self._admit, args=(worker,), name="shopctrl-render-start", daemon=True
+            ).start()
 
     def _new_worker(self) -> _Worker:
         worker = _Worker(self._context, self.memory_mb, self.seconds)
