@@ -165,7 +165,10 @@ class IntakeBatcher:
         prepared = await loop.run_in_executor(self._executor, self._prepare, batches)
         if prepared.templated:
             outcomes = await self.render_pool.run_all(
-                [RenderJob("render", body, mime, data, extra) for body, mime, data, extra in prepared.jobs()]
+                [
+                    RenderJob("render", body, mime, data, extra, key=key)
+                    for key, body, mime, data, extra in prepared.jobs()
+                ]
             )
             prepared.fill(
                 [(text or "", None) if error is None else ("", str(error)) for text, error in outcomes]

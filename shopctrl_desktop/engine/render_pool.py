@@ -32,7 +32,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from shopctrl_desktop.domain.templates.env import MAX_RENDER_MEMORY_MB, MAX_RENDER_SECONDS
-from shopctrl_desktop.domain.templates.errors import RenderError
+from shopctrl_desktop.domain.templates.errors import RenderError, RenderLimitError
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,7 @@ class RenderJob:
     mime: str
     data: Any
     extra: dict[str, Any] | None = None
+    key: Any = None  # jobs of one action share a key (see RenderPool.run_all)
 
 
 def time_message(seconds: float) -> str:
@@ -66,10 +67,9 @@ def _worker_main(conn: Connection, memory_mb: int, seconds: float) -> None:
     import resource
 
     from shopctrl_desktop.domain.templates import render as templates
-    from shopctrl_desktop.domain.templates.errors import RenderLimitError
 
-    limit = memory_mb * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    address_space = memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
     conn.send(("ready", None))
     while True:
         try:
@@ -83,6 +83,7 @@ def _worker_main(conn: Connection, memory_mb: int, seconds: float) -> None:
         used = usage.ru_utime + usage.ru_stime  # CPU backstop: this job may use a few seconds more
         resource.setrlimit(resource.RLIMIT_CPU, (math.ceil(used + 2 * seconds + 1), resource.RLIM_INFINITY))
         retire = False
+        limit: str | None = None  # which bound the job hit, if any
         try:
             if kind == "check":
                 templates.validate_template(body, mime)
@@ -96,6 +97,7 @@ def _worker_main(conn: Connection, memory_mb: int, seconds: float) -> None:
             else:
                 answer = ("ok", templates.render_template(body, mime, data, extra=extra))
         except RenderLimitError as exc:
+            limit = exc.kind
             if exc.kind == "memory":
                 retire = True
                 exc = RenderLimitError(memory_message(memory_mb), kind="memory", lineno=exc.lineno)
@@ -103,15 +105,15 @@ def _worker_main(conn: Connection, memory_mb: int, seconds: float) -> None:
         except RenderError as exc:
             answer = ("error", exc)
         except MemoryError:
-            retire = True
+            retire, limit = True, "memory"
             answer = ("error", RenderError(memory_message(memory_mb)))
         except Exception as exc:  # noqa: BLE001 - any failure is this job's answer, not the worker's end
             answer = ("error", RenderError(f"the payload template cannot be rendered: {exc}"))
         try:
-            conn.send((*answer, retire))
+            conn.send((*answer, retire, limit))
         except MemoryError:
             retire = True
-            conn.send(("error", RenderError(memory_message(memory_mb)), True))
+            conn.send(("error", RenderError(memory_message(memory_mb)), True, "memory"))
         if retire:  # memory may stay fragmented: a fresh process takes the next job
             return
 
@@ -211,7 +213,8 @@ class RenderPool:
             ).start()
 
     def run(self, job: RenderJob) -> tuple[str | None, RenderError | None]:
-        """``(text, None)`` (text is ``None`` for a check), or ``(None, error)``. Raises PoolClosed."""
+        """``(text, None)`` (text is ``None`` for a check), or ``(None, error)`` — a RenderLimitError when a
+        bound stopped it. Raises PoolClosed."""
         if not self._started:
             self.start()
         while True:
@@ -227,26 +230,53 @@ class RenderPool:
             worker.conn.send((job.kind, job.body, job.mime, job.data, job.extra))
             if not worker.conn.poll(self.seconds + _IPC_MARGIN):
                 self._replace(worker)
-                return None, RenderError(time_message(self.seconds))
-            status, value, retired = worker.conn.recv()
+                return None, RenderLimitError(time_message(self.seconds), kind="time")
+            status, value, retired, limit = worker.conn.recv()
         except (EOFError, OSError, BrokenPipeError):
             code = worker.process.exitcode if not worker.process.is_alive() else None
             self._replace(worker)
             if self._closed:
                 raise PoolClosed("the render pool is closed") from None
             if code is not None and code == -signal.SIGXCPU:  # the CPU-time backstop
-                return None, RenderError(time_message(self.seconds))
-            return None, RenderError(memory_message(self.memory_mb))
+                return None, RenderLimitError(time_message(self.seconds), kind="time")
+            # a worker that died without answering: almost always memory (a C allocation past RLIMIT_AS)
+            return None, RenderLimitError(memory_message(self.memory_mb), kind="memory")
         if retired:  # the worker ends itself after a memory bound (see _worker_main)
             self._replace(worker)
         else:
             self._idle.put(worker)
-        return (value, None) if status == "ok" else (None, value)
+        if status == "ok":
+            return value, None
+        if limit is not None:
+            return None, RenderLimitError(str(value), kind=limit, lineno=value.lineno)
+        return None, value
 
     async def run_all(self, jobs: Sequence[RenderJob]) -> list[tuple[str | None, RenderError | None]]:
-        """Run the jobs on the workers (as many at once as there are workers) without blocking the loop."""
+        """Run the jobs on the workers (as many at once as there are workers) without blocking the loop.
+
+        Once a job hit a time or memory bound, the jobs of the same ``key`` (the same action) that have not
+        started yet fail at once with the same words: 20 events of one runaway template cost one deadline,
+        not twenty."""
         loop = asyncio.get_running_loop()
-        return list(await asyncio.gather(*(loop.run_in_executor(self._threads, self.run, j) for j in jobs)))
+        tripped: dict[Any, RenderLimitError] = {}
+
+        def run_one(job: RenderJob) -> tuple[str | None, RenderError | None]:
+            earlier = tripped.get(job.key) if job.key is not None else None
+            if earlier is not None:
+                return None, RenderLimitError(
+                    f"{earlier} (on an earlier event of this batch)", kind=earlier.kind
+                )
+            outcome = self.run(job)
+            error = outcome[1]
+            if (
+                job.key is not None
+                and isinstance(error, RenderLimitError)
+                and error.kind in ("time", "memory")
+            ):
+                tripped.setdefault(job.key, error)
+            return outcome
+
+        return list(await asyncio.gather(*(loop.run_in_executor(self._threads, run_one, j) for j in jobs)))
 
     def close(self) -> None:
         """Stop every worker now (a render in progress is killed; its caller gets PoolClosed)."""

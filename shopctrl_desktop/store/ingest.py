@@ -85,10 +85,11 @@ class PreparedGroup:
     templated: list[PlannedItem] = field(default_factory=list)
     bodies: dict[RenderKey, tuple[str, str | None]] = field(default_factory=dict)
 
-    def jobs(self) -> list[tuple[str, str, Any, dict[str, Any]]]:
-        """``(body, mime, data, extra)`` per templated plan, in order."""
+    def jobs(self) -> list[tuple[tuple[int | None, int | None], str, str, Any, dict[str, Any]]]:
+        """``((trigger id, action id), body, mime, data, extra)`` per templated plan, in order."""
         return [
             (
+                (p.trigger.id, p.action.id),
                 p.action.payload_body or "",
                 str(p.action.payload_mime_type),
                 p.event.data,
@@ -247,6 +248,7 @@ def _store_items(
         owners.append((target, error))
 
     ids = sql.insert(ITEMS, rows)
+    alerted: set[tuple[int | None, int | None]] = set()  # one alert per action and group, however many fail
     for item_id, (target, error) in zip(ids, owners, strict=True):
         result = results[target.origin]
         if error is None:
@@ -255,6 +257,9 @@ def _store_items(
             continue
         plan = target.plan
         result.failed_item_ids.append(item_id)
+        if (plan.trigger.id, plan.action.id) in alerted:
+            continue
+        alerted.add((plan.trigger.id, plan.action.id))
         result.alert_ids.append(
             create_alert(
                 session,
