@@ -25,12 +25,14 @@ import multiprocessing
 import queue
 import signal
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
+from shopctrl_desktop.domain.model import StoredEvent, Trigger, WebhookAction
+from shopctrl_desktop.domain.payload import renders_in_process, sample_event, template_extra
 from shopctrl_desktop.domain.templates.env import MAX_RENDER_MEMORY_MB, MAX_RENDER_SECONDS
 from shopctrl_desktop.domain.templates.errors import RenderError, RenderLimitError
 
@@ -289,3 +291,44 @@ class RenderPool:
         for _ in range(self.size + 1):
             self._idle.put(None)
         self._threads.shutdown(wait=False, cancel_futures=True)
+
+
+# --------------------------------------------------------------------------- checking templates (import, save)
+
+
+def check_job(trigger: Trigger, action: WebhookAction, sample: StoredEvent) -> RenderJob:
+    """The check of one action's template against a sample event (the newest stored one of the trigger's
+    event, or an empty sample): compiled and rendered in a worker, under the same bounds as in ``serve``."""
+    return RenderJob(
+        "check",
+        action.payload_body or "",
+        str(action.payload_mime_type),
+        sample.data,
+        template_extra(trigger, action, sample),
+    )
+
+
+def where_in_template(error: RenderError) -> str:
+    """`` (line 3 of the template)`` when the error knows a template line the message does not name."""
+    if error.lineno is None or error.where != "template" or f"line {error.lineno}" in str(error):
+        return ""
+    return f" (line {error.lineno} of the template)"
+
+
+def check_templates(
+    pool: RenderPool, triggers: Sequence[Trigger], samples: Mapping[str, StoredEvent]
+) -> list[str]:
+    """One problem per template that does not compile or hits a bound with its sample data, naming the
+    trigger, the action and the line: ``trigger “ERP” action 1: the template ran longer than 2 s …``."""
+    problems: list[str] = []
+    for trigger in triggers:
+        for number, action in enumerate(trigger.actions, start=1):
+            if renders_in_process(action):
+                continue
+            sample = samples.get(trigger.event) or sample_event(trigger.event)
+            _, error = pool.run(check_job(trigger, action, sample))
+            if error is not None:
+                problems.append(
+                    f"trigger \u201c{trigger.title}\u201d action {number} payloadBody: {error}{where_in_template(error)}"
+                )
+    return problems
