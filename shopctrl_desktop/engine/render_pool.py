@@ -319,16 +319,18 @@ def check_templates(
     pool: RenderPool, triggers: Sequence[Trigger], samples: Mapping[str, StoredEvent]
 ) -> list[str]:
     """One problem per template that does not compile or hits a bound with its sample data, naming the
-    trigger, the action and the line: ``trigger “ERP” action 1: the template ran longer than 2 s …``."""
+    trigger, the action and the line, as the trigger file's other problems do:
+    ``trigger 'ERP' (triggers[0]) actions[0].payloadBody: the template ran longer than 2 s …``."""
     problems: list[str] = []
-    for trigger in triggers:
-        for number, action in enumerate(trigger.actions, start=1):
+    for index, trigger in enumerate(triggers):
+        for number, action in enumerate(trigger.actions):
             if renders_in_process(action):
                 continue
             sample = samples.get(trigger.event) or sample_event(trigger.event)
             _, error = pool.run(check_job(trigger, action, sample))
             if error is not None:
                 problems.append(
-                    f"trigger \u201c{trigger.title}\u201d action {number} payloadBody: {error}{where_in_template(error)}"
+                    f"trigger {trigger.title!r} (triggers[{index}]) actions[{number}].payloadBody: "
+                    f"{error}{where_in_template(error)}"
                 )
     return problems

@@ -94,11 +94,11 @@ def test_a_check_refuses_bound_hits_but_tolerates_ordinary_errors_with_sample_da
     assert time.monotonic() - started < 10
     assert len(problems) == 2, problems
     assert problems[0].startswith(
-        "trigger \u201cFolded\u201d action 2 payloadBody: the template used more than 512 MB"
+        "trigger 'Folded' (triggers[2]) actions[1].payloadBody: the template used more than 512 MB"
     )
     assert "line 2" in problems[0]
     assert problems[1].startswith(
-        "trigger \u201cBroken\u201d action 1 payloadBody: template syntax error on line 1"
+        "trigger 'Broken' (triggers[3]) actions[0].payloadBody: template syntax error on line 1"
     )
 
 
