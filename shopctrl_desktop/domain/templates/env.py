@@ -383,6 +383,8 @@ class _NoFoldingCodeGenerator(CodeGenerator):
     render, where the bounds apply. (The optimizer, the other place that folds, is off: ``optimized=False``.)"""
 
     def _output_child_to_const(self, node: nodes.Expr, frame: Frame, finalize: Any) -> str:
+        if isinstance(node, nodes.TemplateData):  # the template's own text: constant, never finalized
+            return str(super()._output_child_to_const(node, frame, finalize))
         raise nodes.Impossible()
 
 
