@@ -14,11 +14,14 @@ Jobs and answers are plain tuples over a ``multiprocessing`` pipe:
 - ``("check", body, mime, data, extra)`` -> ``("ok", None, …)`` or ``("error", RenderError, …)``: compiles (any
   error refuses) and renders with the sample data, where only a bound hit refuses (sample data is often
   empty, so an ordinary error there says nothing about real events).
+- ``("validate", body, mime, data, None)`` -> as ``check``, but every error refuses (the trigger editor's
+  as-you-type check, which shows what is wrong with the sample event).
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import logging
 import math
 import multiprocessing
@@ -44,7 +47,7 @@ _START_TIMEOUT = 60.0  # a worker that is not ready after this long is given up
 
 @dataclass(frozen=True, slots=True)
 class RenderJob:
-    kind: str  # "render" or "check"
+    kind: str  # "render", "check" or "validate"
     body: str
     mime: str
     data: Any
@@ -87,7 +90,10 @@ def _worker_main(conn: Connection, memory_mb: int, seconds: float) -> None:
         retire = False
         limit: str | None = None  # which bound the job hit, if any
         try:
-            if kind == "check":
+            if kind == "validate":  # the editor's as-you-type check: every error counts
+                templates.validate_template(body, mime, data)
+                answer: tuple[str, Any] = ("ok", None)
+            elif kind == "check":
                 templates.validate_template(body, mime)
                 try:
                     templates.render_template(body, mime, data, extra=extra, check=False)
@@ -95,7 +101,7 @@ def _worker_main(conn: Connection, memory_mb: int, seconds: float) -> None:
                     raise
                 except RenderError:
                     pass  # sample data: only a bound hit refuses the template
-                answer: tuple[str, Any] = ("ok", None)
+                answer = ("ok", None)
             else:
                 answer = ("ok", templates.render_template(body, mime, data, extra=extra))
         except RenderLimitError as exc:
@@ -334,3 +340,19 @@ def check_templates(
                     f"{error}{where_in_template(error)}"
                 )
     return problems
+
+
+_shared: RenderPool | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_pool() -> RenderPool:
+    """One small pool for the desktop app's checks (the trigger editor), started in the background on first
+    use and stopped when the process exits."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = RenderPool(1)
+            _shared.start(wait=False)
+            atexit.register(_shared.close)
+        return _shared

@@ -82,7 +82,6 @@ def test_constant_folding_runs_no_work_at_compile_time() -> None:
     assert render_template(body, MimeType.JSON, {}) == '{"a": "\\"",\n"n": [1, 2]}'
 
 
-
 def test_a_check_refuses_bound_hits_but_tolerates_ordinary_errors_with_sample_data(pool: RenderPool) -> None:
     def action(body: str) -> WebhookAction:
         return WebhookAction(url="http://127.0.0.1:9/x", payload_mime_type=MimeType.TEXT, payload_body=body)
