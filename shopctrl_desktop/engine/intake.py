@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shopctrl_desktop.domain.model import IncomingEvent
@@ -132,7 +134,15 @@ class IntakeBatcher:
         try:
             batches = [r.events for r in group]
             prepared = await self._render(loop, batches)
-            results = await loop.run_in_executor(self._executor, self._commit, batches, prepared)
+            try:
+                results = await loop.run_in_executor(self._executor, self._commit, batches, prepared)
+            except (IntegrityError, sqlite3.IntegrityError):
+                if prepared is None or prepared.event_ids is None:
+                    raise
+                # SQLite: another writer took the event ids reserved for the templates; plan and render again
+                log.info("the event ids reserved for a group were taken meanwhile; rendering it again")
+                prepared = await self._render(loop, batches)
+                results = await loop.run_in_executor(self._executor, self._commit, batches, prepared)
         except Exception as exc:  # noqa: BLE001
             if len(group) == 1:
                 log.exception("storing %d event(s) failed", len(group[0].events))

@@ -181,7 +181,7 @@ class RenderPool:
             if self._started:
                 return
             self._started = True
-        workers = [self._new_worker() for _ in range(self.size)]
+        workers = [w for w in (self._new_worker() for _ in range(self.size)) if w is not None]
         if wait:
             for worker in workers:
                 self._admit(worker)
@@ -191,11 +191,18 @@ class RenderPool:
                 target=self._admit, args=(worker,), name="shopctrl-render-start", daemon=True
             ).start()
 
-    def _new_worker(self) -> _Worker:
-        worker = _Worker(self._context, self.memory_mb, self.seconds)
-        with self._lock:
+    def _new_worker(self) -> _Worker | None:
+        with self._lock:  # never a worker started after close(): it would outlive the pool
+            if self._closed:
+                return None
+            worker = _Worker(self._context, self.memory_mb, self.seconds)
             self._all.add(worker)
         return worker
+
+    def _start_successor(self) -> None:
+        worker = self._new_worker()
+        if worker is not None:
+            self._admit(worker)
 
     def _admit(self, worker: _Worker) -> None:
         if worker.wait_ready(_START_TIMEOUT) and not self._closed:
@@ -216,9 +223,7 @@ class RenderPool:
         self._retire(worker)
         self.replaced += 1
         if not self._closed:
-            threading.Thread(
-                target=lambda: self._admit(self._new_worker()), name="shopctrl-render-start", daemon=True
-            ).start()
+            threading.Thread(target=self._start_successor, name="shopctrl-render-start", daemon=True).start()
 
     def run(self, job: RenderJob) -> tuple[str | None, RenderError | None]:
         """``(text, None)`` (text is ``None`` for a check), or ``(None, error)`` — a RenderLimitError when a
@@ -288,8 +293,8 @@ class RenderPool:
 
     def close(self) -> None:
         """Stop every worker now (a render in progress is killed; its caller gets PoolClosed)."""
-        self._closed = True
         with self._lock:
+            self._closed = True
             workers = list(self._all)
             self._all.clear()
         for worker in workers:

@@ -16,6 +16,7 @@ from shopctrl_desktop.domain.templates.errors import RenderLimitError
 from shopctrl_desktop.domain.templates.render import RenderError, render_template, validate_template
 from shopctrl_desktop.engine.intake import IntakeBatcher
 from shopctrl_desktop.engine.render_pool import RenderJob, RenderPool, check_templates
+from shopctrl_desktop.store.ingest import enqueue_events
 from shopctrl_desktop.store.models import AlertRow, QueueItemRow
 from shopctrl_desktop.store.triggers import save_trigger
 
@@ -203,3 +204,39 @@ def write_while_rendering(db) -> None:
     with db.session() as s:
         for row in s.scalars(select(AlertRow).where(AlertRow.title == "another writer")):
             s.delete(row)
+
+
+async def test_ids_taken_by_another_writer_meanwhile_are_rendered_again(db, box, pool: RenderPool) -> None:
+    with db.session() as s:
+        body = '{"event": {{ EventId }}}'
+        save_trigger(
+            s,
+            box,
+            Trigger(
+                "Templated",
+                "OrderChanged",
+                actions=(WebhookAction(url="http://127.0.0.1:9/t", payload_body=body),),
+            ),
+        )
+    intake = IntakeBatcher(db, box, render_pool=pool)
+    await intake.start()
+    prepare = intake._prepare
+
+    def prepare_then_another_writer_stores_an_event(batches):  # noqa: ANN001, ANN202
+        prepared = prepare(batches)
+        if not getattr(prepare_then_another_writer_stores_an_event, "done", False):
+            prepare_then_another_writer_stores_an_event.done = True  # type: ignore[attr-defined]
+            with db.session() as s:
+                enqueue_events(s, box, [event("other", 9)])  # takes the reserved id on SQLite
+        return prepared
+
+    intake._prepare = prepare_then_another_writer_stores_an_event  # type: ignore[method-assign]
+    try:
+        result = await intake.submit([event("mine", 1)])
+    finally:
+        intake.render_pool = None
+        await intake.stop()
+    with db.session() as s:
+        bodies = {i.event_id: i.body for i in s.scalars(select(QueueItemRow))}
+    (mine,) = result.event_ids
+    assert bodies[mine] == f'{{"event": {mine}}}' and len(bodies) == 2
