@@ -131,6 +131,12 @@ def _worker_main(conn: Connection, memory_mb: int, seconds: float) -> None:
 
 class _Worker:
     def __init__(self, context: Any, memory_mb: int, seconds: float) -> None:
+        # The desktop app's engine runs in a daemonic child process (gui/engine_thread.py), and multiprocessing
+        # refuses children to daemonic processes only so that they are not orphaned at its exit: here they are
+        # killed on close(), and a worker whose parent is gone ends at its next read of the pipe.
+        own = multiprocessing.current_process()._config  # type: ignore[attr-defined]
+        if own.get("daemon"):
+            own["daemon"] = False
         self.conn, child = context.Pipe()
         self.process = context.Process(
             target=_worker_main, args=(child, memory_mb, seconds), name="shopctrl-render", daemon=True
