@@ -34,8 +34,9 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
-from shopctrl_desktop.domain.model import StoredEvent, Trigger, WebhookAction
-from shopctrl_desktop.domain.payload import renders_in_process, sample_event, template_extra
+from shopctrl_desktop.domain.model import RenderedRequest, StoredEvent, Trigger, WebhookAction
+from shopctrl_desktop.domain.payload import renders_in_process, request_headers, sample_event, template_extra
+from shopctrl_desktop.domain.planner import render_or_error
 from shopctrl_desktop.domain.templates.env import MAX_RENDER_MEMORY_MB, MAX_RENDER_SECONDS
 from shopctrl_desktop.domain.templates.errors import RenderError, RenderLimitError
 
@@ -367,3 +368,25 @@ def shared_pool() -> RenderPool:
             _shared.start(wait=False)
             atexit.register(_shared.close)
         return _shared
+
+
+def bounded_request(
+    pool: RenderPool, trigger: Trigger, action: WebhookAction, event: StoredEvent
+) -> RenderedRequest | RenderError:
+    """``domain.planner.render_or_error`` with the template rendered in ``pool``, under the engine's bounds
+    (the trigger editor's Preview and Send test, the ``render`` command)."""
+    if renders_in_process(action):
+        return render_or_error(trigger, action, event)
+    job = RenderJob(
+        "render",
+        action.payload_body or "",
+        str(action.payload_mime_type),
+        event.data,
+        template_extra(trigger, action, event),
+    )
+    text, error = pool.run(job)
+    if error is not None:
+        return error
+    return RenderedRequest(
+        method=action.method, url=action.url, headers=request_headers(action, event.event), body=text or ""
+    )

@@ -191,3 +191,21 @@ def test_import_refuses_a_compile_time_bomb_at_once(tmp_path: Path) -> None:
     )
     assert "line 2" in result.stderr and "nothing was imported" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_render_command_stops_a_runaway_template_in_words(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    triggers = tmp_path / "triggers.json"
+    triggers.write_text(
+        json.dumps(
+            {"version": 1, "triggers": [trigger("Slow", "ReturnCreated", "http://127.0.0.1:9/x", SLOW)]}
+        )
+    )
+    assert cli(data, "triggers", "import", str(triggers)).returncode == 0
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps(hostile(1, "Slow", "<a>", 3_000_000)))
+    started = time.monotonic()
+    result = cli(data, "render", "--trigger", "Slow", "--event", str(event))
+    assert time.monotonic() - started < 20  # was > 25 s of one C call
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "trigger 'Slow', action 1: the template ran longer than 2 s" in result.stderr

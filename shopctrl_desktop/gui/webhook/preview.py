@@ -33,9 +33,9 @@ from shopctrl_desktop.domain.events import find_event
 from shopctrl_desktop.domain.model import RenderedRequest, StoredEvent, Trigger, WebhookAction
 from shopctrl_desktop.domain.outcome import AttemptResult
 from shopctrl_desktop.domain.payload import SAMPLE_EVENT_ID, sample_event
-from shopctrl_desktop.domain.planner import render_or_error  # shared with the `render` command
 from shopctrl_desktop.domain.stored_secret import SEND_NEEDS_ENGINE_KEY, holds_stored_secrets
 from shopctrl_desktop.domain.templates import RenderError
+from shopctrl_desktop.engine.render_pool import bounded_request, shared_pool  # shared with `render`
 from shopctrl_desktop.gui.background import run_in_background
 from shopctrl_desktop.gui.coroutines import run_coroutine
 from shopctrl_desktop.gui.queue.formatting import pretty_json
@@ -196,7 +196,7 @@ class RequestPreviewDialog(QDialog):
         self.request = None
         trigger, action = self.trigger, self.action
         run_in_background(
-            lambda: render_or_error(trigger, action, event),
+            lambda: bounded_request(shared_pool(), trigger, action, event),  # a runaway template stops at 2 s
             self._on_rendered,
             self._on_render_failed,
             owner=self,
