@@ -3,6 +3,11 @@
 Prints renders/s with the compiled-template cache, the uncached baseline (compile on every render, as
 without the cache) measured in the same run, and the ratio. Target: >= 5,000 renders/s cached.
 
+Then the render worker's overhead (issue 15): the same template rendered through the engine's render pool
+(engine/render_pool.py: spawned workers with memory and CPU limits, a parent-enforced deadline), one
+item after another and a group of 100 at once, against in-process rendering — the cost per templated item
+of isolating it.
+
 Run: python3 benchmarks/render.py [--seconds 2]
 """
 
@@ -125,7 +130,46 @@ def main() -> int:
         f"target >= {target:,} renders/s: wall clock {'met' if fast >= target else 'NOT met'}, "
         f"CPU time {'met' if fast_cpu >= target else 'NOT met'}"
     )
+    pool_overhead(data, extra, args.seconds)
     return 0
+
+
+def pool_overhead(data: dict, extra: dict, seconds: float) -> None:
+    import asyncio
+
+    from shopctrl_desktop.engine.render_pool import RenderJob, RenderPool
+
+    job = RenderJob("render", TEMPLATE, MimeType.JSON.value, data, extra)
+    pool = RenderPool(2)
+    started = time.perf_counter()
+    pool.start()
+    spawn = time.perf_counter() - started
+    try:
+        assert pool.run(job)[1] is None
+        in_process, _ = measure(
+            lambda: templates.render_template(TEMPLATE, MimeType.JSON, data, extra=extra), seconds / 2
+        )
+        one_by_one, _ = measure(lambda: pool.run(job), seconds / 2)
+
+        async def group() -> None:
+            outcomes = await pool.run_all([job] * 100)
+            assert all(error is None for _, error in outcomes)
+
+        best = float("inf")
+        for _ in range(3):
+            started = time.perf_counter()
+            asyncio.run(group())
+            best = min(best, time.perf_counter() - started)
+    finally:
+        pool.close()
+    print()
+    print(f"render worker pool (2 workers, 512 MB / 2 s bounds), started in {spawn:.2f} s:")
+    print(f"in-process:                 {1000 / in_process:7.3f} ms per item")
+    print(
+        f"worker, one at a time:      {1000 / one_by_one:7.3f} ms per item "
+        f"(overhead {1000 / one_by_one - 1000 / in_process:.3f} ms: pickling, pipe, a context switch)"
+    )
+    print(f"worker, group of 100:       {best * 10:7.3f} ms per item (as the intake renders a group)")
 
 
 if __name__ == "__main__":

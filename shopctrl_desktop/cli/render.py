@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 from shopctrl_desktop.cli.common import EXIT_FAILED, EXIT_OK, CliError, Context, read_json_file
 
 if TYPE_CHECKING:
-    from shopctrl_desktop.domain.model import StoredEvent, Trigger
+    from shopctrl_desktop.domain.model import IncomingEvent, StoredEvent, Trigger, WebhookAction
+    from shopctrl_desktop.engine.render_pool import RenderPool
 
 
 def _note(text: str) -> None:
@@ -44,8 +45,6 @@ def _silence_notes(trigger: Trigger, event: StoredEvent, label: str) -> list[str
 
 
 def run_render(ctx: Context) -> int:
-    from shopctrl_desktop.domain.planner import render_or_error, stored_event
-    from shopctrl_desktop.domain.templates import RenderError
     from shopctrl_desktop.engine.event_input import parse_body
     from shopctrl_desktop.store.triggers import find_trigger_by_title, list_triggers
 
@@ -70,22 +69,36 @@ def run_render(ctx: Context) -> int:
     actions = list(trigger.actions)
     if not actions:
         raise CliError(f"trigger {trigger.title!r} has no Call Webhook action")
+    from shopctrl_desktop.engine.render_pool import RenderPool
+
+    pool = RenderPool(1)  # templates render under the engine's bounds (started only if one is rendered)
+    try:
+        return _render_all(trigger, actions, outcome.events, pool)
+    finally:
+        pool.close()
+
+
+def _render_all(
+    trigger: Trigger, actions: list[WebhookAction], events: list[IncomingEvent], pool: RenderPool
+) -> int:
+    from shopctrl_desktop.domain.planner import stored_event
+    from shopctrl_desktop.domain.templates import RenderError
+    from shopctrl_desktop.engine.render_pool import bounded_request
+
     status = EXIT_OK
-    for n, incoming in enumerate(outcome.events):
+    for n, incoming in enumerate(events):
         event = stored_event(incoming, 0)  # rendered only, never stored
-        label = f"event {n + 1} ({event.event})" if len(outcome.events) > 1 else f"the event ({event.event})"
+        label = f"event {n + 1} ({event.event})" if len(events) > 1 else f"the event ({event.event})"
         for note in _silence_notes(trigger, event, label):
             _note(note)
         for i, action in enumerate(actions, start=1):
-            where = f"trigger {trigger.title!r}, action {i}" + (
-                f", {label}" if len(outcome.events) > 1 else ""
-            )
-            request = render_or_error(trigger, action, event)
+            where = f"trigger {trigger.title!r}, action {i}" + (f", {label}" if len(events) > 1 else "")
+            request = bounded_request(pool, trigger, action, event)
             if isinstance(request, RenderError):
                 sys.stderr.write(f"shopctrl-desktop: {where}: {request}\n")
                 status = EXIT_FAILED
                 continue
-            if len(actions) > 1 or len(outcome.events) > 1:
+            if len(actions) > 1 or len(events) > 1:
                 sys.stdout.write(f"### {where}\n")
             sys.stdout.write(f"{request.method} {request.url}\n")
             for name, value in request.headers.items():

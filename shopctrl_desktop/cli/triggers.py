@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shopctrl_desktop.cli.common import (
     EXIT_OK,
@@ -19,6 +20,9 @@ from shopctrl_desktop.cli.common import (
     print_table,
     read_json_file,
 )
+
+if TYPE_CHECKING:
+    from shopctrl_desktop.domain.model import Trigger
 
 
 def cmd_triggers_list(ctx: Context) -> int:
@@ -90,6 +94,9 @@ def cmd_triggers_import(ctx: Context) -> int:
         triggers = parse_document(document, sample_events())
     except TriggerFileError as exc:
         raise CliError(str(exc)) from None
+    problems = _check_templates(ctx, triggers)
+    if problems:
+        raise CliError(str(TriggerFileError(problems)))
     created = updated = 0
     with ctx.db.session() as session:
         for trigger in triggers:
@@ -100,6 +107,24 @@ def cmd_triggers_import(ctx: Context) -> int:
             updated += existing is not None
     out(f"imported {len(triggers)} trigger(s): {created} created, {updated} updated")
     return EXIT_OK
+
+
+def _check_templates(ctx: Context, triggers: list[Trigger]) -> list[str]:
+    """Every payload template compiled and rendered with sample data in a render worker (the bounds of
+    ``serve``: 2 s, 512 MB), so a template that would stop the engine is refused here, at once."""
+    from shopctrl_desktop.domain.payload import renders_in_process
+    from shopctrl_desktop.engine.render_pool import RenderPool, check_templates
+    from shopctrl_desktop.store.events import recent_events
+
+    if all(renders_in_process(a) for t in triggers for a in t.actions):
+        return []
+    with ctx.db.session() as session:
+        samples = {t.event: found[0] for t in triggers if (found := recent_events(session, t.event, limit=1))}
+    pool = RenderPool(1)
+    try:
+        return check_templates(pool, triggers, samples)
+    finally:
+        pool.close()
 
 
 def add_triggers_parser(add: Callable[..., argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:

@@ -7,9 +7,11 @@ template engine (domain/templates/). Auth, signature, ``X-ShopCtrl-Delivery``/``
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from shopctrl_desktop.domain import strict_json
+from shopctrl_desktop.domain.events import find_event
 from shopctrl_desktop.domain.model import MimeType, RenderedRequest, StoredEvent, Trigger, WebhookAction
 from shopctrl_desktop.domain.templates import RenderError
 
@@ -39,6 +41,35 @@ def template_extra(trigger: Trigger, action: WebhookAction, event: StoredEvent) 
             "EntityCode": event.entity_code,
         },
     }
+
+
+SAMPLE_EVENT_ID = 0
+
+
+def sample_event(event_name: str) -> StoredEvent:
+    """An event with empty data, for trying an endpoint (Preview) or checking a template (import, save)
+    before any real event arrived."""
+    event_type = find_event(event_name)
+    return StoredEvent(
+        id=SAMPLE_EVENT_ID,
+        event=event_type.system_name if event_type else event_name,
+        shop_id=None,
+        occurred_at=datetime.now(UTC),
+        data={},
+        entity_data={name: None for name in (event_type.fields if event_type else ())},
+        entity_type=event_type.entity_type if event_type else "",
+        entity_id=None,
+        entity_code=None,
+    )
+
+
+def renders_in_process(action: WebhookAction) -> bool:
+    """Which renders may run in the engine's own process: only the built-in default payload, whose work is
+    bounded by the event's size (the listener caps it) and runs no user code. A payload template — even one
+    the closure-tree fast path (templates/fast.py) could render — runs user-chosen filters such as
+    ``striptags`` on up to megabytes of data, inside one C call no deadline can interrupt; it renders in a
+    worker process the engine can kill (engine/render_pool.py), outside every database transaction."""
+    return not (action.payload_body or "").strip()
 
 
 def render_body(trigger: Trigger, action: WebhookAction, event: StoredEvent) -> str:

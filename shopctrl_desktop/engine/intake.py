@@ -11,17 +11,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shopctrl_desktop.domain.model import IncomingEvent
 from shopctrl_desktop.engine.fault_log import RepeatingFault, reason_of
+from shopctrl_desktop.engine.render_pool import RenderJob, RenderPool
 from shopctrl_desktop.store.db import Database
-from shopctrl_desktop.store.ingest import IngestResult, enqueue_batches
+from shopctrl_desktop.store.ingest import IngestResult, PreparedGroup, enqueue_batches, prepare_batches
 from shopctrl_desktop.store.secrets import SecretBox
 
 log = logging.getLogger(__name__)
@@ -48,6 +51,7 @@ class IntakeBatcher:
         on_committed: Callable[[list[IngestResult]], None] | None = None,
         max_group_events: int = 5000,
         gather_passes: int = 1,
+        render_pool: RenderPool | None = None,
     ) -> None:
         self.db = db
         self.box = box
@@ -55,6 +59,8 @@ class IntakeBatcher:
         self.max_group_events = max_group_events
         self._fault = RepeatingFault(log, "storing events")
         self.gather_passes = gather_passes
+        # payload templates render here, between reading the triggers and the write transaction
+        self.render_pool = render_pool
         self._executor: ThreadPoolExecutor | None = None
         self._pending: asyncio.Queue[_Request | None] | None = None
         self._task: asyncio.Task[None] | None = None
@@ -73,6 +79,8 @@ class IntakeBatcher:
         self._pending = asyncio.Queue()
         self._closed = False
         self._task = asyncio.create_task(self._run(), name="shopctrl-intake")
+        if self.render_pool is not None:
+            self.render_pool.start(wait=False)  # spawned in the background; the first template waits
 
     async def submit(self, events: Sequence[IncomingEvent]) -> IngestResult:
         """Store the events and queue their items; returns after the commit. Raises IntakeClosed."""
@@ -95,6 +103,8 @@ class IntakeBatcher:
             await asyncio.get_running_loop().run_in_executor(self._executor, self._close_session)
             self._executor.shutdown(wait=True)
             self._executor = None
+        if self.render_pool is not None:
+            self.render_pool.close()
 
     async def _run(self) -> None:
         assert self._pending is not None
@@ -124,7 +134,17 @@ class IntakeBatcher:
 
     async def _commit_group(self, loop: asyncio.AbstractEventLoop, group: list[_Request]) -> None:
         try:
-            results = await loop.run_in_executor(self._executor, self._commit, [r.events for r in group])
+            batches = [r.events for r in group]
+            prepared = await self._render(loop, batches)
+            try:
+                results = await loop.run_in_executor(self._executor, self._commit, batches, prepared)
+            except (IntegrityError, sqlite3.IntegrityError):
+                if prepared is None or prepared.event_ids is None:
+                    raise
+                # SQLite: another writer took the event ids reserved for the templates; plan and render again
+                log.info("the event ids reserved for a group were taken meanwhile; rendering it again")
+                prepared = await self._render(loop, batches)
+                results = await loop.run_in_executor(self._executor, self._commit, batches, prepared)
         except Exception as exc:  # noqa: BLE001
             if len(group) == 1:
                 self._fault.failed(exc, retry="the sender was told to send them again (503)")
@@ -148,15 +168,47 @@ class IntakeBatcher:
             except Exception:  # noqa: BLE001 - an observer bug must not stop the intake
                 log.exception("on_committed callback failed")
 
-    def _commit(self, batches: list[Sequence[IncomingEvent]]) -> list[IngestResult]:
-        # One connection and one session for the life of the worker thread (they never leave it): a pool
-        # checkout, a reset-on-return and a new session per group cost more than the group's statements.
+    async def _render(
+        self, loop: asyncio.AbstractEventLoop, batches: list[Sequence[IncomingEvent]]
+    ) -> PreparedGroup | None:
+        """Plan the group and render its templates in the pool — outside every transaction: a template that
+        runs long or big fails its own item and never holds the database's write lock."""
+        if self.render_pool is None:
+            return None
+        prepared = await loop.run_in_executor(self._executor, self._prepare, batches)
+        if prepared.templated:
+            outcomes = await self.render_pool.run_all(
+                [
+                    RenderJob("render", body, mime, data, extra, key=key)
+                    for key, body, mime, data, extra in prepared.jobs()
+                ]
+            )
+            prepared.fill(
+                [(text or "", None) if error is None else ("", str(error)) for text, error in outcomes]
+            )
+        return prepared
+
+    def _prepare(self, batches: list[Sequence[IncomingEvent]]) -> PreparedGroup:
+        return prepare_batches(self._open_session(), batches)
+
+    def _open_session(self) -> Session:
         session = self._session
         if session is None:
             self._connection = self.db.engine.connect()
             session = self._session = Session(bind=self._connection, expire_on_commit=False)
+        return session
+
+    def _commit(
+        self, batches: list[Sequence[IncomingEvent]], prepared: PreparedGroup | None = None
+    ) -> list[IngestResult]:
+        # One connection and one session for the life of the worker thread (they never leave it): a pool
+        # checkout, a reset-on-return and a new session per group cost more than the group's statements.
+        session = self._open_session()
         try:
-            results = enqueue_batches(session, self.box, batches)
+            if prepared is None:
+                results = enqueue_batches(session, self.box, batches)
+            else:
+                results = enqueue_batches(session, self.box, batches, prepared)
             session.commit()
         except BaseException:
             self._close_session()  # rolls back; the next group starts on a fresh connection

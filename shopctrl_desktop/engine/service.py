@@ -26,6 +26,7 @@ from shopctrl_desktop.engine.delivery import DeliveryEngine
 from shopctrl_desktop.engine.intake import IntakeBatcher
 from shopctrl_desktop.engine.listener import Listener, ListenerError
 from shopctrl_desktop.engine.progress import EngineObserver, NullObserver
+from shopctrl_desktop.engine.render_pool import RenderPool
 from shopctrl_desktop.engine.retention_task import run_retention
 from shopctrl_desktop.paths import AppPaths
 from shopctrl_desktop.store.backup import BackupError, sqlite_database_file
@@ -60,7 +61,8 @@ class Engine:
         self.settings = settings
         self.paths = paths
         self.observer: EngineObserver = observer or NullObserver()
-        self.intake = IntakeBatcher(db, box, on_committed=self._on_committed)
+        # payload templates render in killable worker processes, outside the intake's transaction
+        self.intake = IntakeBatcher(db, box, on_committed=self._on_committed, render_pool=RenderPool())
         self.listener: Listener | None = (
             Listener(self.intake, paths, settings, counts=self.queue_counts) if listen else None
         )

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from shopctrl_desktop.domain.model import AlertSeverity, IncomingEvent, ItemStatus, Trigger
-from shopctrl_desktop.domain.payload import request_headers
+from shopctrl_desktop.domain.payload import renders_in_process, request_headers, template_extra
 from shopctrl_desktop.domain.planner import (
     ItemTarget,
     PlannedItem,
@@ -33,7 +33,15 @@ from shopctrl_desktop.store.models import utcnow
 from shopctrl_desktop.store.secrets import SecretBox
 from shopctrl_desktop.store.triggers import action_from_values, trigger_from_values
 
-__all__ = ["IngestResult", "begin_write", "enqueue_batches", "enqueue_events", "host_of"]
+__all__ = [
+    "IngestResult",
+    "PreparedGroup",
+    "begin_write",
+    "enqueue_batches",
+    "enqueue_events",
+    "host_of",
+    "prepare_batches",
+]
 
 _dumps = json.JSONEncoder(ensure_ascii=False).encode
 
@@ -62,6 +70,61 @@ class IngestResult:
         )
 
 
+RenderKey = tuple[int, int | None, int | None]  # (event id, trigger id, action id)
+
+
+@dataclass
+class PreparedGroup:
+    """What the intake reads and plans BEFORE its write transaction, so payload templates render outside
+    it (engine/render_pool.py): the triggers (used again by the transaction, so plan and storage agree),
+    event ids reserved for the group when a template fires (templates may print ``EventId``), and the
+    templated plans; the caller fills ``bodies`` with each one's ``(body, error)``."""
+
+    triggers: dict[str, list[Trigger]]
+    event_ids: list[int] | None = None  # per event of the group, in order; None: the database assigns them
+    templated: list[PlannedItem] = field(default_factory=list)
+    bodies: dict[RenderKey, tuple[str, str | None]] = field(default_factory=dict)
+
+    def jobs(self) -> list[tuple[tuple[int | None, int | None], str, str, Any, dict[str, Any]]]:
+        """``((trigger id, action id), body, mime, data, extra)`` per templated plan, in order."""
+        return [
+            (
+                (p.trigger.id, p.action.id),
+                p.action.payload_body or "",
+                str(p.action.payload_mime_type),
+                p.event.data,
+                template_extra(p.trigger, p.action, p.event),
+            )
+            for p in self.templated
+        ]
+
+    def fill(self, outcomes: Sequence[tuple[str, str | None]]) -> None:
+        for plan, outcome in zip(self.templated, outcomes, strict=True):
+            self.bodies[_render_key(plan)] = outcome
+
+
+def _render_key(plan: PlannedItem) -> RenderKey:
+    return (plan.event.id, plan.trigger.id, plan.action.id)
+
+
+def prepare_batches(session: Session, batches: Sequence[Sequence[IncomingEvent]]) -> PreparedGroup:
+    """Read the triggers of a group and plan its templated renders; ends its read transaction (no lock is
+    held while the templates render). Ids are reserved only when a template fires."""
+    sql = IntakeSql(session)
+    flat = [(b, ev) for b, batch in enumerate(batches) for ev in batch]
+    try:
+        triggers = _enabled_triggers(sql, {ev.event for _, ev in flat})
+        prepared = PreparedGroup(triggers)
+        provisional = plan_items(flat, [0] * len(flat), triggers)
+        if any(not renders_in_process(p.action) for p in provisional):
+            prepared.event_ids = sql.reserve_event_ids(len(flat))
+            planned = plan_items(flat, prepared.event_ids, triggers)
+            prepared.templated = [p for p in planned if not renders_in_process(p.action)]
+    finally:
+        session.rollback()
+    return prepared
+
+
 def begin_write(session: Session) -> None:
     """Start the transaction as a writer (BEGIN IMMEDIATE on SQLite); see IntakeSql.begin_write."""
     IntakeSql(session).begin_write()
@@ -73,9 +136,15 @@ def enqueue_events(session: Session, box: SecretBox, events: Sequence[IncomingEv
 
 
 def enqueue_batches(
-    session: Session, box: SecretBox, batches: Sequence[Sequence[IncomingEvent]]
+    session: Session,
+    box: SecretBox,
+    batches: Sequence[Sequence[IncomingEvent]],
+    prepared: PreparedGroup | None = None,
 ) -> list[IngestResult]:
-    """Several requests' events in one transaction (the caller commits); one IngestResult per request."""
+    """Several requests' events in one transaction (the caller commits); one IngestResult per request.
+
+    With ``prepared`` (prepare_batches, its templates rendered) the transaction renders nothing but the
+    default payload; without it, templates render here, in-process (tests and one-shot tools)."""
     sql = IntakeSql(session)
     sql.begin_write()
     now = utcnow()
@@ -92,7 +161,8 @@ def enqueue_batches(
     # per flat position: index into new_rows, or ("dup", external id)
     slots: list[tuple[int, int | None, str | None]] = []
     pending_ids: dict[str, int] = {}
-    for b, ev in flat:
+    reserved = prepared.event_ids if prepared is not None else None
+    for position, (b, ev) in enumerate(flat):
         ext = ev.external_id
         if ext is not None and (ext in known or ext in pending_ids):
             results[b].duplicates += 1
@@ -104,6 +174,7 @@ def enqueue_batches(
         new_events.append((b, ev))
         new_rows.append(
             {
+                **({"id": reserved[position]} if reserved is not None else {}),
                 "external_id": ext,
                 "event": ev.event,
                 "shop_id": ev.shop_id,
@@ -116,7 +187,7 @@ def enqueue_batches(
                 "data_json": _dumps(ev.data),
             }
         )
-    new_ids = sql.insert(EVENTS, new_rows)
+    new_ids = sql.insert(EVENTS, new_rows, with_ids=reserved is not None)
     for b, index, ext in slots:
         if index is not None:
             results[b].accepted += 1
@@ -131,15 +202,24 @@ def enqueue_batches(
     sql.ensure_shops({ev.shop_id for _, ev in new_events if ev.shop_id is not None}, now)
 
     # 3. the plan (domain/planner.py): one item per Call Webhook action of every trigger that fires
-    triggers = _enabled_triggers(sql, {ev.event for _, ev in new_events})
+    triggers = (
+        prepared.triggers
+        if prepared is not None
+        else _enabled_triggers(sql, {ev.event for _, ev in new_events})
+    )
     planned = plan_items(new_events, new_ids, triggers)
     if planned:
-        _store_items(session, sql, planned, results, now)
+        _store_items(session, sql, planned, results, now, prepared.bodies if prepared is not None else {})
     return results
 
 
 def _store_items(
-    session: Session, sql: IntakeSql, planned: list[PlannedItem], results: list[IngestResult], now: datetime
+    session: Session,
+    sql: IntakeSql,
+    planned: list[PlannedItem],
+    results: list[IngestResult],
+    now: datetime,
+    bodies: dict[RenderKey, tuple[str, str | None]],
 ) -> None:
     keys = {p.unique_key for p in planned if p.unique_key is not None}
     sql.lock_keys(UNIQUE_KEY_LOCKS, keys)  # PostgreSQL: one intake at a time decides about a key
@@ -150,12 +230,12 @@ def _store_items(
     rows: list[dict[str, Any]] = []
     owners: list[tuple[ItemTarget, str | None]] = []
     for target in new_targets:
-        row, error = _item_row(target.plan, target.skipped, now, headers_cache)
+        row, error = _item_row(target.plan, target.skipped, now, headers_cache, bodies)
         rows.append(row)
         owners.append((target, error))
     for target in updates:
         assert target.existing_id is not None
-        row, error = _item_row(target.plan, target.skipped, now, headers_cache)
+        row, error = _item_row(target.plan, target.skipped, now, headers_cache, bodies)
         if error is None:
             if sql.update_waiting_item(target.existing_id, row, target.skipped):
                 results[target.origin].updated_item_ids.append(target.existing_id)
@@ -168,6 +248,7 @@ def _store_items(
         owners.append((target, error))
 
     ids = sql.insert(ITEMS, rows)
+    alerted: set[tuple[int | None, int | None]] = set()  # one alert per action and group, however many fail
     for item_id, (target, error) in zip(ids, owners, strict=True):
         result = results[target.origin]
         if error is None:
@@ -176,6 +257,9 @@ def _store_items(
             continue
         plan = target.plan
         result.failed_item_ids.append(item_id)
+        if (plan.trigger.id, plan.action.id) in alerted:
+            continue
+        alerted.add((plan.trigger.id, plan.action.id))
         result.alert_ids.append(
             create_alert(
                 session,
@@ -199,14 +283,19 @@ _ITEM_DEFAULTS: dict[str, Any] = {
 
 
 def _item_row(
-    plan: PlannedItem, skipped: int, now: datetime, headers_cache: dict[tuple[int | None, str], str]
+    plan: PlannedItem,
+    skipped: int,
+    now: datetime,
+    headers_cache: dict[tuple[int | None, str], str],
+    bodies: dict[RenderKey, tuple[str, str | None]],
 ) -> tuple[dict[str, Any], str | None]:
     action, ev = plan.action, plan.event
     cache_key = (action.id, ev.event)  # the headers depend only on these: encoded once per group
     headers = headers_cache.get(cache_key)
     if headers is None:
         headers = headers_cache[cache_key] = _dumps(request_headers(action, ev.event))
-    body, error = plan.render_body()
+    rendered = bodies.get(_render_key(plan)) if bodies else None
+    body, error = rendered if rendered is not None else plan.render_body()
     row = {
         **_ITEM_DEFAULTS,
         "trigger_id": plan.trigger.id,

@@ -240,6 +240,22 @@ class IntakeSql:
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
+    def reserve_event_ids(self, n: int) -> list[int]:
+        """``n`` event ids for rows inserted later with ``with_ids`` (payload templates render before the
+        write transaction and may print the event's id). PostgreSQL: from the id sequence, never handed out
+        twice. SQLite: the next ones after the newest event; a writer that takes them first makes the
+        insert fail, and the intake retries the group (plans and renders again)."""
+        if n <= 0:
+            return []
+        if self.sqlite:
+            first = int(self._rows("SELECT coalesce(max(id), 0) FROM events")[0][0]) + 1
+            return list(range(first, first + n))
+        rows = self.conn.execute(
+            text("SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, :n)"),
+            {"n": n},
+        ).all()
+        return [int(r[0]) for r in rows]
+
     def insert(self, table: Any, rows: list[dict[str, Any]], *, with_ids: bool = False) -> list[int]:
         """Insert rows (all columns given, or their scalar defaults); returns the ids in row order."""
         if not rows:

@@ -112,6 +112,20 @@ def test_template_syntax_error_names_the_template_line(qtbot, ctx, dialogs):  # 
     assert "line 3" in dialog.payload_tab.message.text().lower()
 
 
+def test_a_runaway_template_is_refused_in_words_without_freezing_the_window(qtbot, ctx, dialogs):  # noqa: F811
+    import time
+
+    dialog = _editor(dialogs, ctx)
+    dialog.payload_tab.mime_combo.setCurrentIndex(2)  # plain text: only the bound can refuse it
+    dialog.payload_tab.editor.setPlainText("total\n{{ ('<a>' * 3000000)|striptags|length }}")
+    started = time.monotonic()
+    dialog.payload_tab.validate_now()  # was > 25 s in the GUI process; now the worker is stopped at 2 s
+    assert time.monotonic() - started < 8  # the first check may wait for the worker to start
+    assert "ran longer than 2 s" in dialog.payload_tab.message.text()
+    qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+    assert dialog.isVisible() and "payload template (Payload)" in dialog.summary.text()
+
+
 def test_standard_webhooks_secret_must_be_whsec(qtbot, ctx, dialogs):  # noqa: F811
     dialog = _editor(dialogs, ctx)
     general = dialog.general_tab

@@ -30,6 +30,7 @@ from decimal import Decimal
 from typing import Any
 
 from jinja2 import nodes
+from jinja2.compiler import CodeGenerator, Frame
 from jinja2.filters import do_center, do_indent
 from jinja2.runtime import ChainableUndefined, Context, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
@@ -40,6 +41,7 @@ from shopctrl_desktop.domain.model import MimeType
 from shopctrl_desktop.domain.templates.formats import formatter, to_text
 
 MAX_RENDER_SECONDS = 2.0
+MAX_RENDER_MEMORY_MB = 512  # address space of a render worker process (engine/render_pool.py)
 MAX_OUTPUT_CHARS = 10 * 1024 * 1024  # characters of rendered output (≈ 10 MB)
 _MAX_WIDTH = 100_000  # str.ljust/center/zfill/format widths, |center, |indent
 
@@ -375,10 +377,23 @@ class _CaseInsensitiveContext(Context):
         return rv
 
 
+class _NoFoldingCodeGenerator(CodeGenerator):
+    """Jinja evaluates constant ``{{ … }}`` output while compiling (``{{ '%*s'|format(10**9, 'x') }}``
+    would build a gigabyte at import, outside every render bound); here nothing is evaluated before the
+    render, where the bounds apply. (The optimizer, the other place that folds, is off: ``optimized=False``.)"""
+
+    def _output_child_to_const(self, node: nodes.Expr, frame: Frame, finalize: Any) -> str:
+        if isinstance(node, nodes.TemplateData):  # the template's own text: constant, never finalized
+            return str(super()._output_child_to_const(node, frame, finalize))
+        raise nodes.Impossible()
+
+
 class ShopCtrlEnvironment(ImmutableSandboxedEnvironment):
-    """Immutable sandbox; dict keys before attributes, case-insensitively; guarded loops and operators."""
+    """Immutable sandbox; dict keys before attributes, case-insensitively; guarded loops and operators;
+    no compile-time evaluation of a template's expressions (constant folding)."""
 
     context_class = _CaseInsensitiveContext
+    code_generator_class = _NoFoldingCodeGenerator
     intercepted_binops = frozenset({"*", "**", "%"})
     _WIDTH_METHODS = frozenset({"ljust", "rjust", "center", "zfill", "expandtabs"})
 
@@ -453,6 +468,7 @@ def make_environment(mime: MimeType) -> ShopCtrlEnvironment:
         keep_trailing_newline=True,
         auto_reload=False,
         cache_size=0,
+        optimized=False,  # no constant folding at compile time (see _NoFoldingCodeGenerator)
     )
     env.globals.pop("lipsum", None)
     env.globals.update({"_sc_rows": sc_rows, "_sc_has": sc_has, "_sc_is": sc_is})

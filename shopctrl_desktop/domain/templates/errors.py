@@ -26,5 +26,15 @@ class RenderError(ValueError):
         return (_rebuild, (str(self), self.lineno, self.column, self.where))
 
 
+class RenderLimitError(RenderError):
+    """A render hit one of its bounds (``kind``: ``"time"``, ``"memory"`` or ``"size"``) rather than a mistake
+    in the template: a render worker (engine/render_pool.py) reports a memory bound in its own terms, and a
+    template check refuses such a template even where ordinary errors with sample data are tolerated."""
+
+    def __init__(self, message: str, *, kind: str, lineno: int | None = None) -> None:
+        super().__init__(message, lineno=lineno)
+        self.kind = kind
+
+
 def _rebuild(message: str, lineno: int | None, column: int | None, where: Where) -> RenderError:
     return RenderError(message, lineno=lineno, column=column, where=where)

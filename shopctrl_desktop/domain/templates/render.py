@@ -36,7 +36,7 @@ from jinja2.sandbox import SecurityError
 from shopctrl_desktop.domain.model import MimeType
 from shopctrl_desktop.domain.templates import env as _tenv
 from shopctrl_desktop.domain.templates import fast as _fast
-from shopctrl_desktop.domain.templates.errors import RenderError
+from shopctrl_desktop.domain.templates.errors import RenderError, RenderLimitError
 from shopctrl_desktop.domain.templates.shopctrl_syntax import (
     MAX_NESTED_LOOPS,
     SyntaxTranslationError,
@@ -48,6 +48,7 @@ __all__ = [
     "validate_template",
     "compile_template",
     "RenderError",
+    "RenderLimitError",
     "cache_info",
     "clear_cache",
 ]
@@ -142,18 +143,22 @@ def _runtime_error(exc: BaseException) -> RenderError:
     lineno = _template_line(exc)
     at = f" on line {lineno}" if lineno else ""
     if isinstance(exc, _tenv.LimitExceeded):
-        return RenderError(f"{exc}{at}", lineno=lineno)
+        return RenderLimitError(f"{exc}{at}", kind=_limit_kind(exc), lineno=lineno)
     if isinstance(exc, SecurityError):
         return RenderError(f"the template was stopped{at}: {exc}", lineno=lineno)
     if isinstance(exc, RecursionError):
         return RenderError(f"the template recurses too deeply{at}", lineno=lineno)
     if isinstance(exc, MemoryError):
-        return RenderError(f"the template needs too much memory{at}", lineno=lineno)
+        return RenderLimitError(f"the template needs too much memory{at}", kind="memory", lineno=lineno)
     if isinstance(exc, UndefinedError):
         return RenderError(f"the template uses a missing value in a calculation{at}: {exc}", lineno=lineno)
     if isinstance(exc, TemplateError):
         return RenderError(f"the template failed{at}: {exc}", lineno=lineno)
     return RenderError(f"the template failed{at}: {type(exc).__name__}: {exc}", lineno=lineno)
+
+
+def _limit_kind(exc: BaseException) -> str:
+    return "time" if "longer than" in str(exc) else "size"
 
 
 def _snippet(text: str, lineno: int, column: int) -> str:
@@ -259,7 +264,7 @@ def _render(template: Template, variables: dict[str, Any], seconds: float, max_c
         gen.close()  # type: ignore[attr-defined]  # a generator
         deadline = _tenv.end_render()
     if time.monotonic() > deadline:
-        raise RenderError(str(_tenv.timeout_error(seconds)))
+        raise RenderLimitError(str(_tenv.timeout_error(seconds)), kind="time")
     return "".join(chunks)
 
 
@@ -273,7 +278,8 @@ def _render_fast(
         output = fast.render(variables, max_chars)
     except _tenv.LimitExceeded as exc:
         lineno = getattr(exc, "lineno", None)
-        raise RenderError(f"{exc}" + (f" on line {lineno}" if lineno else ""), lineno=lineno) from None
+        message = f"{exc}" + (f" on line {lineno}" if lineno else "")
+        raise RenderLimitError(message, kind=_limit_kind(exc), lineno=lineno) from None
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException:  # noqa: BLE001 - re-rendered by Jinja for the message
@@ -281,7 +287,7 @@ def _render_fast(
     finally:
         deadline = _tenv.end_render()
     if time.monotonic() > deadline:
-        raise RenderError(str(_tenv.timeout_error(seconds)))
+        raise RenderLimitError(str(_tenv.timeout_error(seconds)), kind="time")
     return output
 
 

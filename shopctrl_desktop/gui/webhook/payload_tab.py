@@ -46,13 +46,12 @@ def check_template(body: str, mime: MimeType, sample: dict | None) -> tuple[str 
     XML is caught as you type. An output line is marked only where it is the same line of the template
     (no loops or conditions above it could have moved it).
     """
-    from shopctrl_desktop.domain.templates.render import (
-        validate_template,  # the Jinja2 sandbox loads on first use
-    )
+    from shopctrl_desktop.engine.render_pool import RenderJob, shared_pool
 
-    try:
-        validate_template(body, mime, sample if sample is not None else {})
-    except ValueError as exc:  # RenderError is a ValueError
+    # in a render worker with the engine's bounds: a template that runs for minutes or builds gigabytes
+    # is refused after 2 s instead of freezing the window
+    _, exc = shared_pool().run(RenderJob("validate", body, str(mime), sample if sample is not None else {}))
+    if exc is not None:
         line = error_line(exc)
         if line is not None and getattr(exc, "where", "template") == "output":
             first_loop = LOOP_RE.search(body)
@@ -71,6 +70,9 @@ class PayloadTab(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        from shopctrl_desktop.engine.render_pool import shared_pool
+
+        shared_pool()  # the checking worker starts now, in the background, not at the first keystroke
         self.mime_combo = QComboBox(self)
         for mime, label in MIME_LABELS.items():
             self.mime_combo.addItem(label, mime.value)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import html
 import uuid
-from datetime import UTC, datetime
 from http import HTTPStatus
 
 from PySide6.QtCore import Qt, Signal
@@ -33,32 +32,15 @@ from shopctrl_desktop.app_context import AppContext
 from shopctrl_desktop.domain.events import find_event
 from shopctrl_desktop.domain.model import RenderedRequest, StoredEvent, Trigger, WebhookAction
 from shopctrl_desktop.domain.outcome import AttemptResult
-from shopctrl_desktop.domain.planner import render_or_error  # shared with the `render` command
+from shopctrl_desktop.domain.payload import SAMPLE_EVENT_ID, sample_event
 from shopctrl_desktop.domain.stored_secret import SEND_NEEDS_ENGINE_KEY, holds_stored_secrets
 from shopctrl_desktop.domain.templates import RenderError
+from shopctrl_desktop.engine.render_pool import bounded_request, shared_pool  # shared with `render`
 from shopctrl_desktop.gui.background import run_in_background
 from shopctrl_desktop.gui.coroutines import run_coroutine
 from shopctrl_desktop.gui.queue.formatting import pretty_json
 from shopctrl_desktop.gui.widgets.field_message import FieldMessage
 from shopctrl_desktop.store.events import recent_events
-
-SAMPLE_EVENT_ID = 0
-
-
-def sample_event(event_name: str) -> StoredEvent:
-    """An event with empty data, for trying an endpoint before any real event arrived."""
-    event_type = find_event(event_name)
-    return StoredEvent(
-        id=SAMPLE_EVENT_ID,
-        event=event_type.system_name if event_type else event_name,
-        shop_id=None,
-        occurred_at=datetime.now(UTC),
-        data={},
-        entity_data={name: None for name in (event_type.fields if event_type else ())},
-        entity_type=event_type.entity_type if event_type else "",
-        entity_id=None,
-        entity_code=None,
-    )
 
 
 def event_label(event: StoredEvent) -> str:
@@ -214,7 +196,7 @@ class RequestPreviewDialog(QDialog):
         self.request = None
         trigger, action = self.trigger, self.action
         run_in_background(
-            lambda: render_or_error(trigger, action, event),
+            lambda: bounded_request(shared_pool(), trigger, action, event),  # a runaway template stops at 2 s
             self._on_rendered,
             self._on_render_failed,
             owner=self,
