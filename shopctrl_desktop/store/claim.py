@@ -374,13 +374,14 @@ def _failure_facts(session: Session, failed_ids: list[int]) -> _FailureFacts:
     listed = sorted(wanted)
     for start in range(0, len(listed), 500):
         newest.update(
-            session.execute(
+            (key, newest_id)
+            for key, newest_id in session.execute(
                 select(_ITEMS.c.unique_key, func.max(_ITEMS.c.id))
                 .where(
                     _ITEMS.c.unique_key.in_(listed[start : start + 500]), _ITEMS.c.status.in_(_SUPERSEDING)
                 )
                 .group_by(_ITEMS.c.unique_key)
-            ).tuples()
+            )
         )
     for item_id, key in keys.items():
         newer = superseding_item(item_id, newest.get(key))
