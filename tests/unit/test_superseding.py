@@ -43,19 +43,23 @@ def ingest(db, box, version: int, order_id: int = 1) -> list[int]:
 
 class OrderCheckingReceiver:
     """Records the version of every payload per order; fails versions in ``failing`` (optionally only after
-    ``gate`` is set, to hold a request in flight). ``stale`` counts requests older than one seen before."""
+    ``gate`` is set, to hold a request in flight). ``stale`` counts requests with an older version of an
+    order than one it got before."""
 
     def __init__(self, failing: set[int]) -> None:
         self.failing = failing
         self.seen: list[int] = []
+        self.by_order: dict[int, list[int]] = {}
         self.stale = 0
         self.gate: asyncio.Event | None = None
         self.arrived = asyncio.Event()
 
     async def __call__(self, req, _n):
-        version = json.loads(req.body)["entityData"]["Version"]
-        if self.seen and version < max(self.seen):
+        data = json.loads(req.body)["entityData"]
+        version, seen = data["Version"], self.by_order.setdefault(data["OrderId"], [])
+        if seen and version < max(seen):
             self.stale += 1
+        seen.append(version)
         self.seen.append(version)
         self.arrived.set()
         if self.gate is not None and version in self.failing:
