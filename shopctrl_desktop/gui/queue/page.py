@@ -372,7 +372,9 @@ class QueuePage(QWidget):
         run_in_background(work, done, lambda m: self._show_error(f"{verb} failed", m), owner=self)
 
     def _bulk_finished(self, result: BulkResult) -> None:
-        self.refresh()
+        self.model.refresh_ids(result.changed)  # only the cached rows are re-read: no full reload
+        if result.new_ids:
+            self.model.note_new_items()
         self.message_posted.emit(describe(result))
         if result.operation is not BulkOperation.CANCEL and (result.changed or result.new_ids):
             self.items_requeued.emit()
