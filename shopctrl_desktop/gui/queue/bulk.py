@@ -73,6 +73,7 @@ class BulkRunner(QObject):
         dialog = QProgressDialog(f"{gerund} {_items(len(ids))}…", "Cancel", 0, len(ids), self._parent)
         dialog.setObjectName("bulk_progress")
         dialog.setWindowTitle(f"{gerund} queue items")
+        dialog.setMinimumWidth(380)  # room for "12,000 of 100,000 items retried."
         dialog.setMinimumDuration(300)
         dialog.setAutoClose(False)
         dialog.setAutoReset(False)
@@ -92,7 +93,9 @@ class BulkRunner(QObject):
         def progressed(done: int, total: int) -> None:
             if self.dialog is not None:
                 self.dialog.setValue(done)
-                self.dialog.setLabelText(f"{gerund} queue items… {done:,} of {total:,}")
+                self.dialog.setLabelText(
+                    f"{done:,} of {total:,} items {operation.past.lower()}.\nYou can keep working meanwhile."
+                )
 
         self.progress = run_in_background(
             work,
