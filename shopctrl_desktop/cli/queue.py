@@ -126,7 +126,7 @@ def _retry_failed(ctx: Context) -> int:
 
 def cmd_queue_retry(ctx: Context) -> int:
     from shopctrl_desktop.domain.queue import RETRYABLE_STATUSES
-    from shopctrl_desktop.store.queue import get_item, retry_item
+    from shopctrl_desktop.store.queue import get_item, retry_item, superseded_by
 
     if ctx.args.failed == (ctx.args.id is not None):
         raise CliError("give either an item ID or --failed", EXIT_USAGE)
@@ -139,8 +139,14 @@ def cmd_queue_retry(ctx: Context) -> int:
             out(f"item {ctx.args.id} queued again, with a fresh retry schedule")
             return EXIT_OK
         item = get_item(session, ctx.args.id)
+        newer = superseded_by(session, ctx.args.id) if item is not None else None
     if item is None:
         raise CliError(f"there is no queue item {ctx.args.id}")
+    if newer is not None:
+        raise CliError(
+            f"item {ctx.args.id} is superseded by #{newer}, a newer item for the same entity; it is not sent "
+            f"again (old data after new). To send this exact request anyway: the GUI's Resend"
+        )
     raise CliError(
         f"item {ctx.args.id} is {item.status}; only {_either(RETRYABLE_STATUSES)} items can be retried"
     )

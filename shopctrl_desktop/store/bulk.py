@@ -24,7 +24,7 @@ from shopctrl_desktop.domain.audit import AuditAction, FieldChange
 from shopctrl_desktop.domain.model import ItemStatus
 from shopctrl_desktop.domain.queue import CANCELLABLE_STATUSES, RETRYABLE_STATUSES, status_values
 from shopctrl_desktop.store.models import QueueItemRow, utcnow
-from shopctrl_desktop.store.queue import record_bulk
+from shopctrl_desktop.store.queue import not_superseded, record_bulk
 
 #: Ids per transaction: ~30-60 ms of writing on SQLite, short enough that deliveries never notice.
 CHUNK_SIZE = 2000
@@ -70,9 +70,14 @@ def chunks(ids: list[int], size: int = CHUNK_SIZE) -> Iterator[list[int]]:
 
 
 def _update_ids(
-    session: Session, ids: list[int], statuses: tuple[str, ...], values: dict[str, Any]
+    session: Session, ids: list[int], statuses: tuple[str, ...], values: dict[str, Any], *conditions: Any
 ) -> list[int]:
-    query = update(_ITEMS).where(_ITEMS.c.status.in_(statuses)).values(**values).returning(_ITEMS.c.id)
+    query = (
+        update(_ITEMS)
+        .where(_ITEMS.c.status.in_(statuses), *conditions)
+        .values(**values)
+        .returning(_ITEMS.c.id)
+    )
     changed: list[int] = []
     for start in range(0, len(ids), _IN):
         changed.extend(session.scalars(query.where(_ITEMS.c.id.in_(ids[start : start + _IN]))))
@@ -87,7 +92,7 @@ def retry_chunk(session: Session, ids: list[int], statuses: tuple[str, ...]) -> 
         "finished_at": None,
         "round_start_attempts": _ITEMS.c.attempts,
     }
-    changed = _update_ids(session, ids, statuses, values)
+    changed = _update_ids(session, ids, statuses, values, not_superseded())  # never old data after new
     if changed:
         record_bulk(session, AuditAction.ITEMS_RETRIED, "item", changed)
     return changed

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, inspect, select, update
+from sqlalchemy import ColumnElement, Table, func, insert, inspect, select, update
 from sqlalchemy.orm import Session
 
 from shopctrl_desktop.domain.audit import AuditAction, FieldChange, Subject, SubjectKind
@@ -25,7 +25,7 @@ from shopctrl_desktop.domain.queue import (
     QueueCounts,
     status_values,
 )
-from shopctrl_desktop.domain.superseding import SUPERSEDING_STATUSES
+from shopctrl_desktop.domain.superseding import SUPERSEDING_STATUSES, superseding_item
 from shopctrl_desktop.store.audit import record
 from shopctrl_desktop.store.ingest import IngestResult, begin_write, enqueue_batches, enqueue_events, host_of
 from shopctrl_desktop.store.models import DeliveryAttemptRow, QueueItemRow, utcnow
@@ -49,6 +49,7 @@ __all__ = [
     "retry_failed",
     "retry_failed_ids",
     "retry_item",
+    "superseded_by",
 ]
 
 _ITEMS = cast(Table, QueueItemRow.__table__)
@@ -249,13 +250,40 @@ def cancel_item(session: Session, item_id: int) -> bool:
     return True
 
 
+def not_superseded() -> ColumnElement[bool]:
+    """SQL: the item has no newer item of its unique key that supersedes it (domain/superseding.py). A retry
+    never brings a superseded item back: it would send old data after new."""
+    newer = _ITEMS.alias("newer")
+    superseded = (
+        select(newer.c.id)
+        .where(
+            newer.c.unique_key == _ITEMS.c.unique_key,
+            newer.c.id > _ITEMS.c.id,
+            newer.c.status.in_(_SUPERSEDING),
+        )
+        .exists()
+    )
+    return ~(_ITEMS.c.unique_key.is_not(None) & superseded)
+
+
+def superseded_by(session: Session, item_id: int) -> int | None:
+    """The newest item of ``item_id``'s unique key when it supersedes ``item_id``; else None."""
+    key = session.scalar(select(_ITEMS.c.unique_key).where(_ITEMS.c.id == item_id))
+    if key is None:
+        return None
+    newest = session.scalar(
+        select(func.max(_ITEMS.c.id)).where(_ITEMS.c.unique_key == key, _ITEMS.c.status.in_(_SUPERSEDING))
+    )
+    return superseding_item(item_id, newest)
+
+
 def retry_item(session: Session, item_id: int) -> bool:
     """ "Retry now": an item in RETRYABLE_STATUSES (failed, retrying, cancelled) becomes due at once, its retry
-    schedule started afresh (domain/retry.py ``attempts_this_round``). False otherwise. Recorded in the audit
-    trail."""
+    schedule started afresh (domain/retry.py ``attempts_this_round``). False otherwise, and for an item a newer
+    one of its unique key superseded (:func:`superseded_by`). Recorded in the audit trail."""
     row = session.execute(
         update(_ITEMS)
-        .where(_ITEMS.c.id == item_id, _ITEMS.c.status.in_(_RETRYABLE))
+        .where(_ITEMS.c.id == item_id, _ITEMS.c.status.in_(_RETRYABLE), not_superseded())
         .values(**_due_again())
         .returning(_ITEMS.c.trigger_title)
     ).first()
@@ -293,19 +321,8 @@ def failed_for_retry(
     """``(id, endpoint)`` of the failed items a bulk retry would queue again, oldest first: every failed
     item (or those among ``ids``), failed at or after ``since``, sent to ``endpoint`` (any URL of it).
     Items superseded by a newer item of their unique key are left out (domain/superseding.py)."""
-    newer = _ITEMS.alias("newer")
-    superseded = (
-        select(newer.c.id)
-        .where(
-            newer.c.unique_key == _ITEMS.c.unique_key,
-            newer.c.id > _ITEMS.c.id,
-            newer.c.status.in_(_SUPERSEDING),
-        )
-        .exists()
-    )
     query = select(_ITEMS.c.id, _ITEMS.c.url).where(
-        _ITEMS.c.status == ItemStatus.FAILED.value,
-        ~(_ITEMS.c.unique_key.is_not(None) & superseded),
+        _ITEMS.c.status == ItemStatus.FAILED.value, not_superseded()
     )
     if since is not None:
         query = query.where(_ITEMS.c.finished_at >= since)
@@ -359,7 +376,7 @@ def retry_failed_ids(session: Session, ids: list[int]) -> list[int]:
     One audit entry lists them (none when there were none)."""
     query = (
         update(_ITEMS)
-        .where(_ITEMS.c.status == ItemStatus.FAILED.value)
+        .where(_ITEMS.c.status == ItemStatus.FAILED.value, not_superseded())
         .values(**_due_again())
         .returning(_ITEMS.c.id)
     )

@@ -104,6 +104,22 @@ def test_cli_queue_retry_failed_dry_run_and_filters(make_dir):  # noqa: F811
     assert code != 0 and "go with --failed" in err
 
 
+def test_cli_refuses_in_words_to_retry_a_superseded_item(make_dir):  # noqa: F811
+    d = make_dir()
+    d.run("triggers", "list")
+    db, box = d.open()
+    action = make_action(db, box, "https://erp.example/api", unique_queue_items=True)
+    older, newer = add_items(db, action, 2)
+    with db.session() as s:
+        s.execute(update(QueueItemRow).values(unique_key="1:Order:1001"))
+        s.execute(update(QueueItemRow).where(QueueItemRow.id == older).values(status="cancelled"))
+        s.execute(update(QueueItemRow).where(QueueItemRow.id == newer).values(status="retrying", attempts=2))
+    code, _, err = d.run("queue", "retry", str(older))
+    assert code == 1 and f"item {older} is superseded by #{newer}" in err and "Traceback" not in err
+    code, out, _ = d.run("queue", "retry", str(newer))
+    assert code == 0 and "fresh retry schedule" in out
+
+
 def test_bulk_runner_works_in_chunks_reports_progress_and_stops_when_cancelled(db, box):
     action = make_action(db, box, "https://erp.example/api")
     ids = add_items(db, action, 25)

@@ -15,6 +15,7 @@ from shopctrl_desktop.domain.model import IncomingEvent, ItemStatus
 from shopctrl_desktop.domain.retry import RetryPolicy
 from shopctrl_desktop.domain.superseding import superseded_message, superseding_item
 from shopctrl_desktop.store import queue
+from shopctrl_desktop.store.bulk import BulkOperation, run_in_chunks
 from shopctrl_desktop.store.ingest import enqueue_events
 from shopctrl_desktop.store.models import QueueItemRow
 from tests.helpers.engine_harness import fast_settings, running_engine
@@ -157,10 +158,19 @@ async def test_bulk_retry_leaves_out_failed_items_a_newer_one_superseded(db, box
         with db.session() as s:
             s.get(QueueItemRow, lonely).status = "failed"
         with db.session() as s:
+            assert queue.retry_failed(s, dry_run=True).total == 1
             counts = queue.retry_failed(s)
         assert counts.total == 1 and item(db, lonely).status == "queued"
         assert item(db, older).status == "failed" and item(db, newer).status == "queued"
+        # nor "Retry now", nor the background runner (selection or "Retry failed in filter")
+        with db.session() as s:
+            assert not queue.retry_item(s, older) and queue.superseded_by(s, older) == newer
+            assert queue.superseded_by(s, newer) is None and queue.superseded_by(s, lonely) is None
+        for operation in (BulkOperation.RETRY, BulkOperation.RETRY_FAILED):
+            assert run_in_chunks(db, operation, [older]).changed == []
         with db.session() as s:
             assert s.scalar(select(QueueItemRow.status).where(QueueItemRow.id == older)) == "failed"
+            s.get(QueueItemRow, lonely).status = "failed"
+        assert run_in_chunks(db, BulkOperation.RETRY_FAILED, [older, lonely]).changed == [lonely]
     finally:
         await receiver.stop()
