@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 from shopctrl_desktop.domain.model import ItemStatus
 from shopctrl_desktop.domain.retry import RetryPolicy
 from shopctrl_desktop.domain.roles import Role
-from shopctrl_desktop.store import roles
+from shopctrl_desktop.store import queue, roles
 from shopctrl_desktop.store.db import Database
 from tests.helpers.engine_harness import fast_settings, running_engine
 from tests.helpers.factories import make_action
@@ -82,5 +82,9 @@ async def test_two_engines_never_send_an_older_payload_after_a_newer_one(shared,
         row = item(owner, older)
         assert (row.status, row.response_message) == ("cancelled", f"superseded by #{newest}")
         assert answer.by_order == {1: [1, 2], 2: [1]} and answer.stale == 0
+        # and no retry brings a superseded item back (the same SQL on PostgreSQL), through the engine login
+        with intake_db.session() as s:
+            assert not queue.retry_item(s, older) and queue.superseded_by(s, older) == newest
+            assert queue.retry_failed(s, dry_run=True).total == 0
     finally:
         await receiver.stop()
