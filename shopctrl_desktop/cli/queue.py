@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from shopctrl_desktop.cli.common import (
     EXIT_OK,
@@ -102,23 +103,62 @@ def cmd_queue_cancel(ctx: Context) -> int:
     )
 
 
+def _since(text: str | None) -> datetime | None:
+    """``--since``: an ISO 8601 time; without a zone it is UTC."""
+    if text is None:
+        return None
+    try:
+        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise CliError(
+            f"--since {text!r} is not a time; use ISO 8601, e.g. 2026-12-03T10:42 or 2026-12-03T10:42:00+01:00",
+            EXIT_USAGE,
+        ) from None
+    return when.astimezone(UTC) if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def _retry_failed(ctx: Context) -> int:
+    from shopctrl_desktop.domain.breaker import short_name
+    from shopctrl_desktop.store.queue import retry_failed
+
+    since = _since(ctx.args.since)
+    dry_run = ctx.args.dry_run
+    with ctx.db.session() as session:
+        counts = retry_failed(session, since=since, endpoint=ctx.args.endpoint, dry_run=dry_run)
+    where = f" to {ctx.args.endpoint}" if ctx.args.endpoint else ""
+    when = f" since {since.isoformat().replace('+00:00', 'Z')}" if since else ""
+    if dry_run:
+        out(f"dry run: {counts.total} failed item(s){where}{when} would be queued again; nothing changed")
+    else:
+        out(f"{counts.total} failed item(s){where}{when} queued again")
+    if counts:
+        print_table([[str(n), short_name(key)] for key, n in sorted(counts.items())], ["ITEMS", "ENDPOINT"])
+    return EXIT_OK
+
+
 def cmd_queue_retry(ctx: Context) -> int:
     from shopctrl_desktop.domain.queue import RETRYABLE_STATUSES
-    from shopctrl_desktop.store.queue import get_item, retry_failed, retry_item
+    from shopctrl_desktop.store.queue import get_item, retry_item, superseded_by
 
     if ctx.args.failed == (ctx.args.id is not None):
         raise CliError("give either an item ID or --failed", EXIT_USAGE)
+    if ctx.args.failed:
+        return _retry_failed(ctx)
+    if ctx.args.since or ctx.args.endpoint or ctx.args.dry_run:
+        raise CliError("--since, --endpoint and --dry-run go with --failed", EXIT_USAGE)
     with ctx.db.session() as session:
-        if ctx.args.failed:
-            n = retry_failed(session)
-            out(f"{n} failed item(s) queued again")
-            return EXIT_OK
         if retry_item(session, ctx.args.id):
-            out(f"item {ctx.args.id} queued again")
+            out(f"item {ctx.args.id} queued again, with a fresh retry schedule")
             return EXIT_OK
         item = get_item(session, ctx.args.id)
+        newer = superseded_by(session, ctx.args.id) if item is not None else None
     if item is None:
         raise CliError(f"there is no queue item {ctx.args.id}")
+    if newer is not None:
+        raise CliError(
+            f"item {ctx.args.id} is superseded by #{newer}, a newer item for the same entity; it is not sent "
+            f"again (old data after new). To send this exact request anyway: the GUI's Resend"
+        )
     raise CliError(
         f"item {ctx.args.id} is {item.status}; only {_either(RETRYABLE_STATUSES)} items can be retried"
     )
@@ -170,6 +210,17 @@ def add_queue_parsers(add: Callable[..., argparse.ArgumentParser], common: argpa
     )
     p.add_argument("id", metavar="ID", type=int, nargs="?")
     p.add_argument("--failed", action="store_true", help="every failed item")
+    p.add_argument(
+        "--since", metavar="ISO", help="with --failed: only items that failed at or after this time"
+    )
+    p.add_argument(
+        "--endpoint", metavar="URL", help="with --failed: only items sent to this endpoint (any URL of it)"
+    )
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="with --failed: print how many items per endpoint would go; change nothing",
+    )
     p.set_defaults(handler=cmd_queue_retry)
     p = qsub.add_parser("cancel", help="cancel a waiting item", parents=[common])
     p.add_argument("id", metavar="ID", type=int)

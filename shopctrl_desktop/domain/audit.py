@@ -34,6 +34,8 @@ class AuditAction(StrEnum):
     ITEM_CANCELLED = "item.cancelled"
     ITEM_RESENT = "item.resent"
     ITEMS_RETRIED = "items.retried"  # "retry every failed item (in the filter)": one entry, the ids listed
+    ITEMS_CANCELLED = "items.cancelled"  # a bulk cancel: one entry per chunk (store/bulk.py), the ids listed
+    ITEMS_RESENT = "items.resent"  # a bulk resend: one entry per chunk, the ids and the new items' ids
     ALERTS_READ = "alerts.read"
     ALERTS_ALL_READ = "alerts.allRead"
     # Hooks for the key and user commands (SPEC §10, issue 11 items 1 and 3): record them with
@@ -66,6 +68,8 @@ _SENTENCES = {
     AuditAction.ITEM_CANCELLED: "Cancelled queue item {target}",
     AuditAction.ITEM_RESENT: "Resent queue item {target}",
     AuditAction.ITEMS_RETRIED: "Retried {name}",
+    AuditAction.ITEMS_CANCELLED: "Cancelled {name}",
+    AuditAction.ITEMS_RESENT: "Resent {name}",
     AuditAction.ALERTS_READ: "Marked {name} read",
     AuditAction.ALERTS_ALL_READ: "Marked all alerts read ({name})",
     AuditAction.KEY_CREATED: "Created the engine key {target}",

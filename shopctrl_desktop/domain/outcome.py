@@ -15,7 +15,7 @@ from http import HTTPStatus
 from typing import NamedTuple
 
 from shopctrl_desktop.domain.model import ItemStatus
-from shopctrl_desktop.domain.retry import RETRY_AFTER_CAP_SECONDS, RetryPolicy
+from shopctrl_desktop.domain.retry import RETRY_AFTER_CAP_SECONDS, RetryPolicy, attempts_this_round
 
 #: How much of a response body is kept in the attempt log.
 BODY_LIMIT = 64 * 1024
@@ -121,8 +121,10 @@ class Decision(NamedTuple):
     alert_reason: str | None = None  # set when the item failed for good
 
 
-def decide(result: AttemptResult, attempts_made: int, policy: RetryPolicy) -> Decision:
-    """The item's fate after its ``attempts_made``-th attempt (the first attempt is 1)."""
+def decide(result: AttemptResult, attempts_made: int, policy: RetryPolicy, round_start: int = 0) -> Decision:
+    """The item's fate after its ``attempts_made``-th attempt (the first attempt is 1). ``round_start``: the
+    attempts made before the item was last retried by hand — the policy counts from there
+    (:func:`~shopctrl_desktop.domain.retry.attempts_this_round`)."""
     message = result.summary()
     if result.ok:
         return Decision(ItemStatus.DELIVERED, None, message)
@@ -132,10 +134,13 @@ def decide(result: AttemptResult, attempts_made: int, policy: RetryPolicy) -> De
         return Decision(
             ItemStatus.FAILED, None, message, "the receiver answered 410 Gone, so no more retries are made"
         )
-    delay = policy.next_delay(attempts_made, result.retry_after)
+    counted = attempts_this_round(attempts_made, round_start) if round_start else attempts_made
+    delay = policy.next_delay(counted, result.retry_after)
     if delay is None:
-        retries = max(0, attempts_made - 1)
-        reason = f"gave up after {attempts_made} attempt{'s' if attempts_made != 1 else ''}"
+        retries = max(0, counted - 1)
+        reason = f"gave up after {counted} attempt{'s' if counted != 1 else ''}"
         reason += f" ({retries} retr{'ies' if retries != 1 else 'y'})"
+        if round_start:
+            reason += " since it was retried by hand"
         return Decision(ItemStatus.FAILED, None, message, reason)
     return Decision(ItemStatus.RETRYING, delay, message)

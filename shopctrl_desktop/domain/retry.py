@@ -48,7 +48,8 @@ class RetryPolicy:
         return max(0.0, raw + (rng or random).uniform(-spread, spread))
 
     def next_delay(self, attempts_made: int, retry_after: float | None = None) -> float | None:
-        """Seconds to wait after ``attempts_made`` attempts, or None when the item should give up."""
+        """Seconds to wait after ``attempts_made`` attempts (of this round: :func:`attempts_this_round`), or
+        None when the item should give up."""
         if not self.should_retry(attempts_made):
             return None
         wait = self.delay(attempts_made)
@@ -76,3 +77,14 @@ class RetryPolicy:
             jitter=float(data.get("jitter", 0.2)),
             cap_seconds=float(data.get("capSeconds", 6 * 3600.0)),
         )
+
+
+def attempts_this_round(attempts_made: int, round_start: int = 0) -> int:
+    """The attempts the retry policy counts: those since the last manual retry.
+
+    A manual "Retry" of an item starts its retry schedule afresh (the first try, then ``max_retries`` more,
+    the waits growing from the first again), as an admin expects; the item's attempt count and its attempt
+    log keep counting on. ``round_start`` is the number of attempts the item had made when it was retried
+    by hand (0 for an item never retried by hand).
+    """
+    return max(1, attempts_made - max(0, round_start))

@@ -29,10 +29,12 @@ from shopctrl_desktop.domain.model import AlertSeverity, ItemStatus, Priority
 from shopctrl_desktop.domain.outcome import BODY_LIMIT, AttemptResult, decide
 from shopctrl_desktop.domain.queue import FINAL_STATUSES, WAITING_STATUSES, ItemChange, status_values
 from shopctrl_desktop.domain.retry import RetryPolicy
+from shopctrl_desktop.domain.superseding import SUPERSEDING_STATUSES, superseded_message, superseding_item
 from shopctrl_desktop.store import claim_postgres as pg
 from shopctrl_desktop.store import claim_sqlite as fast
 from shopctrl_desktop.store.alerts import create_alert
 from shopctrl_desktop.store.ingest import begin_write
+from shopctrl_desktop.store.ingest_sql import UNIQUE_KEY_LOCKS, IntakeSql
 from shopctrl_desktop.store.models import DeliveryAttemptRow, QueueItemRow, WebhookActionRow, utcnow
 
 _ITEMS = cast(Table, QueueItemRow.__table__)
@@ -41,6 +43,7 @@ SENDING = ItemStatus.SENDING.value
 _WAITING = status_values(WAITING_STATUSES)
 _STATUS_VALUES = {status: status.value for status in ItemStatus}  # Enum.value costs a descriptor call
 _FINAL = frozenset(status_values(FINAL_STATUSES))
+_SUPERSEDING = status_values(SUPERSEDING_STATUSES)
 
 
 class ClaimedItem(NamedTuple):
@@ -337,6 +340,56 @@ def _alert_text(item: ClaimedItem, reason: str, summary: str) -> tuple[str, str]
     return title, message
 
 
+class _FailureFacts(NamedTuple):
+    round_start: dict[int, int]  # item id -> attempts made before its last manual retry (only when > 0)
+    superseded_by: dict[int, int]  # item id -> the newer item of its unique key that supersedes it
+
+
+def _failure_facts(session: Session, failed_ids: list[int]) -> _FailureFacts:
+    """What deciding a failed attempt needs beyond the attempt: the item's retry round (a manual retry starts
+    a fresh schedule) and whether a newer item of its unique key supersedes it (domain/superseding.py).
+
+    Read only for failures, so a batch of deliveries costs nothing more. On PostgreSQL the unique keys are
+    locked first (the intake's advisory locks, store/ingest_sql.py): an intake that is queueing a newer item
+    for one of these keys right now commits before this reads, and a later one finds this item ``retrying``
+    and cancels it itself — so across engines an older payload is never retried after a newer one queued."""
+    facts = _FailureFacts({}, {})
+    keys: dict[int, str] = {}
+    for start in range(0, len(failed_ids), 500):
+        rows = session.execute(
+            select(_ITEMS.c.id, _ITEMS.c.round_start_attempts, _ITEMS.c.unique_key).where(
+                _ITEMS.c.id.in_(failed_ids[start : start + 500])
+            )
+        )
+        for item_id, round_start, key in rows:
+            if round_start:
+                facts.round_start[item_id] = round_start
+            if key is not None:
+                keys[item_id] = key
+    if not keys:
+        return facts
+    wanted = set(keys.values())
+    IntakeSql(session).lock_keys(UNIQUE_KEY_LOCKS, wanted)
+    newest: dict[str, int] = {}
+    listed = sorted(wanted)
+    for start in range(0, len(listed), 500):
+        newest.update(
+            (key, newest_id)
+            for key, newest_id in session.execute(
+                select(_ITEMS.c.unique_key, func.max(_ITEMS.c.id))
+                .where(
+                    _ITEMS.c.unique_key.in_(listed[start : start + 500]), _ITEMS.c.status.in_(_SUPERSEDING)
+                )
+                .group_by(_ITEMS.c.unique_key)
+            )
+        )
+    for item_id, key in keys.items():
+        newer = superseding_item(item_id, newest.get(key))
+        if newer is not None:
+            facts.superseded_by[item_id] = newer
+    return facts
+
+
 def record_outcomes(
     session: Session,
     owner: str,
@@ -368,6 +421,8 @@ def record_outcomes(
     alerts_to_make = []
     changes = result.changes
     dumps = _dump_headers
+    failed_ids = [item.id for item, res in outcomes if not res.ok and item.id in owned]
+    facts = _failure_facts(session, failed_ids) if failed_ids else _FailureFacts({}, {})
     for item, res in outcomes:
         item_id = item.id
         number = item.attempts + 1
@@ -389,7 +444,13 @@ def record_outcomes(
         if item_id not in owned:
             result.lost.append(item_id)
             continue
-        status, delay, message, alert_reason = decide(res, number, policy)
+        status, delay, message, alert_reason = decide(res, number, policy, facts.round_start.get(item_id, 0))
+        if status is ItemStatus.RETRYING and item_id in facts.superseded_by:
+            status, delay, message = (
+                ItemStatus.CANCELLED,
+                None,
+                superseded_message(facts.superseded_by[item_id]),
+            )
         status_value = _STATUS_VALUES[status]
         item_updates.append(
             [

@@ -223,8 +223,9 @@ def _store_items(
 ) -> None:
     keys = {p.unique_key for p in planned if p.unique_key is not None}
     sql.lock_keys(UNIQUE_KEY_LOCKS, keys)  # PostgreSQL: one intake at a time decides about a key
-    waiting = sql.waiting_items(keys)
+    waiting, supersedable = sql.waiting_items(keys)
     new_targets, updates = group_by_unique_key(planned, waiting)
+    newest: dict[str, int] = {}  # unique key -> the item that now carries the key's newest payload
 
     headers_cache: dict[tuple[int | None, str], str] = {}
     rows: list[dict[str, Any]] = []
@@ -239,6 +240,7 @@ def _store_items(
         if error is None:
             if sql.update_waiting_item(target.existing_id, row, target.skipped):
                 results[target.origin].updated_item_ids.append(target.existing_id)
+                newest[target.plan.unique_key or ""] = target.existing_id
                 continue
             # picked up by a delivery engine meanwhile (shared database): queue a new item instead
             row["skipped_count"] = target.skipped - 1
@@ -254,6 +256,8 @@ def _store_items(
         if error is None:
             result.queued += 1
             result.new_item_ids.append(item_id)
+            if target.plan.unique_key is not None:
+                newest[target.plan.unique_key] = item_id
             continue
         plan = target.plan
         result.failed_item_ids.append(item_id)
@@ -271,6 +275,11 @@ def _store_items(
                 trigger_id=plan.trigger.id,
             )
         )
+    if supersedable:  # stale data never wins: retrying items of a key with a newer payload are cancelled
+        pairs = [
+            (older, newest[key]) for key, olders in supersedable.items() if key in newest for older in olders
+        ]
+        sql.supersede(pairs, now)
 
 
 _ITEM_DEFAULTS: dict[str, Any] = {

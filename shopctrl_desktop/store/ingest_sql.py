@@ -19,14 +19,17 @@ from datetime import datetime
 from operator import itemgetter
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select, text, update
+from sqlalchemy import Table, bindparam, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.orm import Session
 
 from shopctrl_desktop.domain import queue as queue_rules
+from shopctrl_desktop.domain import superseding
 from shopctrl_desktop.store.models import EventRow, QueueItemRow, Shop, TriggerRow, WebhookActionRow
 
 WAITING_STATUSES = queue_rules.status_values(queue_rules.WAITING_STATUSES)  # as bound parameter values
+GROUPING_STATUSES = queue_rules.status_values(superseding.GROUPING_STATUSES)
+SUPERSEDABLE_STATUSES = queue_rules.status_values(superseding.SUPERSEDABLE_STATUSES)
 
 EVENTS = cast(Table, EventRow.__table__)
 ITEMS = cast(Table, QueueItemRow.__table__)
@@ -126,25 +129,53 @@ class IntakeSql:
             found.update((ext, event_id) for ext, event_id in rows)
         return found
 
-    def waiting_items(self, keys: set[str]) -> dict[str, int]:
-        """unique key -> id of the oldest item still waiting with that key."""
-        found: dict[str, int] = {}
+    def waiting_items(self, keys: set[str]) -> tuple[dict[str, int], dict[str, list[int]]]:
+        """Per unique key: the oldest item still waiting that takes a newer payload in place (GROUPING_STATUSES),
+        and the waiting items a newer item supersedes (SUPERSEDABLE_STATUSES) — domain/superseding.py."""
+        grouping: dict[str, int] = {}
+        supersedable: dict[str, list[int]] = {}
         for chunk in _chunks(keys):
             if self.sqlite:
                 rows = self._rows(
-                    f"SELECT unique_key, id FROM queue_items WHERE unique_key IN ({_marks(len(chunk))}) "
+                    f"SELECT unique_key, id, status FROM queue_items WHERE unique_key IN ({_marks(len(chunk))}) "
                     f"AND status IN ({_marks(len(WAITING_STATUSES))}) ORDER BY id",
                     [*chunk, *WAITING_STATUSES],
                 )
             else:
                 rows = self.conn.execute(  # type: ignore[assignment]
-                    select(ITEMS.c.unique_key, ITEMS.c.id)
+                    select(ITEMS.c.unique_key, ITEMS.c.id, ITEMS.c.status)
                     .where(ITEMS.c.unique_key.in_(chunk), ITEMS.c.status.in_(WAITING_STATUSES))
                     .order_by(ITEMS.c.id)
                 ).all()
-            for key, item_id in rows:
-                found.setdefault(key, item_id)
-        return found
+            for key, item_id, status in rows:
+                if status in GROUPING_STATUSES:
+                    grouping.setdefault(key, item_id)
+                elif status in SUPERSEDABLE_STATUSES:
+                    supersedable.setdefault(key, []).append(item_id)
+        return grouping, supersedable
+
+    def supersede(self, pairs: list[tuple[int, int]], now: datetime) -> int:
+        """Cancel each older item of ``(older id, newer id)`` that still waits in SUPERSEDABLE_STATUSES, with
+        "superseded by #N" as its message (the condition is in the UPDATE: an item a delivery engine took
+        meanwhile is left alone, and cancelled when its attempt is recorded — store/claim.py)."""
+        if not pairs:
+            return 0
+        params = [
+            {"p_id": older, "p_message": superseding.superseded_message(newer), "p_now": now}
+            for older, newer in pairs
+        ]
+        result = self.conn.execute(
+            update(ITEMS)
+            .where(ITEMS.c.id == bindparam("p_id"), ITEMS.c.status.in_(SUPERSEDABLE_STATUSES))
+            .values(
+                status=queue_rules.ItemStatus.CANCELLED.value,
+                finished_at=bindparam("p_now", type_=ITEMS.c.finished_at.type),
+                next_attempt_at=None,
+                response_message=bindparam("p_message"),
+            ),
+            params,
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     def ensure_shops(self, shop_ids: set[int], now: datetime) -> None:
         """Shops are learned from events: the first event of shop 3 creates "Shop 3"."""
@@ -213,7 +244,7 @@ class IntakeSql:
             try:
                 cursor.execute(
                     "UPDATE queue_items SET event_id = ?, entity_code = ?, headers_json = ?, body = ?, "
-                    f"skipped_count = skipped_count + ? WHERE id = ? AND status IN ({_marks(len(WAITING_STATUSES))})",
+                    f"skipped_count = skipped_count + ? WHERE id = ? AND status IN ({_marks(len(GROUPING_STATUSES))})",
                     (
                         values["event_id"],
                         values["entity_code"],
@@ -221,7 +252,7 @@ class IntakeSql:
                         values["body"],
                         skipped,
                         item_id,
-                        *WAITING_STATUSES,
+                        *GROUPING_STATUSES,
                     ),
                 )
                 return cursor.rowcount > 0
@@ -229,7 +260,7 @@ class IntakeSql:
                 cursor.close()
         result = self.conn.execute(
             update(ITEMS)
-            .where(ITEMS.c.id == item_id, ITEMS.c.status.in_(WAITING_STATUSES))
+            .where(ITEMS.c.id == item_id, ITEMS.c.status.in_(GROUPING_STATUSES))
             .values(
                 event_id=values["event_id"],
                 entity_code=values["entity_code"],

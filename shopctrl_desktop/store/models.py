@@ -145,6 +145,9 @@ class QueueItemRow(Base):
     headers_json: Mapped[str] = mapped_column(Text, default="{}")
     body: Mapped[str] = mapped_column(Text, default="")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: attempts made before the item was last retried by hand: its retry schedule counts from there
+    #: (domain/retry.py ``attempts_this_round``; migration 0008)
+    round_start_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

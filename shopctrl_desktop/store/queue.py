@@ -12,10 +12,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, inspect, select, update
+from sqlalchemy import ColumnElement, Table, func, insert, inspect, select, update
 from sqlalchemy.orm import Session
 
 from shopctrl_desktop.domain.audit import AuditAction, FieldChange, Subject, SubjectKind
+from shopctrl_desktop.domain.breaker import endpoint_key, host_variants
 from shopctrl_desktop.domain.model import ItemStatus, Priority
 from shopctrl_desktop.domain.queue import (
     CANCELLABLE_STATUSES,
@@ -24,12 +25,14 @@ from shopctrl_desktop.domain.queue import (
     QueueCounts,
     status_values,
 )
+from shopctrl_desktop.domain.superseding import SUPERSEDING_STATUSES, superseding_item
 from shopctrl_desktop.store.audit import record
 from shopctrl_desktop.store.ingest import IngestResult, begin_write, enqueue_batches, enqueue_events, host_of
 from shopctrl_desktop.store.models import DeliveryAttemptRow, QueueItemRow, utcnow
 
 __all__ = [
     "Attempt",
+    "EndpointCounts",
     "IngestResult",
     "QueueItem",
     "attempts_for",
@@ -37,19 +40,23 @@ __all__ = [
     "cancel_item",
     "enqueue_batches",
     "enqueue_events",
+    "failed_for_retry",
     "get_item",
     "host_of",
     "list_items",
     "queue_counts",
     "resend_item",
     "retry_failed",
+    "retry_failed_ids",
     "retry_item",
+    "superseded_by",
 ]
 
 _ITEMS = cast(Table, QueueItemRow.__table__)
 _RETRYABLE = status_values(RETRYABLE_STATUSES)
 _CANCELLABLE = status_values(CANCELLABLE_STATUSES)
 _LIVE = status_values(LIVE_STATUSES)
+_SUPERSEDING = status_values(SUPERSEDING_STATUSES)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -255,13 +262,41 @@ def cancel_item(session: Session, item_id: int) -> bool:
     return True
 
 
+def not_superseded() -> ColumnElement[bool]:
+    """SQL: the item has no newer item of its unique key that supersedes it (domain/superseding.py). A retry
+    never brings a superseded item back: it would send old data after new."""
+    newer = _ITEMS.alias("newer")
+    superseded = (
+        select(newer.c.id)
+        .where(
+            newer.c.unique_key == _ITEMS.c.unique_key,
+            newer.c.id > _ITEMS.c.id,
+            newer.c.status.in_(_SUPERSEDING),
+        )
+        .exists()
+    )
+    return ~(_ITEMS.c.unique_key.is_not(None) & superseded)
+
+
+def superseded_by(session: Session, item_id: int) -> int | None:
+    """The newest item of ``item_id``'s unique key when it supersedes ``item_id``; else None."""
+    key = session.scalar(select(_ITEMS.c.unique_key).where(_ITEMS.c.id == item_id))
+    if key is None:
+        return None
+    newest = session.scalar(
+        select(func.max(_ITEMS.c.id)).where(_ITEMS.c.unique_key == key, _ITEMS.c.status.in_(_SUPERSEDING))
+    )
+    return superseding_item(item_id, newest)
+
+
 def retry_item(session: Session, item_id: int) -> bool:
-    """ "Retry now": an item in RETRYABLE_STATUSES (failed, retrying, cancelled) becomes due at once. False
-    otherwise. Recorded in the audit trail."""
+    """ "Retry now": an item in RETRYABLE_STATUSES (failed, retrying, cancelled) becomes due at once, its retry
+    schedule started afresh (domain/retry.py ``attempts_this_round``). False otherwise, and for an item a newer
+    one of its unique key superseded (:func:`superseded_by`). Recorded in the audit trail."""
     row = session.execute(
         update(_ITEMS)
-        .where(_ITEMS.c.id == item_id, _ITEMS.c.status.in_(_RETRYABLE))
-        .values(status=ItemStatus.QUEUED.value, next_attempt_at=utcnow(), finished_at=None)
+        .where(_ITEMS.c.id == item_id, _ITEMS.c.status.in_(_RETRYABLE), not_superseded())
+        .values(**_due_again())
         .returning(_ITEMS.c.trigger_title)
     ).first()
     if row is None:
@@ -270,32 +305,110 @@ def retry_item(session: Session, item_id: int) -> bool:
     return True
 
 
-def retry_failed(session: Session, ids: Iterable[int] | None = None) -> int:
-    """Every failed item (or the failed ones among ``ids``) becomes due at once; returns how many.
-    One audit entry lists the items retried (none when there were none)."""
+def _due_again() -> dict[str, Any]:
+    """Values of a manual retry: queued, due now, a fresh retry schedule from the attempts made so far."""
+    return {
+        "status": ItemStatus.QUEUED.value,
+        "next_attempt_at": utcnow(),
+        "finished_at": None,
+        "round_start_attempts": _ITEMS.c.attempts,
+    }
+
+
+class EndpointCounts(dict[str, int]):
+    """Items per endpoint (domain/breaker.py ``endpoint_key``), with their total."""
+
+    @property
+    def total(self) -> int:
+        return sum(self.values())
+
+
+def failed_for_retry(
+    session: Session,
+    ids: Iterable[int] | None = None,
+    *,
+    since: datetime | None = None,
+    endpoint: str | None = None,
+) -> list[tuple[int, str]]:
+    """``(id, endpoint)`` of the failed items a bulk retry would queue again, oldest first: every failed
+    item (or those among ``ids``), failed at or after ``since``, sent to ``endpoint`` (any URL of it).
+    Items superseded by a newer item of their unique key are left out (domain/superseding.py)."""
+    query = select(_ITEMS.c.id, _ITEMS.c.url).where(
+        _ITEMS.c.status == ItemStatus.FAILED.value, not_superseded()
+    )
+    if since is not None:
+        query = query.where(_ITEMS.c.finished_at >= since)
+    key = endpoint_key(endpoint) if endpoint is not None else None
+    if key is not None:
+        query = query.where(_ITEMS.c.host.in_(host_variants(key)))
+    query = query.order_by(_ITEMS.c.id)
+    rows: list[tuple[int, str]] = []
+    if ids is None:
+        chunks: list[Any] = [query]
+    else:
+        wanted = list(ids)
+        chunks = [query.where(_ITEMS.c.id.in_(wanted[i : i + 500])) for i in range(0, len(wanted), 500)]
+    for chunk in chunks:
+        for item_id, url in session.execute(chunk):
+            found = endpoint_key(url)
+            if key is None or found == key:
+                rows.append((int(item_id), found))
+    rows.sort()
+    return rows
+
+
+def retry_failed(
+    session: Session,
+    ids: Iterable[int] | None = None,
+    *,
+    since: datetime | None = None,
+    endpoint: str | None = None,
+    dry_run: bool = False,
+) -> EndpointCounts:
+    """Every failed item (filtered as :func:`failed_for_retry`) becomes due at once, with a fresh retry
+    schedule; returns how many per endpoint (``.total``: all). ``dry_run``: only count, change nothing.
+    One audit entry lists the items retried (none when there were none). For 100,000 items in the
+    background, in chunks with progress: store/bulk.py."""
+    found = failed_for_retry(session, ids, since=since, endpoint=endpoint)
+    if dry_run:
+        counts = EndpointCounts()
+        for _, key in found:
+            counts[key] = counts.get(key, 0) + 1
+        return counts
+    endpoint_of = dict(found)
+    retried = retry_failed_ids(session, list(endpoint_of))
+    counts = EndpointCounts()
+    for item_id in retried:
+        counts[endpoint_of[item_id]] = counts.get(endpoint_of[item_id], 0) + 1
+    return counts
+
+
+def retry_failed_ids(session: Session, ids: list[int]) -> list[int]:
+    """The still-failed items among ``ids`` become due at once (fresh retry schedule); returns their ids.
+    One audit entry lists them (none when there were none)."""
     query = (
         update(_ITEMS)
-        .where(_ITEMS.c.status == ItemStatus.FAILED.value)
-        .values(status=ItemStatus.QUEUED.value, next_attempt_at=utcnow(), finished_at=None)
+        .where(_ITEMS.c.status == ItemStatus.FAILED.value, not_superseded())
+        .values(**_due_again())
         .returning(_ITEMS.c.id)
     )
     retried: list[int] = []
-    if ids is None:
-        retried = list(session.scalars(query))
-    else:
-        wanted = list(ids)
-        for start in range(0, len(wanted), 500):
-            retried.extend(session.scalars(query.where(_ITEMS.c.id.in_(wanted[start : start + 500]))))
+    for start in range(0, len(ids), 500):
+        retried.extend(session.scalars(query.where(_ITEMS.c.id.in_(ids[start : start + 500]))))
     if retried:
         retried.sort()
-        name = f"{len(retried)} failed item" + ("s" if len(retried) != 1 else "")
-        record(
-            session,
-            AuditAction.ITEMS_RETRIED,
-            Subject(SubjectKind.ITEMS, None, name),
-            [FieldChange("items", None, retried)],
-        )
-    return len(retried)
+        record_bulk(session, AuditAction.ITEMS_RETRIED, "failed item", retried)
+    return retried
+
+
+def record_bulk(
+    session: Session, action: AuditAction, noun: str, ids: list[int], *changes: FieldChange
+) -> None:
+    """One audit entry for many items: "<n> <noun>s", the ids listed."""
+    name = f"{len(ids)} {noun}" + ("s" if len(ids) != 1 else "")
+    record(
+        session, action, Subject(SubjectKind.ITEMS, None, name), [FieldChange("items", None, ids), *changes]
+    )
 
 
 def resend_item(session: Session, item_id: int) -> int | None:
@@ -322,6 +435,7 @@ def resend_item(session: Session, item_id: int) -> int | None:
         response_message=None,
         duration_ms=None,
         skipped_count=0,
+        round_start_attempts=0,
     )
     new_id = int(session.execute(insert(_ITEMS).returning(_ITEMS.c.id), [values]).scalar_one())
     _record_item(

@@ -74,7 +74,8 @@ PLAN: dict[Role, list[Grant]] = {
         ),
         Grant("SELECT", "webhook_actions", public_action_columns()),
         Grant("SELECT", SECRETS_SET_VIEW),  # "set" / "not set" in the read-only editor
-        Grant("UPDATE", "queue_items", ("status", "next_attempt_at", "finished_at")),  # retry, cancel
+        # retry (a fresh retry schedule: round_start_attempts), cancel
+        Grant("UPDATE", "queue_items", ("status", "next_attempt_at", "finished_at", "round_start_attempts")),
         Grant("INSERT", "queue_items"),  # resend
         Grant("UPDATE", "alerts", ("read",)),  # mark read
         *_grants("SELECT", ("endpoints",)),

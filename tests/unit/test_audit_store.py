@@ -113,9 +113,9 @@ def test_queue_and_alert_actions_are_recorded(database, box) -> None:
         assert queue.cancel_item(s, a) and not queue.cancel_item(s, a)
         assert queue.retry_item(s, a) and not queue.retry_item(s, b)
         s.execute(queue._ITEMS.update().where(queue._ITEMS.c.id.in_([c, d])).values(status="failed"))
-        assert queue.retry_failed(s, [c, b]) == 1
-        assert queue.retry_failed(s) == 1
-        assert queue.retry_failed(s) == 0  # nothing retried: no entry
+        assert queue.retry_failed(s, [c, b]).total == 1
+        assert queue.retry_failed(s).total == 1
+        assert queue.retry_failed(s).total == 0  # nothing retried: no entry
         new_id = queue.resend_item(s, d)
         first = alerts_repo.create_alert(s, "error", "ERP failed", "gone", item_id=a)
         second = alerts_repo.create_alert(s, "error", "Log failed", "gone")

@@ -221,8 +221,8 @@ def test_cancel_retry_resend_counts(db, box) -> None:
         assert not queue.retry_item(s, b)  # already queued
         assert queue.retry_item(s, a)
         s.execute(queue._ITEMS.update().where(queue._ITEMS.c.id.in_([c, d])).values(status="failed"))
-        assert queue.retry_failed(s, [c]) == 1
-        assert queue.retry_failed(s) == 1
+        assert queue.retry_failed(s, [c]).total == 1
+        assert queue.retry_failed(s).total == 1
         s.execute(queue._ITEMS.update().where(queue._ITEMS.c.id == d).values(status="delivered", attempts=1))
         new_id = queue.resend_item(s, d)
         assert new_id is not None and queue.resend_item(s, 9999) is None

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from shopctrl_desktop.app_context import AppContext
 from shopctrl_desktop.domain.queue import CANCELLABLE_STATUSES, RETRYABLE_STATUSES, ItemChange, status_values
 from shopctrl_desktop.gui.background import run_in_background
+from shopctrl_desktop.gui.queue.bulk import BULK_THRESHOLD, BulkRunner, describe
 from shopctrl_desktop.gui.queue.columns import COLUMNS, Column
 from shopctrl_desktop.gui.queue.detail import ItemDetailPane
 from shopctrl_desktop.gui.queue.export import export_csv
@@ -34,6 +35,7 @@ from shopctrl_desktop.gui.queue.model import ID_ROLE, QueueTableModel
 from shopctrl_desktop.gui.queue.table_view import QueueTableView
 from shopctrl_desktop.store import browse, queue
 from shopctrl_desktop.store.browse import ItemDetail, QueueFilter
+from shopctrl_desktop.store.bulk import BulkOperation, BulkResult
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +128,9 @@ class QueuePage(QWidget):
         lay.addLayout(buttons)
         lay.addWidget(self.splitter, 1)
 
+        self.bulk = BulkRunner(self, ctx.db)  # large retries, cancels and resends, in the background
+        self.bulk.finished.connect(self._bulk_finished)
+        self.bulk.failed.connect(lambda message: self._show_error("The bulk operation failed", message))
         self.retry_action = self._action("Retry now", self.retry_selected, "Ctrl+R")
         self.cancel_action = self._action("Cancel", self.cancel_selected, "Del")
         self.resend_action = self._action("Resend", self.resend_selected, "")
@@ -366,18 +371,33 @@ class QueuePage(QWidget):
 
         run_in_background(work, done, lambda m: self._show_error(f"{verb} failed", m), owner=self)
 
+    def _bulk_finished(self, result: BulkResult) -> None:
+        self.model.refresh_ids(result.changed)  # only the cached rows are re-read: no full reload
+        if result.new_ids:
+            self.model.note_new_items()
+        self.message_posted.emit(describe(result))
+        if result.operation is not BulkOperation.CANCEL and (result.changed or result.new_ids):
+            self.items_requeued.emit()
+
     def retry_selected(self) -> None:
         ids = self.selected_ids()
-        if ids:
+        if len(ids) > BULK_THRESHOLD:
+            self.bulk.start(BulkOperation.RETRY, ids)
+        elif ids:
             self._run_on_items(ids, queue.retry_item, "Retried", True)
 
     def cancel_selected(self) -> None:
         ids = self.selected_ids()
-        if ids:
+        if len(ids) > BULK_THRESHOLD:
+            self.bulk.start(BulkOperation.CANCEL, ids)
+        elif ids:
             self._run_on_items(ids, queue.cancel_item, "Cancelled", False)
 
     def resend_selected(self) -> None:
         ids = self.selected_ids()
+        if len(ids) > BULK_THRESHOLD:
+            self.bulk.start(BulkOperation.RESEND, ids)
+            return
         if not ids:
             return
         db = self.ctx.db
@@ -424,18 +444,7 @@ class QueuePage(QWidget):
                 )
                 if answer != QMessageBox.StandardButton.Yes:
                     return
-
-            def retry() -> int:
-                with db.session() as s:
-                    return queue.retry_failed(s, ids)
-
-            def done(n: int) -> None:
-                self.model.refresh_ids(ids)
-                self.message_posted.emit(f"Retrying {n:,} failed item{'s' if n != 1 else ''}")
-                if n:
-                    self.items_requeued.emit()
-
-            run_in_background(retry, done, lambda m: self._show_error("Retry failed", m), owner=self)
+            self.bulk.start(BulkOperation.RETRY_FAILED, ids)  # in chunks, with progress and Cancel
 
         run_in_background(find, found, lambda m: self._show_error("Retry failed", m), owner=self)
 
