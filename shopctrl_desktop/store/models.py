@@ -117,7 +117,7 @@ class EventRow(Base):
     data_json: Mapped[str] = mapped_column(Text, default="{}")
     __table_args__ = (
         Index("ix_events_entity", "entity_type", "entity_id", "id"),
-        Index("ix_events_received", "received_at"),  # retention (migration 0008)
+        Index("ix_events_received", "received_at"),  # retention (migration 0009)
     )
 
 
@@ -170,7 +170,7 @@ class QueueItemRow(Base):
             postgresql_where=text("unique_key IS NOT NULL"),
         ),
         Index("ix_queue_items_created", "created_at"),
-        Index("ix_queue_items_finished", "status", "finished_at"),  # retention (migration 0008)
+        Index("ix_queue_items_finished", "status", "finished_at"),  # retention (migration 0009)
     )
 
 

@@ -1,7 +1,7 @@
 """Indexes for retention: finished items by status and age, events by age
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-03 17:00:00
 
 The engine deletes delivered/cancelled items after 30 days and failed ones after 90 (settings), with their
@@ -11,8 +11,8 @@ indexes every batch of 500 would scan every finished item.
 
 from alembic import op
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
