@@ -16,7 +16,7 @@ import pytest
 
 from shopctrl_desktop.paths import resolve_paths
 from shopctrl_desktop.store.db import alembic_config
-from tests.helpers.processes import cli, start_serve
+from tests.helpers.processes import cli, import_one_trigger, start_serve
 
 pytestmark = pytest.mark.slow
 
@@ -67,22 +67,7 @@ class _Poster(threading.Thread):
 
 def test_backup_while_serve_takes_events_and_restore_refused_until_it_stops(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    triggers = tmp_path / "triggers.json"
-    triggers.write_text(
-        json.dumps(
-            {
-                "version": 1,
-                "triggers": [
-                    {
-                        "title": "ERP",
-                        "event": "OrderChanged",
-                        "actions": [{"type": "callWebhook", "url": "http://127.0.0.1:9/never-called"}],
-                    }
-                ],
-            }
-        )
-    )
-    assert cli(data, "triggers", "import", str(triggers)).returncode == 0
+    import_one_trigger(data, "http://127.0.0.1:9/never-called")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc, address = start_serve(data, env)
     backup = tmp_path / "out" / "shopctrl-backup.sqlite3"

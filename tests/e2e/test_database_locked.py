@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.processes import cli, start_serve
+from tests.helpers.processes import import_one_trigger, start_serve
 from tests.helpers.receivers import Receiver, on_a_thread
 
 pytestmark = pytest.mark.slow
@@ -37,15 +37,8 @@ def post(address: str, token: str, event_id: str) -> int:
 def test_serve_waits_for_a_lock_held_by_another_program(tmp_path: Path) -> None:
     with on_a_thread(Receiver()) as receiver:
         data = tmp_path / "data"
-        triggers = tmp_path / "triggers.json"
-        action = {"type": "callWebhook", "url": receiver.url("/erp")}
-        triggers.write_text(
-            json.dumps(
-                {"version": 1, "triggers": [{"title": "ERP", "event": "OrderChanged", "actions": [action]}]}
-            )
-        )
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        assert cli(data, "triggers", "import", str(triggers), env=env).returncode == 0
+        import_one_trigger(data, receiver.url("/erp"), env)
         proc, address = start_serve(data, env)
         try:
             token = (data / "api-token").read_text().strip()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.processes import cli, start_serve
+from tests.helpers.processes import import_one_trigger, start_serve
 
 pytestmark = pytest.mark.slow
 
@@ -80,15 +80,8 @@ def test_a_full_disk_is_a_503_a_line_in_the_log_and_serve_recovers_and_stops(
     small_disk: Path, tmp_path
 ) -> None:
     data = small_disk / "data"
-    triggers = tmp_path / "triggers.json"
-    action = {"type": "callWebhook", "url": "http://127.0.0.1:9/nobody-listens"}  # items wait, retrying
-    triggers.write_text(
-        json.dumps(
-            {"version": 1, "triggers": [{"title": "ERP", "event": "OrderChanged", "actions": [action]}]}
-        )
-    )
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    assert cli(data, "triggers", "import", str(triggers), env=env).returncode == 0
+    import_one_trigger(data, "http://127.0.0.1:9/nobody-listens", env)  # nobody listens: items wait, retrying
     proc, address = start_serve(data, env)
     try:
         token = (data / "api-token").read_text().strip()

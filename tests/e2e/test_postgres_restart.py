@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.postgres import throwaway_postgres
-from tests.helpers.processes import cli, start_serve
+from tests.helpers.processes import import_one_trigger, start_serve
 from tests.helpers.receivers import Receiver, on_a_thread
 
 pytestmark = pytest.mark.slow
@@ -42,14 +42,7 @@ def test_serve_rides_out_a_postgresql_restart(tmp_path: Path) -> None:
         url = cluster.new_database_url()
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "SHOPCTRL_DATABASE_URL": url}
         data = tmp_path / "engine"
-        triggers = tmp_path / "triggers.json"
-        action = {"type": "callWebhook", "url": receiver.url("/erp")}
-        triggers.write_text(
-            json.dumps(
-                {"version": 1, "triggers": [{"title": "ERP", "event": "OrderChanged", "actions": [action]}]}
-            )
-        )
-        assert cli(data, "triggers", "import", str(triggers), env=env).returncode == 0
+        import_one_trigger(data, receiver.url("/erp"), env)
         proc, address = start_serve(data, env)
         try:
             token = (data / "api-token").read_text().strip()

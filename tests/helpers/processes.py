@@ -74,3 +74,25 @@ def start_serve(data_dir: Path, env: dict[str, str]) -> tuple[subprocess.Popen[s
         proc.stderr.close()  # type: ignore[union-attr]
         raise
     return proc, address
+
+
+def import_one_trigger(data_dir: Path, url: str, env: dict[str, str] | None = None, **action: object) -> None:
+    """Import a trigger "ERP" on OrderChanged with one Call Webhook action to ``url`` into ``data_dir`` (through
+    the real command line, as a user would)."""
+    import json
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    file = data_dir.parent / f"{data_dir.name}-triggers.json"
+    document = {
+        "version": 1,
+        "triggers": [
+            {
+                "title": "ERP",
+                "event": "OrderChanged",
+                "actions": [{"type": "callWebhook", "url": url, **action}],
+            }
+        ],
+    }
+    file.write_text(json.dumps(document))
+    done = cli(data_dir, "triggers", "import", str(file), env=env)
+    assert done.returncode == 0, done.stderr
