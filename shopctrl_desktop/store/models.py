@@ -238,3 +238,16 @@ class EndpointRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     last_action: Mapped[str] = mapped_column(String(300), default="")  # a trigger title that uses it
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class EndpointMinuteRow(Base):
+    """Per endpoint and minute: attempts per latency bucket and how many failed (store/endpoint_stats.py). Kept
+    for two days, written in the engine's record transaction (one upsert per batch)."""
+
+    __tablename__ = "endpoint_minutes"
+    endpoint: Mapped[str] = mapped_column(String(1000), primary_key=True)  # domain/breaker.py endpoint_key
+    minute: Mapped[int] = mapped_column(Integer, primary_key=True)  # whole minutes since 1970-01-01 UTC
+    bucket: Mapped[int] = mapped_column(Integer, primary_key=True)  # domain/endpoint_stats.py latency bucket
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    __table_args__ = (Index("ix_endpoint_minutes_minute", "minute"),)

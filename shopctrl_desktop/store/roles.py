@@ -80,6 +80,7 @@ PLAN: dict[Role, list[Grant]] = {
         *_grants("SELECT", ("endpoints",)),
         *_grants("INSERT", ("endpoints",)),  # pause / resume (store/endpoints.py)
         *_grants("UPDATE", ("endpoints",)),
+        Grant("SELECT", "endpoint_minutes"),  # the Endpoints page's figures (store/endpoint_stats.py)
         Grant("INSERT", AUDIT_TABLE),
         Grant("SELECT", AUDIT_TABLE, ("id",)),
     ],
@@ -106,6 +107,7 @@ PLAN: dict[Role, list[Grant]] = {
         *_grants("SELECT", ("endpoints",)),  # circuit breakers (store/circuits.py)
         *_grants("INSERT", ("endpoints",)),
         *_grants("UPDATE", ("endpoints",)),
+        *[Grant(p, "endpoint_minutes") for p in _WRITE],  # per-minute figures, added and pruned on record
         Grant("INSERT", AUDIT_TABLE),
         Grant("SELECT", AUDIT_TABLE, ("id",)),
     ],
