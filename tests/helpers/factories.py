@@ -127,9 +127,11 @@ def record_attempts(
     *,
     started_at: datetime | None = None,
     url: str | None = None,
+    breaker: bool = False,
 ) -> list[int]:
     """Queue one item per ``(status code or None for no answer, duration ms)`` and record that attempt through
-    the engine's record path (store/claim.py ``claim_due`` + ``record_outcomes``); returns the item ids."""
+    the engine's record path (store/claim.py ``claim_due`` + ``record_outcomes``; with ``breaker`` also the
+    circuit breaker's ``Circuits.after_record``, which opens the circuit after 5 failures); returns the ids."""
     from datetime import timedelta
 
     from shopctrl_desktop.domain.outcome import AttemptResult
@@ -155,5 +157,10 @@ def record_attempts(
             for item_id, (code, ms) in zip(ids, results, strict=True)
             if item_id in claimed
         ]
-        record_outcomes(s, "factory", outcomes, RetryPolicy())
+        recorded = record_outcomes(s, "factory", outcomes, RetryPolicy())
+        if breaker:
+            from shopctrl_desktop.domain.breaker import BreakerPolicy
+            from shopctrl_desktop.store.circuits import Circuits, TurnNews
+
+            Circuits(BreakerPolicy()).after_record(s, outcomes, when, recorded, TurnNews())
     return ids
