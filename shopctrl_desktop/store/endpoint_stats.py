@@ -205,6 +205,7 @@ class MinuteSeries:
     start: datetime  # the first minute (UTC)
     delivered: tuple[int, ...]
     failed: tuple[int, ...]
+    outage_since: datetime | None = None  # while its circuit is open or it is paused: since when
 
 
 def minute_series(session: Session, key: str, now: datetime | None = None) -> MinuteSeries:
@@ -220,7 +221,10 @@ def minute_series(session: Session, key: str, now: datetime | None = None) -> Mi
     ):
         ok[minute - first] = int(attempts) - int(failures)
         bad[minute - first] = int(failures)
-    return MinuteSeries(key, datetime.fromtimestamp(first * 60, UTC), tuple(ok), tuple(bad))
+    row = session.scalar(select(EndpointRow).where(EndpointRow.url == key))
+    circuit = circuit_of(row)
+    since = (circuit.failing_since or circuit.opened_at or circuit.paused_at) if circuit.blocked else None
+    return MinuteSeries(key, datetime.fromtimestamp(first * 60, UTC), tuple(ok), tuple(bad), since)
 
 
 # ---------------------------------------------------------------------------------------------- recovery

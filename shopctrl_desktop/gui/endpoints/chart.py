@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCharts import QChart, QChartView, QDateTimeAxis, QLineSeries, QValueAxis
+from PySide6.QtCharts import QAreaSeries, QChart, QChartView, QDateTimeAxis, QLineSeries, QValueAxis
 from PySide6.QtCore import QDateTime, QMargins, QPointF, Qt
-from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtGui import QBrush, QColor, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
 from shopctrl_desktop.domain.breaker import short_name
@@ -26,14 +26,30 @@ class MinuteChart(QChartView):
         chart.setMargins(QMargins(4, 4, 4, 4))
         chart.legend().setAlignment(Qt.AlignmentFlag.AlignTop)
         chart.setBackgroundRoundness(0)
+        # two lines, each filled down to zero (the failures drawn over the deliveries)
         self.delivered = QLineSeries()
-        self.delivered.setName("Delivered per minute")
-        self.delivered.setPen(QPen(DELIVERED_COLOUR, 1.4))
         self.failed = QLineSeries()
-        self.failed.setName("Failed per minute")
-        self.failed.setPen(QPen(FAILED_COLOUR, 1.4))
-        chart.addSeries(self.delivered)
-        chart.addSeries(self.failed)
+        self.areas: list[QAreaSeries] = []
+        for line, name, colour in (
+            (self.delivered, "Delivered per minute", DELIVERED_COLOUR),
+            (self.failed, "Failed per minute", FAILED_COLOUR),
+        ):
+            area = QAreaSeries(line)
+            area.setName(name)
+            area.setPen(QPen(colour, 1.2))
+            fill = QColor(colour)
+            fill.setAlpha(90 if line is self.delivered else 200)
+            area.setBrush(QBrush(fill))
+            chart.addSeries(area)
+            self.areas.append(area)
+        # the outage (circuit open or paused) as a light red band behind the lines
+        self.outage_top = QLineSeries()
+        self.outage = QAreaSeries(self.outage_top)
+        self.outage.setName("Circuit open / paused")
+        self.outage.setPen(QPen(Qt.PenStyle.NoPen))
+        self.outage.setBrush(QBrush(QColor(198, 40, 40, 40)))
+        chart.addSeries(self.outage)
+        self.areas.append(self.outage)
         self.time_axis = QDateTimeAxis()
         self.time_axis.setFormat("HH:mm")
         self.time_axis.setTickCount(13)
@@ -42,9 +58,9 @@ class MinuteChart(QChartView):
         self.count_axis.setMin(0)
         chart.addAxis(self.time_axis, Qt.AlignmentFlag.AlignBottom)
         chart.addAxis(self.count_axis, Qt.AlignmentFlag.AlignLeft)
-        for series in (self.delivered, self.failed):
-            series.attachAxis(self.time_axis)
-            series.attachAxis(self.count_axis)
+        for area in self.areas:
+            area.attachAxis(self.time_axis)
+            area.attachAxis(self.count_axis)
         self.series: MinuteSeries | None = None
         self.setMinimumHeight(220)
         self.show_series(None)
@@ -55,6 +71,8 @@ class MinuteChart(QChartView):
             self.chart_.setTitle("Select an endpoint to see its deliveries per minute over the last 24 hours")
             self.delivered.clear()
             self.failed.clear()
+            self.outage_top.clear()
+            self.outage.setVisible(False)
             now = QDateTime.currentDateTime()
             self.time_axis.setRange(now.addSecs(-86400), now)
             self.count_axis.setRange(0, 1)
@@ -68,8 +86,18 @@ class MinuteChart(QChartView):
             QDateTime.fromMSecsSinceEpoch(start + len(series.delivered) * step),
         )
         peak = max((*series.delivered, *series.failed, 1))
-        self.count_axis.setRange(0, _nice_ceiling(peak))
+        top = _nice_ceiling(peak)
+        self.count_axis.setRange(0, top)
         self.count_axis.applyNiceNumbers()
+        end = start + len(series.delivered) * step
+        if series.outage_since is not None:
+            begin = max(start, int(series.outage_since.timestamp() * 1000))
+            self.outage_top.replace(
+                [QPointF(begin, self.count_axis.max()), QPointF(end, self.count_axis.max())]
+            )
+        else:
+            self.outage_top.clear()
+        self.outage.setVisible(series.outage_since is not None)
         self.chart_.setTitle(
             f"{short_name(series.key)} — deliveries and failures per minute, last 24 hours "
             f"({sum(series.delivered):,} delivered, {sum(series.failed):,} failed)"

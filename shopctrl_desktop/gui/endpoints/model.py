@@ -14,7 +14,7 @@ from shopctrl_desktop.gui.table_model import ColumnsTableModel
 from shopctrl_desktop.store.endpoint_stats import EndpointStats
 
 COL_ENDPOINT, COL_STATE, COL_OK_1H, COL_OK_24H, COL_LATENCY, COL_QUEUED, COL_RETRYING, COL_FAILED = range(8)
-COL_TREND, COL_ERROR, COL_USED_BY = 8, 9, 10
+COL_TREND, COL_USED_BY, COL_ERROR = 8, 9, 10
 #: The row's EndpointStats (the trend delegate draws from it).
 STATS_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -61,8 +61,8 @@ class EndpointsModel(ColumnsTableModel):
         "Retrying",
         "Failed",
         "Last 24 h",
-        "Last error",
         "Used by",
+        "Last error",
     )
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -167,6 +167,16 @@ class EndpointsModel(ColumnsTableModel):
         if col == COL_USED_BY:
             return ", ".join(s.triggers)
         return ""
+
+
+class MiddleElideDelegate(QStyledItemDelegate):
+    """Endpoint names keep their host and the end of their path when the column is narrow."""
+
+    def initStyleOption(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
+        super().initStyleOption(option, index)
+        option.textElideMode = Qt.TextElideMode.ElideMiddle  # type: ignore[attr-defined]
 
 
 class TrendDelegate(QStyledItemDelegate):

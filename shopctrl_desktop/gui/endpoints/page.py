@@ -20,7 +20,13 @@ from shopctrl_desktop.domain.breaker import short_name
 from shopctrl_desktop.domain.roles import Capability
 from shopctrl_desktop.gui.background import run_in_background
 from shopctrl_desktop.gui.endpoints.chart import MinuteChart
-from shopctrl_desktop.gui.endpoints.model import COL_TREND, EndpointsModel, TrendDelegate
+from shopctrl_desktop.gui.endpoints.model import (
+    COL_ENDPOINT,
+    COL_TREND,
+    EndpointsModel,
+    MiddleElideDelegate,
+    TrendDelegate,
+)
 from shopctrl_desktop.gui.permissions import read_only_reason
 from shopctrl_desktop.gui.table_model import log_table, table_over_detail
 from shopctrl_desktop.store import endpoint_stats as stats
@@ -28,7 +34,7 @@ from shopctrl_desktop.store import endpoints as endpoint_store
 
 #: Live changes reload the page at most this often.
 REFRESH_MS = 1000
-WIDTHS = (260, 110, 70, 70, 120, 70, 70, 70, 130, 260)
+WIDTHS = (270, 105, 58, 58, 115, 60, 64, 56, 110, 170)
 
 
 def _items(n: int) -> str:
@@ -51,6 +57,7 @@ class EndpointsPage(QWidget):
         self.model = EndpointsModel(self)
         self.table = log_table(self, self.model, "endpoints_table", WIDTHS)
         self.table.setItemDelegateForColumn(COL_TREND, TrendDelegate(self.table))
+        self.table.setItemDelegateForColumn(COL_ENDPOINT, MiddleElideDelegate(self.table))
         self.chart = MinuteChart()
         self.pause_button = QPushButton("Pause")
         self.pause_button.setObjectName("pause_endpoint")
@@ -75,7 +82,9 @@ class EndpointsPage(QWidget):
         bar.addWidget(self.refresh_button)
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
-        layout.addWidget(table_over_detail("endpoints_splitter", self.table, self.chart, 2), 1)
+        self.splitter = table_over_detail("endpoints_splitter", self.table, self.chart, 4)
+        self.splitter.setSizes([260, 440])  # a shop has a handful of endpoints: room for the chart
+        layout.addWidget(self.splitter, 1)
 
         self.pause_button.clicked.connect(self.pause_selected)
         self.resume_button.clicked.connect(self.resume_selected)
