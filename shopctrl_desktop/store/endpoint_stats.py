@@ -1,10 +1,11 @@
 """Statistics per endpoint for the Endpoints page and ``endpoints list`` (SPEC §11, docs/endpoints.md).
 
-Figures come from the ``endpoint_minutes`` rollup (migration 0008): per endpoint, minute and latency bucket,
-the attempts and how many failed. The engine adds to it in its record transaction with **one** upsert
-statement per batch (:func:`add_attempts`, called by store/claim.py ``record_outcomes``), so the page reads at
-most 2 days × endpoints × a few buckets rows instead of the attempt log: it stays instant with millions of
-attempts (benchmarks/endpoints_page.py). The rules (what counts, the buckets, percentiles) are
+Figures come from the ``endpoint_minutes`` rollup (migration 0008): one row per endpoint and minute with the
+attempts, how many failed and a latency histogram (20 bucket columns). The engine adds to it in its record
+transaction with **one** upsert statement per batch (:func:`add_attempts`, called by store/claim.py
+``record_outcomes``; a batch usually touches one row per endpoint), so the page reads at most
+endpoints × 1,440 rows instead of the attempt log: it stays instant with millions of attempts
+(benchmarks/endpoints_page.py). The rules (what counts, the buckets, percentiles) are
 domain/endpoint_stats.py's.
 """
 
@@ -36,12 +37,13 @@ from shopctrl_desktop.store.models import EndpointMinuteRow, EndpointRow, QueueI
 from shopctrl_desktop.store.queue import retry_failed
 
 _T = EndpointMinuteRow
+_HIST = [f"b{n:02d}" for n in range(BUCKETS)]
+_COUNTS = ["attempts", "failures", *_HIST]
 _UPSERT = text(
-    "INSERT INTO endpoint_minutes (endpoint, minute, bucket, attempts, failures) "
-    "VALUES (:endpoint, :minute, :bucket, :attempts, :failures) "
-    "ON CONFLICT (endpoint, minute, bucket) DO UPDATE SET "
-    "attempts = endpoint_minutes.attempts + excluded.attempts, "
-    "failures = endpoint_minutes.failures + excluded.failures"
+    f"INSERT INTO endpoint_minutes (endpoint, minute, {', '.join(_COUNTS)}) "
+    f"VALUES (:endpoint, :minute, {', '.join(':' + c for c in _COUNTS)}) "
+    "ON CONFLICT (endpoint, minute) DO UPDATE SET "
+    + ", ".join(f"{c} = endpoint_minutes.{c} + excluded.{c}" for c in _COUNTS)
 )
 _pruned_minute = 0
 
@@ -54,19 +56,19 @@ def minute_of(when: datetime) -> int:
 
 
 def _tally(rows: Iterable[tuple[str, datetime, float, bool]]) -> list[dict[str, Any]]:
-    """(url, started_at, duration_ms, delivered) -> one parameter set per endpoint, minute and bucket."""
-    counts: dict[tuple[str, int, int], list[int]] = {}
+    """(url, started_at, duration_ms, delivered) -> one parameter set per endpoint and minute."""
+    counts: dict[tuple[str, int], list[int]] = {}
     for url, started_at, duration_ms, ok in rows:
-        key = (endpoint_key(url), minute_of(started_at), latency_bucket(duration_ms))
+        key = (endpoint_key(url), minute_of(started_at))
         cell = counts.get(key)
         if cell is None:
-            cell = counts[key] = [0, 0]
+            cell = counts[key] = [0] * (2 + BUCKETS)
         cell[0] += 1
         if not ok:
             cell[1] += 1
+        cell[2 + latency_bucket(duration_ms)] += 1
     return [
-        {"endpoint": k[0], "minute": k[1], "bucket": k[2], "attempts": a, "failures": f}
-        for k, (a, f) in counts.items()
+        {"endpoint": k[0], "minute": k[1], **dict(zip(_COUNTS, cell, strict=True))} for k, cell in counts.items()
     ]
 
 
@@ -147,47 +149,45 @@ class EndpointStats:
 
 def endpoint_page(session: Session, now: datetime | None = None) -> list[EndpointStats]:
     """Every endpoint (store/endpoints.py ``list_endpoints``, failing first) with its success rates, latency
-    percentiles and 24-hour trend."""
+    percentiles and 24-hour trend. Two grouped reads of the rollup: per endpoint and hour over the day, per
+    endpoint over the last hour."""
     now = now or utcnow()
     current = minute_of(now)
     day_start, hour_start = current - DAY_MINUTES + 1, current - HOUR_MINUTES + 1
+    sums = [func.sum(getattr(_T, c)) for c in _COUNTS]
+    slot = (_T.minute - day_start) // 60
     hourly: dict[str, list[list[int]]] = {}
     day_hist: dict[str, list[int]] = {}
-    hour_hist: dict[str, list[int]] = {}
-    hour_rate: dict[str, list[int]] = {}
-    slot = (_T.minute - day_start) // 60
-    for key, hour, bucket, attempts, failures, recent_attempts, recent_failures in session.execute(
-        select(
-            _T.endpoint,
-            slot,
-            _T.bucket,
-            func.sum(_T.attempts),
-            func.sum(_T.failures),
-            func.sum(_T.attempts).filter(_T.minute >= hour_start),
-            func.sum(_T.failures).filter(_T.minute >= hour_start),
-        )
+    for key, hour, *values in session.execute(
+        select(_T.endpoint, slot, *sums)
         .where(_T.minute >= day_start, _T.minute <= current)
-        .group_by(_T.endpoint, slot, _T.bucket)
+        .group_by(_T.endpoint, slot)
     ):
         cells = hourly.setdefault(key, [[0, 0] for _ in range(24)])
         cell = cells[min(23, max(0, int(hour)))]
-        cell[0] += int(attempts)
-        cell[1] += int(failures)
-        day_hist.setdefault(key, [0] * BUCKETS)[bucket] += int(attempts)
-        if recent_attempts:
-            hour_hist.setdefault(key, [0] * BUCKETS)[bucket] += int(recent_attempts)
-            rate = hour_rate.setdefault(key, [0, 0])
-            rate[0] += int(recent_attempts)
-            rate[1] += int(recent_failures or 0)
+        cell[0] += int(values[0])
+        cell[1] += int(values[1])
+        hist = day_hist.setdefault(key, [0] * BUCKETS)
+        for n, count in enumerate(values[2:]):
+            hist[n] += int(count)
+    recent: dict[str, list[int]] = {
+        key: [int(v) for v in values]
+        for key, *values in session.execute(
+            select(_T.endpoint, *sums)
+            .where(_T.minute >= hour_start, _T.minute <= current)
+            .group_by(_T.endpoint)
+        )
+    }
     result = []
     for summary in list_endpoints(session):
         key = summary.url
         trend = tuple(Rate(a, f) for a, f in hourly.get(key, [[0, 0]] * 24))
-        hist = hour_hist.get(key) or day_hist.get(key) or []
+        last = recent.get(key)
+        hist = last[2:] if last and last[0] else day_hist.get(key, [])
         result.append(
             EndpointStats(
                 summary=summary,
-                hour=Rate(*hour_rate.get(key, [0, 0])),
+                hour=Rate(last[0], last[1]) if last else Rate(),
                 day=Rate(sum(r.attempts for r in trend), sum(r.failures for r in trend)),
                 p50_ms=percentile(hist, 0.5),
                 p95_ms=percentile(hist, 0.95),

@@ -4,8 +4,9 @@ Revision ID: 0008_endpoint_stats
 Revises: 0007
 Create Date: 2026-12-03 17:00:00
 
-Per endpoint (domain/breaker.py ``endpoint_key``), minute (whole minutes since 1970 UTC) and latency bucket
-(domain/endpoint_stats.py): how many attempts and how many of them failed. The engine adds to it in its record
+Per endpoint (domain/breaker.py ``endpoint_key``) and minute (whole minutes since 1970 UTC): how many attempts,
+how many of them failed, and how many fell into each of the 20 latency buckets (``b00``..``b19``,
+domain/endpoint_stats.py). The engine adds to it in its record
 transaction, one upsert per batch; the page reads at most 2 days of it instead of the attempt log, so it stays
 instant with millions of attempts. It starts empty: the page's figures count from the upgrade on (the
 attempt log itself is unchanged).
@@ -25,10 +26,10 @@ def upgrade() -> None:
         "endpoint_minutes",
         sa.Column("endpoint", sa.String(length=1000), nullable=False),
         sa.Column("minute", sa.Integer(), nullable=False),
-        sa.Column("bucket", sa.Integer(), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("failures", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("endpoint", "minute", "bucket", name=op.f("pk_endpoint_minutes")),
+        *[sa.Column(f"b{n:02d}", sa.Integer(), nullable=False) for n in range(20)],
+        sa.PrimaryKeyConstraint("endpoint", "minute", name=op.f("pk_endpoint_minutes")),
     )
     op.create_index("ix_endpoint_minutes_minute", "endpoint_minutes", ["minute"])
 
