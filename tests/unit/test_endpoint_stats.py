@@ -21,6 +21,7 @@ from shopctrl_desktop.store.endpoint_stats import (
 from shopctrl_desktop.store.endpoints import lock_rows, pause_endpoint
 from shopctrl_desktop.store.models import AuditEntryRow, EndpointMinuteRow, QueueItemRow, utcnow
 from tests.helpers.factories import make_action, record_attempts
+from tests.unit.test_cli import make_dir  # noqa: F401 - the fixture
 
 ERP = "https://erp.example.com/api/orders"
 SHOP = "https://shop.example.com/hook"
@@ -126,3 +127,21 @@ def test_retry_since_the_outage_and_the_circuit_note(db, box):
         pause_endpoint(s, ERP)
     with db.session() as s:
         assert circuit_note(s) is None  # paused by a person: not an outage note
+
+
+def test_endpoints_list_shows_the_figures(make_dir):  # noqa: F811
+    d = make_dir()
+    d.run("triggers", "list")  # creates the database
+    db, box = d.open()
+    erp = make_action(db, box, ERP, title="Orders to ERP")
+    record_attempts(db, erp, [(200, 120.0)] * 3 + [(503, 30.0)])
+    code, out, _ = d.run("endpoints", "list", "--json")
+    assert code == 0
+    (entry,) = json.loads(out)
+    assert entry["successRate1h"] == 0.75 and entry["successRate24h"] == 0.75
+    assert entry["attempts1h"] == 4 and entry["retrying"] == 1 and entry["state"] == "healthy"
+    assert 60 <= entry["latencyP50Ms"] <= 150 and entry["triggers"] == ["Orders to ERP"]
+    code, out, _ = d.run("endpoints", "list")
+    header, line = out.splitlines()[:2]
+    assert header.split()[:6] == ["ID", "STATE", "URL", "OK", "1H", "OK"]
+    assert "75 %" in line and "Orders to ERP" in line and " ms / " in line
