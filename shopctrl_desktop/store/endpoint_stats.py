@@ -68,7 +68,8 @@ def _tally(rows: Iterable[tuple[str, datetime, float, bool]]) -> list[dict[str, 
             cell[1] += 1
         cell[2 + latency_bucket(duration_ms)] += 1
     return [
-        {"endpoint": k[0], "minute": k[1], **dict(zip(_COUNTS, cell, strict=True))} for k, cell in counts.items()
+        {"endpoint": k[0], "minute": k[1], **dict(zip(_COUNTS, cell, strict=True))}
+        for k, cell in counts.items()
     ]
 
 
@@ -157,19 +158,14 @@ def endpoint_page(session: Session, now: datetime | None = None) -> list[Endpoin
     sums = [func.sum(getattr(_T, c)) for c in _COUNTS]
     slot = (_T.minute - day_start) // 60
     hourly: dict[str, list[list[int]]] = {}
-    day_hist: dict[str, list[int]] = {}
-    for key, hour, *values in session.execute(
-        select(_T.endpoint, slot, *sums)
+    for key, hour, attempts, failures in session.execute(
+        select(_T.endpoint, slot, func.sum(_T.attempts), func.sum(_T.failures))
         .where(_T.minute >= day_start, _T.minute <= current)
         .group_by(_T.endpoint, slot)
     ):
-        cells = hourly.setdefault(key, [[0, 0] for _ in range(24)])
-        cell = cells[min(23, max(0, int(hour)))]
-        cell[0] += int(values[0])
-        cell[1] += int(values[1])
-        hist = day_hist.setdefault(key, [0] * BUCKETS)
-        for n, count in enumerate(values[2:]):
-            hist[n] += int(count)
+        cell = hourly.setdefault(key, [[0, 0] for _ in range(24)])[min(23, max(0, int(hour)))]
+        cell[0] += int(attempts)
+        cell[1] += int(failures)
     recent: dict[str, list[int]] = {
         key: [int(v) for v in values]
         for key, *values in session.execute(
@@ -178,6 +174,16 @@ def endpoint_page(session: Session, now: datetime | None = None) -> list[Endpoin
             .group_by(_T.endpoint)
         )
     }
+    # latency of a quiet endpoint (no attempt in the last hour): its last 24 h
+    quiet = [key for key in hourly if not recent.get(key, [0])[0]]
+    day_hist: dict[str, list[int]] = {}
+    if quiet:
+        for key, *values in session.execute(
+            select(_T.endpoint, *sums[2:])
+            .where(_T.minute >= day_start, _T.minute <= current, _T.endpoint.in_(quiet))
+            .group_by(_T.endpoint)
+        ):
+            day_hist[key] = [int(v) for v in values]
     result = []
     for summary in list_endpoints(session):
         key = summary.url

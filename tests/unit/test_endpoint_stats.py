@@ -44,8 +44,12 @@ def test_page_figures_per_endpoint(db, box):
     record_attempts(db, erp, [(200, 120.0)] * 6 + [(503, 30.0)] * 2 + [(None, 5000.0)] * 2)
     record_attempts(db, erp, [(200, 100.0)] * 10, started_at=now - timedelta(hours=5))
     record_attempts(db, shop, [(200, 40.0)] * 20)
+    quiet = make_action(db, box, "https://quiet.example.com/x")
+    record_attempts(db, quiet, [(200, 800.0)] * 4, started_at=now - timedelta(hours=5))
     with db.session() as s:
         page = {e.key: e for e in endpoint_page(s)}
+    q = page["https://quiet.example.com/x"]  # nothing in the last hour: latency of the last 24 h
+    assert q.hour.text() == "—" and q.day.text() == "100 %" and 600 < q.p50_ms <= 1000
     e = page[ERP]
     assert (e.hour.attempts, e.hour.failures) == (10, 4)
     assert (e.day.attempts, e.day.failures) == (20, 4)
