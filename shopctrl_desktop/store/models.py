@@ -272,4 +272,3 @@ class EndpointMinuteRow(Base):
     b18: Mapped[int] = mapped_column(Integer, default=0)
     b19: Mapped[int] = mapped_column(Integer, default=0)
     __table_args__ = (Index("ix_endpoint_minutes_minute", "minute"),)
-
