@@ -173,3 +173,19 @@ def test_status_bar_note_appears_when_a_circuit_opens_and_opens_the_page(qtbot, 
     label.linkActivated.emit("endpoints")
     assert window.nav.currentRow() == PAGE_ENDPOINTS
     qtbot.waitUntil(lambda: window.endpoints_page.model.rowCount() == 2, timeout=10_000)
+
+
+def test_live_changes_reload_at_most_once_a_second(qtbot, page, ctx, monkeypatch):
+    reloads: list[int] = []
+    monkeypatch.setattr(page, "reload", lambda: reloads.append(1))
+    for _ in range(20):  # a burst of engine signals
+        page.note_changes([])
+    assert reloads == [] and page._refresh_timer.isActive()
+    qtbot.waitUntil(lambda: not page._refresh_timer.isActive(), timeout=5_000)
+    assert reloads == [1]
+    page.hide()  # hidden: marked stale, reloaded when shown again
+    page.note_changes([])
+    qtbot.waitUntil(lambda: not page._refresh_timer.isActive(), timeout=5_000)
+    assert reloads == [1]
+    page.show()
+    assert reloads == [1, 1]
