@@ -18,26 +18,32 @@ from shopctrl_desktop.cli.common import (
 
 
 def cmd_endpoints_list(ctx: Context) -> int:
-    from shopctrl_desktop.store.endpoints import list_endpoints
+    from shopctrl_desktop.domain.endpoint_stats import latency_text
+    from shopctrl_desktop.store.endpoint_stats import endpoint_page
 
     with ctx.db.session() as session:
-        summaries = list_endpoints(session)
+        page = endpoint_page(session)
     if ctx.args.json:
-        print_json([s.to_json() for s in summaries])
+        print_json([e.to_json() for e in page])
         return EXIT_OK
     rows = [
         [
-            str(s.id or ""),
-            s.state,
-            s.url,
-            str(s.queued),
-            str(s.retrying),
-            str(s.failed),
-            (s.last_error or "")[:60],
+            str(e.summary.id or ""),
+            e.summary.state,
+            e.summary.url,
+            e.hour.text(),
+            e.day.text(),
+            f"{latency_text(e.p50_ms)} / {latency_text(e.p95_ms)}",
+            str(e.summary.queued),
+            str(e.summary.retrying),
+            str(e.summary.failed),
+            (e.summary.last_error or "")[:60],
+            ", ".join(e.summary.triggers)[:60],
         ]
-        for s in summaries
+        for e in page
     ]
-    print_table(rows, ["ID", "STATE", "URL", "QUEUED", "RETRYING", "FAILED", "LAST ERROR"])
+    headers = ["ID", "STATE", "URL", "OK 1H", "OK 24H", "P50 / P95", "QUEUED", "RETRYING", "FAILED"]
+    print_table(rows, [*headers, "LAST ERROR", "USED BY"])
     return EXIT_OK
 
 
@@ -82,7 +88,10 @@ def add_endpoints_parser(
     )
     sub = endpoints.add_subparsers(dest="endpoints_command", metavar="ACTION")
     p = sub.add_parser(
-        "list", help="every endpoint: state, queued/retrying/failed counts, last error", parents=[common]
+        "list",
+        help="every endpoint: state, success rate 1 h/24 h, latency p50/p95, queued/retrying/failed counts, "
+        "last error, the triggers using it",
+        parents=[common],
     )
     p.add_argument("--json", action="store_true", help="one JSON array with camelCase fields")
     p.set_defaults(handler=cmd_endpoints_list)

@@ -1,7 +1,8 @@
-"""The main window: pages (Triggers, Webhook Queue, Alerts, Activity), menus, status bar, tray — wiring only."""
+"""The main window: pages (Triggers, Webhook Queue, Alerts, Activity, Endpoints), menus, status bar, tray — wiring only."""
 
 from __future__ import annotations
 
+import html
 import logging
 
 from PySide6.QtCore import QSettings, QTimer, Signal
@@ -24,6 +25,7 @@ from shopctrl_desktop.domain.queue import ItemChange, QueueCounts
 from shopctrl_desktop.gui.activity.page import ActivityPage
 from shopctrl_desktop.gui.alerts.page import AlertsPage
 from shopctrl_desktop.gui.background import run_in_background
+from shopctrl_desktop.gui.endpoints.page import EndpointsPage
 from shopctrl_desktop.gui.engine_thread import EngineSignals, EngineThread
 from shopctrl_desktop.gui.help import APP_TITLE, app_icon, install_help_menu
 from shopctrl_desktop.gui.live import LiveWatcher
@@ -35,7 +37,7 @@ from shopctrl_desktop.store.queue import queue_counts
 
 log = logging.getLogger(__name__)
 
-PAGE_TRIGGERS, PAGE_QUEUE, PAGE_ALERTS, PAGE_ACTIVITY = 0, 1, 2, 3
+PAGE_TRIGGERS, PAGE_QUEUE, PAGE_ALERTS, PAGE_ACTIVITY, PAGE_ENDPOINTS = 0, 1, 2, 3, 4
 WINDOW_STATE_FILE = "window.ini"
 
 
@@ -65,14 +67,21 @@ class MainWindow(QMainWindow):
         self.queue_page = QueuePage(ctx)
         self.alerts_page = AlertsPage(ctx)
         self.activity_page = ActivityPage(ctx)
+        self.endpoints_page = EndpointsPage(ctx)
         self.nav = QListWidget()
         self.nav.setObjectName("navigation")
-        for title in ("Triggers", "Webhook Queue", "Alerts", "Activity"):
+        for title in ("Triggers", "Webhook Queue", "Alerts", "Activity", "Endpoints"):
             QListWidgetItem(title, self.nav)
         self.nav.setStyleSheet("QListWidget { font-size: 11pt; } QListWidget::item { padding: 8px 10px; }")
         self.nav.setFixedWidth(max(150, self.nav.sizeHintForColumn(0) + 24))
         self.pages = QStackedWidget()
-        for page in (self.triggers_page, self.queue_page, self.alerts_page, self.activity_page):
+        for page in (
+            self.triggers_page,
+            self.queue_page,
+            self.alerts_page,
+            self.activity_page,
+            self.endpoints_page,
+        ):
             self.pages.addWidget(page)
         central = QWidget()
         row = QHBoxLayout(central)
@@ -93,12 +102,16 @@ class MainWindow(QMainWindow):
         self.alerts_page.unread_changed.connect(self._on_alerts_page_unread_changed)
         self.activity_page.item_requested.connect(self.show_queue_item)
         self.activity_page.trigger_requested.connect(self.show_trigger)
+        self.endpoints_page.items_requeued.connect(self._on_queue_page_items_requeued)
+        self.endpoints_page.message_posted.connect(self._on_page_message_posted)
+        self.endpoints_page.circuit_note_changed.connect(self.show_circuit_note)
         if hasattr(self.triggers_page, "triggers_changed"):
             self.triggers_page.triggers_changed.connect(self.queue_page.reload_choices)
 
         self._counts_timer = QTimer(self)  # items written by another process (shared database, CLI)
         self._counts_timer.setInterval(5000)
         self._counts_timer.timeout.connect(self._on_counts_timer_timeout)
+        self._counts_timer.timeout.connect(self.endpoints_page.note_changes)  # another process's changes
         if engine is not None:
             self.attach_engine(engine.signals)
             engine.engine_started.connect(self._on_engine_started)
@@ -129,6 +142,7 @@ class MainWindow(QMainWindow):
                 ("Webhook Queue", "Ctrl+2"),
                 ("Alerts", "Ctrl+3"),
                 ("Activity", "Ctrl+4"),
+                ("Endpoints", "Ctrl+5"),
             )
         ):
             action = QAction(title, self)
@@ -157,6 +171,11 @@ class MainWindow(QMainWindow):
         self.counts_label.setObjectName("counts_status")
         self.alerts_label = QLabel()
         self.alerts_label.setObjectName("alerts_status")
+        self.circuit_label = QLabel()  # "ERP endpoint failing since 10:42 — 312 waiting": opens the page
+        self.circuit_label.setObjectName("circuit_status")
+        self.circuit_label.linkActivated.connect(lambda _link: self.nav.setCurrentRow(PAGE_ENDPOINTS))
+        self.circuit_label.setVisible(False)
+        bar.addWidget(self.circuit_label)
         identity = self.ctx.identity  # who is signed in: what the pages let this login change (SPEC §10)
         self.identity_label = QLabel(identity_text(identity))
         self.identity_label.setObjectName("identity_status")
@@ -205,6 +224,7 @@ class MainWindow(QMainWindow):
             self.triggers_page.reload()
         self.queue_page.start()
         self.alerts_page.reload()
+        self.endpoints_page.start()
         self.refresh_counts()
         self._counts_timer.start()
 
@@ -213,6 +233,8 @@ class MainWindow(QMainWindow):
         signals.alert_raised.connect(self._on_engine_alert_raised)
         signals.counts_changed.connect(self.show_counts)
         signals.state_changed.connect(self._on_engine_state_changed)
+        for signal in (signals.items_changed, signals.alert_raised, signals.counts_changed):
+            signal.connect(self.endpoints_page.note_changes)  # reloads at most once a second
 
     def attach_live(self, live: LiveWatcher) -> None:
         """Other workstations' changes through the same slots; what our own engine relays is not repeated."""
@@ -296,6 +318,21 @@ class MainWindow(QMainWindow):
             f"Queued {counts.queued + counts.sending:,} · Retrying {counts.retrying:,} · Failed {counts.failed:,}"
         )
         self.counts_label.setStyleSheet("color: #a61b1b;" if counts.failed else "")
+
+    def show_circuit_note(self, note: object) -> None:
+        """store/endpoint_stats.py CircuitNote while a circuit is open (None hides the note)."""
+        label = self.circuit_label
+        if note is None or not hasattr(note, "text"):
+            label.setVisible(False)
+            return
+        label.setText(
+            f'<a href="endpoints" style="color: #a61b1b; font-weight: bold; text-decoration: none;">'
+            f"⚠ {html.escape(note.text())}</a>"
+        )
+        label.setToolTip(
+            "Deliveries to this endpoint are paused by its circuit breaker. Click for the Endpoints page."
+        )
+        label.setVisible(True)
 
     def refresh_counts(self) -> None:
         db = self.ctx.db
@@ -390,7 +427,7 @@ class MainWindow(QMainWindow):
         page = store.value("window/page")
         if page is not None:
             try:
-                self.nav.setCurrentRow(min(max(int(page), 0), PAGE_ACTIVITY))  # type: ignore[call-overload]
+                self.nav.setCurrentRow(min(max(int(page), 0), PAGE_ENDPOINTS))  # type: ignore[call-overload]
             except (TypeError, ValueError):
                 pass
 

@@ -33,6 +33,7 @@ from shopctrl_desktop.domain.superseding import SUPERSEDING_STATUSES, superseded
 from shopctrl_desktop.store import claim_postgres as pg
 from shopctrl_desktop.store import claim_sqlite as fast
 from shopctrl_desktop.store.alerts import create_alert
+from shopctrl_desktop.store.endpoint_stats import add_attempts
 from shopctrl_desktop.store.ingest import begin_write
 from shopctrl_desktop.store.ingest_sql import UNIQUE_KEY_LOCKS, IntakeSql
 from shopctrl_desktop.store.models import DeliveryAttemptRow, QueueItemRow, WebhookActionRow, utcnow
@@ -481,6 +482,7 @@ def record_outcomes(
             )
         if item_updates:
             conn.execute(_RECORD, [_update_params(row) for row in item_updates])
+    add_attempts(conn, outcomes)  # the Endpoints page's per-minute figures: one upsert for the batch
     for item, reason, summary in alerts_to_make:
         title, message = _alert_text(item, reason, summary)
         alert_id = create_alert(session, AlertSeverity.ERROR, title, message, item.id, item.trigger_id)

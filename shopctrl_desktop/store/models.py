@@ -245,3 +245,37 @@ class EndpointRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     last_action: Mapped[str] = mapped_column(String(300), default="")  # a trigger title that uses it
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class EndpointMinuteRow(Base):
+    """Per endpoint and minute: attempts, how many failed, and how many fell into each latency bucket
+    (``b00``…``b19``, domain/endpoint_stats.py). Written in the engine's record transaction (one upsert per
+    batch), kept for two days (store/endpoint_stats.py)."""
+
+    __tablename__ = "endpoint_minutes"
+    endpoint: Mapped[str] = mapped_column(String(1000), primary_key=True)  # domain/breaker.py endpoint_key
+    minute: Mapped[int] = mapped_column(Integer, primary_key=True)  # whole minutes since 1970-01-01 UTC
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    # the latency histogram: attempts per bucket (domain/endpoint_stats.py LATENCY_BOUNDS_MS)
+    b00: Mapped[int] = mapped_column(Integer, default=0)
+    b01: Mapped[int] = mapped_column(Integer, default=0)
+    b02: Mapped[int] = mapped_column(Integer, default=0)
+    b03: Mapped[int] = mapped_column(Integer, default=0)
+    b04: Mapped[int] = mapped_column(Integer, default=0)
+    b05: Mapped[int] = mapped_column(Integer, default=0)
+    b06: Mapped[int] = mapped_column(Integer, default=0)
+    b07: Mapped[int] = mapped_column(Integer, default=0)
+    b08: Mapped[int] = mapped_column(Integer, default=0)
+    b09: Mapped[int] = mapped_column(Integer, default=0)
+    b10: Mapped[int] = mapped_column(Integer, default=0)
+    b11: Mapped[int] = mapped_column(Integer, default=0)
+    b12: Mapped[int] = mapped_column(Integer, default=0)
+    b13: Mapped[int] = mapped_column(Integer, default=0)
+    b14: Mapped[int] = mapped_column(Integer, default=0)
+    b15: Mapped[int] = mapped_column(Integer, default=0)
+    b16: Mapped[int] = mapped_column(Integer, default=0)
+    b17: Mapped[int] = mapped_column(Integer, default=0)
+    b18: Mapped[int] = mapped_column(Integer, default=0)
+    b19: Mapped[int] = mapped_column(Integer, default=0)
+    __table_args__ = (Index("ix_endpoint_minutes_minute", "minute"),)

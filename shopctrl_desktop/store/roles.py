@@ -81,7 +81,7 @@ PLAN: dict[Role, list[Grant]] = {
         *_grants("SELECT", ("endpoints",)),
         *_grants("INSERT", ("endpoints",)),  # pause / resume (store/endpoints.py)
         *_grants("UPDATE", ("endpoints",)),
-        *_grants("DELETE", ("queue_items", "delivery_attempts", "events")),  # retention (store/retention.py)
+        Grant("SELECT", "endpoint_minutes"),  # the Endpoints page's figures (store/endpoint_stats.py)
         Grant("INSERT", AUDIT_TABLE),
         Grant("SELECT", AUDIT_TABLE, ("id",)),
     ],
@@ -109,6 +109,7 @@ PLAN: dict[Role, list[Grant]] = {
         *_grants("INSERT", ("endpoints",)),
         *_grants("UPDATE", ("endpoints",)),
         *_grants("DELETE", ("queue_items", "delivery_attempts", "events")),  # retention (store/retention.py)
+        *[Grant(p, "endpoint_minutes") for p in _WRITE],  # per-minute figures, added and pruned on record
         Grant("INSERT", AUDIT_TABLE),
         Grant("SELECT", AUDIT_TABLE, ("id",)),
     ],

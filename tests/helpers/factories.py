@@ -118,3 +118,49 @@ def item_row(db: Database, item_id: int) -> QueueItemRow:
 
 def with_fields(action: WebhookAction, **fields) -> WebhookAction:
     return replace(action, **fields)
+
+
+def record_attempts(
+    db: Database,
+    action: WebhookAction,
+    results: list[tuple[int | None, float]],
+    *,
+    started_at: datetime | None = None,
+    url: str | None = None,
+    breaker: bool = False,
+) -> list[int]:
+    """Queue one item per ``(status code or None for no answer, duration ms)`` and record that attempt through
+    the engine's record path (store/claim.py ``claim_due`` + ``record_outcomes``; with ``breaker`` also the
+    circuit breaker's ``Circuits.after_record``, which opens the circuit after 5 failures); returns the ids."""
+    from datetime import timedelta
+
+    from shopctrl_desktop.domain.outcome import AttemptResult
+    from shopctrl_desktop.domain.retry import RetryPolicy
+    from shopctrl_desktop.store.claim import claim_due, record_outcomes
+
+    ids = add_items(db, action, len(results), url=url)
+    when = started_at or utcnow()
+    with db.session() as s:
+        claimed = {
+            c.id: c for c in claim_due(s, "factory", len(ids) + 10, utcnow() + timedelta(seconds=1), 60)
+        }
+        outcomes = [
+            (
+                claimed[item_id],
+                AttemptResult(
+                    started_at=when,
+                    duration_ms=ms,
+                    status_code=code,
+                    error=None if code is not None else "Connection refused",
+                ),
+            )
+            for item_id, (code, ms) in zip(ids, results, strict=True)
+            if item_id in claimed
+        ]
+        recorded = record_outcomes(s, "factory", outcomes, RetryPolicy())
+        if breaker:
+            from shopctrl_desktop.domain.breaker import BreakerPolicy
+            from shopctrl_desktop.store.circuits import Circuits, TurnNews
+
+            Circuits(BreakerPolicy()).after_record(s, outcomes, when, recorded, TurnNews())
+    return ids

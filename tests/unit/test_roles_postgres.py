@@ -252,11 +252,22 @@ async def test_an_engine_login_ingests_and_delivers_to_a_real_receiver(shared, b
             await engine.stop()
         (req,) = receiver.requests
         assert req.header("X-SIGNATURE")  # the engine read and decrypted the secret
+        # the engine login wrote the Endpoints page's per-minute figures; a support login reads them
+        from shopctrl_desktop.store.endpoint_stats import endpoint_page
+
+        with shared.login(Role.SUPPORT).session() as s:
+            (figures,) = [e for e in endpoint_page(s) if e.hour.attempts]  # the receiver, the only one used
+        assert (figures.hour.attempts, figures.hour.failures) == (1, 0)
     finally:
         await receiver.stop()
     with shared.psql(Role.ENGINE) as conn:
         import psycopg
 
-        for statement in ("UPDATE triggers SET enabled = false", "DELETE FROM queue_items"):
+        # (it may delete finished items, their attempts and events: retention, store/retention.py)
+        for statement in (
+            "UPDATE triggers SET enabled = false",
+            "DELETE FROM triggers",
+            "DELETE FROM alerts",
+        ):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(statement)
