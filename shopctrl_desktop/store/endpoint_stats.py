@@ -270,7 +270,7 @@ def plan_retry_since_outage(session: Session, key: str, since: datetime | None =
 
 def retry_planned(session: Session, plan: RetryPlan) -> int:
     """Retry the plan's items that are still failed (store/queue.py ``retry_failed``: one audit entry)."""
-    return retry_failed(session, plan.item_ids) if plan.item_ids else 0
+    return retry_failed(session, plan.item_ids).total if plan.item_ids else 0
 
 
 # ---------------------------------------------------------------------------------------------- status bar
