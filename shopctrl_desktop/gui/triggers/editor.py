@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 
 from shopctrl_desktop.app_context import AppContext
 from shopctrl_desktop.domain.conditions import validate_condition
-from shopctrl_desktop.domain.model import Trigger, WebhookAction
+from shopctrl_desktop.domain.model import SignatureScheme, Trigger, WebhookAction
 from shopctrl_desktop.gui.mergefields.catalogue import field_types_for_event
 from shopctrl_desktop.gui.permissions import (
     make_read_only,
@@ -42,6 +42,8 @@ from shopctrl_desktop.gui.triggers.event_picker import EventPicker
 from shopctrl_desktop.gui.triggers.shops import load_shop_names
 from shopctrl_desktop.gui.triggers.shops_dialog import ShopsDialog
 from shopctrl_desktop.gui.webhook.editor import WebhookEditorDialog
+from shopctrl_desktop.gui.webhook.general_tab import SCHEME_NAMES
+from shopctrl_desktop.gui.widgets.accessibility import chain_tab_order, name_form_fields
 from shopctrl_desktop.gui.widgets.field_message import FieldMessage, with_message
 from shopctrl_desktop.gui.widgets.unsaved import Answer, UnsavedChangesDialog, ask_unsaved_changes, confirm
 from shopctrl_desktop.store import triggers as trigger_store
@@ -55,7 +57,7 @@ def action_summary(action: WebhookAction, secrets_set: frozenset[str] | None = N
     extras = [action.priority.label + " priority"]
     stored = secrets_set or frozenset()
     if action.hmac_secret or "hmac_secret" in stored:
-        extras.append(f"signed ({action.signature_scheme.value})")
+        extras.append(f"signed ({SCHEME_NAMES[SignatureScheme(action.signature_scheme)]})")
     if action.username:
         extras.append("basic auth")
     if action.client_certificate or "client_certificate" in stored:
@@ -127,6 +129,8 @@ class TriggerEditorDialog(UnsavedChangesDialog):
         form.addRow("&Event:", with_message(self.event_picker, self.event_message))
         form.addRow("Shop:", with_message(scope_row, self.shop_message))
         form.addRow("", self.enabled_check)
+        name_form_fields(form)
+        self.shop_combo.setAccessibleName("Shop id")
 
         # conditions
         self.condition_editor = ConditionEditor(self)
@@ -140,6 +144,7 @@ class TriggerEditorDialog(UnsavedChangesDialog):
         self.action_list = QListWidget(self)
         self.action_list.setMinimumHeight(90)
         self.action_list.setSpacing(2)
+        self.action_list.setAccessibleName("Actions, run in this order")
         self.action_list.itemDoubleClicked.connect(self._on_action_list_double_clicked)
         self.action_list.currentRowChanged.connect(self._update_action_buttons)
         self.add_action_button = QToolButton(self)
@@ -206,9 +211,22 @@ class TriggerEditorDialog(UnsavedChangesDialog):
         self.event_picker.event_changed.connect(self._on_event_picker_event_changed)
         self.all_shops_radio.toggled.connect(self._update_scope)
         self.condition_editor.changed.connect(self.condition_message.clear_message)
+        for signal in (
+            self.title_edit.textChanged,
+            self.event_picker.event_changed,
+            self.event_picker.currentTextChanged,
+            self.all_shops_radio.toggled,
+            self.shop_combo.currentTextChanged,
+            self.condition_editor.changed,
+        ):
+            signal.connect(self._recheck_after_fix)
         self._saved_state = self._state()
+        self.condition_editor.rows_changed.connect(self.apply_tab_order)
+        self.apply_tab_order()
         if self.read_only:
             self._show_read_only(self.read_only)
+        else:
+            self.title_edit.setFocus()  # the dialog opens where the work starts
 
     def _show_read_only(self, reason: str) -> None:
         """Look, never change: the line saying why on top, every input read-only, "View…" for the actions,
@@ -224,6 +242,28 @@ class TriggerEditorDialog(UnsavedChangesDialog):
         self.cancel_button.setDefault(True)
         make_read_only(self, keep=(self.edit_action_button, self.cancel_button, self.action_list))
         self._update_action_buttons()
+
+    def apply_tab_order(self) -> None:
+        """Tab follows the visual order, top to bottom, left to right (rule rows included)."""
+        chain_tab_order(
+            self.title_edit,
+            self.event_picker,
+            self.all_shops_radio,
+            self.one_shop_radio,
+            self.shop_combo,
+            self.shops_button,
+            self.enabled_check,
+            *self.condition_editor.tab_chain(),
+            self.action_list,
+            self.add_action_button,
+            self.edit_action_button,
+            self.remove_action_button,
+            self.up_button,
+            self.down_button,
+            self.save_button,
+            self.save_close_button,
+            self.cancel_button,
+        )
 
     # --- state ----------------------------------------------------------------------------------
     def _load(self, trigger: Trigger | None) -> None:
@@ -415,7 +455,12 @@ class TriggerEditorDialog(UnsavedChangesDialog):
     # --- field handlers -------------------------------------------------------------------------
     def _on_title_edit_text_changed(self, _text: str) -> None:
         self.title_message.clear_message()
-        self.form_message.clear_message()
+
+    def _recheck_after_fix(self, *_args: object) -> None:
+        """While "Fix the marked fields to save." shows, every change re-checks the form: the line goes
+        as soon as the last marked field is fixed (and stays, with its marks, while one is not)."""
+        if self.form_message.has_error() and self.validate() is not None:
+            self.form_message.clear_message()
 
     def _on_title_edit_editing_finished(self) -> None:
         self._check_title(required=False)
