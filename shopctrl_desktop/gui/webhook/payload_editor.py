@@ -19,7 +19,8 @@ from shopctrl_desktop.domain.model import MimeType
 from shopctrl_desktop.gui.webhook.highlighter import PayloadHighlighter
 
 ERROR_LINE_COLOR = QColor("#ffd7d5")
-UNKNOWN_FIELD_COLOR = QColor("#d98200")  # amber wavy underline: a merge field the catalogue lacks
+UNKNOWN_FIELD_COLOR = QColor("#c26e00")  # amber wavy underline: a merge field the catalogue lacks
+UNKNOWN_FIELD_BACKGROUND = QColor("#ffe2a6")
 
 
 class _LineNumbers(QWidget):
@@ -84,6 +85,7 @@ class PayloadEditor(QPlainTextEdit):
             selection = QTextEdit.ExtraSelection()
             selection.format.setUnderlineStyle(QTextCharFormat.UnderlineStyle.WaveUnderline)
             selection.format.setUnderlineColor(UNKNOWN_FIELD_COLOR)
+            selection.format.setBackground(UNKNOWN_FIELD_BACKGROUND)
             selection.format.setToolTip("Unknown merge field")
             cursor = QTextCursor(self.document())
             cursor.setPosition(start)

@@ -64,6 +64,14 @@ def check_template(body: str, mime: MimeType, sample: dict | None) -> tuple[str 
     return None, None
 
 
+def warning_text(unknown: list[UnknownField], limit: int = 3) -> str:
+    """ "Unknown merge field Order.OrderCod — did you mean Order.OrderCode?" for the first few, one sentence."""
+    text = "; ".join(f.message() for f in unknown[:limit])
+    if len(unknown) > limit:
+        text += f" (and {len(unknown) - limit} more)"
+    return text if text.endswith("?") else text + "."
+
+
 class PayloadTab(QWidget):
     changed = Signal()
     validated = Signal(bool)  # True when the template is fine
@@ -177,9 +185,7 @@ class PayloadTab(QWidget):
             )
         elif self.unknown:
             self.message.show_warning(
-                "; ".join(f.message() for f in self.unknown[:3])
-                + (f" (and {len(self.unknown) - 3} more)" if len(self.unknown) > 3 else "")
-                + ". An unknown field is sent as empty text; you can still save."
+                warning_text(self.unknown) + " An unknown field is sent as empty text; you can still save."
             )
         else:
             self.message.show_ok(

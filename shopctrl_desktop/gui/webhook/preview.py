@@ -40,6 +40,7 @@ from shopctrl_desktop.domain.templates import RenderError
 from shopctrl_desktop.gui.background import run_in_background
 from shopctrl_desktop.gui.coroutines import run_coroutine
 from shopctrl_desktop.gui.queue.formatting import pretty_json
+from shopctrl_desktop.gui.webhook.payload_tab import warning_text
 from shopctrl_desktop.gui.widgets.accessibility import name_from_label
 from shopctrl_desktop.gui.widgets.field_message import FieldMessage
 from shopctrl_desktop.store.events import recent_events
@@ -248,7 +249,7 @@ class RequestPreviewDialog(QDialog):
         found = unknown_fields(body, self.trigger.event, event.data if event else None) if body else []
         if found:
             self.fields_message.show_warning(
-                "; ".join(f.message() for f in found) + ". Unknown merge fields are sent as empty text."
+                warning_text(found, limit=5) + " Unknown merge fields are sent as empty text."
             )
         else:
             self.fields_message.clear_message()
