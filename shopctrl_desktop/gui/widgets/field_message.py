@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 ERROR_STYLE = "color: #b3261e;"
 INFO_STYLE = "color: #5f6368;"
 OK_STYLE = "color: #1e7b34;"
-WARNING_STYLE = "color: #8a5300;"  # amber, readable on light and dark backgrounds
+WARNING_STYLE = "color: #8a5300;"  # amber
+#: the same meanings on a dark palette (Fusion dark): lighter, so they keep their contrast
+DARK_STYLES = {
+    ERROR_STYLE: "color: #ff8a80;",
+    INFO_STYLE: "color: #b4b8bd;",
+    OK_STYLE: "color: #81c995;",
+    WARNING_STYLE: "color: #f2b43c;",
+}
 
 
 class FieldMessage(QLabel):
@@ -49,7 +57,8 @@ class FieldMessage(QLabel):
             self.clear_message()
             return
         self.setProperty("severity", severity)
-        self.setStyleSheet(style)
+        dark = self.palette().color(QPalette.ColorRole.Window).lightness() < 128
+        self.setStyleSheet(DARK_STYLES[style] if dark else style)
         self.setText(text)
         self.show()
 
