@@ -109,6 +109,28 @@ _ALIASES = {
 }
 _BY_FOLDED = {op.casefold(): op for op in OPERATORS} | _ALIASES
 
+#: how the condition editor shows an operator; messages use these words, not the stored names
+OPERATOR_WORDS = {
+    "notEqual": "is not equal to",
+    "notContains": "doesn't contain",
+    "startsWith": "starts with",
+    "endsWith": "ends with",
+    "inList": "is in list",
+    "notInList": "is not in list",
+    "greaterThan": ">",
+    "greaterOrEqual": "≥",
+    "lessThan": "<",
+    "lessOrEqual": "≤",
+    "onOrBefore": "on or before",
+    "onOrAfter": "on or after",
+}
+
+
+def operator_word(op: str) -> str:
+    """The operator as the condition editor shows it, quoted: ``'>'``, ``'is in list'``, ``'between'``."""
+    return f"'{OPERATOR_WORDS.get(op, op)}'"
+
+
 _MATCH_ALIASES = {"all": "all", "and": "all", "any": "any", "or": "any"}
 
 # --------------------------------------------------------------------------- field lookup
@@ -298,30 +320,34 @@ def _validate_rule(rule: Any, where: str) -> None:
         return
     if op in ("inList", "notInList"):
         if not isinstance(value, list | tuple):
-            raise _fail(where, field, f'{op!r} needs a list of values, e.g. ["a", "b"] (got {value!r})')
+            raise _fail(
+                where, field, f'{operator_word(op)} needs a list of values, e.g. ["a", "b"] (got {value!r})'
+            )
         if not all(_is_scalar(v) for v in value):
-            raise _fail(where, field, f"{op!r} list items must be text, numbers or booleans")
+            raise _fail(where, field, f"{operator_word(op)} list items must be text, numbers or booleans")
         return
     if op in ("greaterThan", "greaterOrEqual", "lessThan", "lessOrEqual"):
         if not _is_ordered_value(value):
-            raise _fail(where, field, f"{op!r} needs a number or a date (got {value!r})")
+            raise _fail(where, field, f"{operator_word(op)} needs a number or a date (got {value!r})")
         return
     if op in ("before", "after", "onOrBefore", "onOrAfter"):
         if not _is_date_value(value):
             raise _fail(
                 where,
                 field,
-                f"{op!r} needs a date like 2026-11-28, 'today', 'today+7' or 'today-3' (got {value!r})",
+                f"{operator_word(op)} needs a date like 2026-11-28, 'today', 'today+7' or 'today-3' (got {value!r})",
             )
         return
     if op in ("contains", "notContains", "startsWith", "endsWith"):
         if value is None or not _is_scalar(value) or isinstance(value, bool):
-            raise _fail(where, field, f"{op!r} needs a text value (got {value!r})")
+            raise _fail(where, field, f"{operator_word(op)} needs a text value (got {value!r})")
         return
     # equals / notEqual
     if not _is_scalar(value):
         raise _fail(
-            where, field, f"{op!r} needs a single text, number, boolean or null value (got {value!r})"
+            where,
+            field,
+            f"{operator_word(op)} needs a single text, number, boolean or null value (got {value!r})",
         )
 
 

@@ -32,6 +32,7 @@ from sqlalchemy.engine import make_url
 
 from shopctrl_desktop.config import Settings, save_settings
 from shopctrl_desktop.gui.background import run_in_background
+from shopctrl_desktop.gui.widgets.accessibility import name_form_fields, name_from_label
 from shopctrl_desktop.paths import AppPaths
 from shopctrl_desktop.store import shared_login
 from shopctrl_desktop.store.audit import os_user
@@ -180,7 +181,10 @@ class DatabaseChoiceDialog(_Checking, QDialog):
         self.port_spin.setValue(shared_login.DEFAULT_PORT)
         server = QHBoxLayout()
         server.addWidget(self.host_edit, 1)
-        server.addWidget(QLabel("Port"))
+        port_label = QLabel("Port")
+        name_from_label(port_label, self.port_spin)
+        self.host_edit.setAccessibleName("Server")
+        server.addWidget(port_label)
         server.addWidget(self.port_spin)
         self.database_edit = QLineEdit()
         self.database_edit.setObjectName("database_name_edit")
@@ -206,6 +210,10 @@ class DatabaseChoiceDialog(_Checking, QDialog):
         if not shared_login.keyring_available():
             form.addRow("", _no_keyring_note())
         form.addRow("URL", self.url_edit)
+        name_form_fields(form)
+        server_label = form.labelForField(server)
+        if isinstance(server_label, QLabel):
+            server_label.setBuddy(self.host_edit)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
 
@@ -363,6 +371,7 @@ class SignInDialog(_Checking, QDialog):
         form.addRow("User", self.user_edit)
         form.addRow("Password", self.password_edit)
         form.addRow("", self.remember_check)
+        name_form_fields(form)
         if not shared_login.keyring_available():
             form.addRow("", _no_keyring_note())
         self.message = _message_label()

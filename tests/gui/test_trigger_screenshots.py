@@ -229,6 +229,18 @@ def test_webhook_payload_error(qtbot, ctx, dialogs, tmp_path):  # noqa: F811
     _save_picture(dialog, "webhook-payload-error.png", tmp_path)
 
 
+def test_webhook_payload_unknown_merge_field(qtbot, ctx, dialogs, tmp_path):  # noqa: F811
+    """A mistyped merge field: amber, underlined, with the suggestion; the editor at 1,024 × 768."""
+    typo = PAYLOAD.replace("$$Order.Customer.Email$$", "$$Order.Customer.Emial$$")
+    dialog = dialogs(
+        WebhookEditorDialog(ctx, full_action(payload_body=typo), Trigger(title="T", event="OrderChanged"))
+    )
+    dialog.resize(1024, 720)
+    dialog.tabs.setCurrentIndex(TAB_PAYLOAD)
+    assert not dialog.payload_tab.problems() and dialog.payload_tab.unknown
+    _save_picture(dialog, "webhook-payload-unknown-field.png", tmp_path)
+
+
 def test_merge_field_browser(qtbot, ctx, dialogs, tmp_path):  # noqa: F811
     _populate(ctx)
     browser = dialogs(MergeFieldBrowser(ctx, "OrderChanged"))

@@ -30,6 +30,7 @@ from shopctrl_desktop.domain.model import StoredEvent
 from shopctrl_desktop.gui.background import run_in_background
 from shopctrl_desktop.gui.mergefields.catalogue import generic_fields, insertion_text
 from shopctrl_desktop.gui.mergefields.model import Column, FieldRole, MergeFieldTreeModel
+from shopctrl_desktop.gui.widgets.accessibility import name_from_label
 from shopctrl_desktop.gui.widgets.field_message import FieldMessage
 from shopctrl_desktop.store.events import latest_snapshot
 
@@ -53,7 +54,7 @@ class MergeFieldBrowser(QDialog):
         self.event_type = find_event(event_name) if event_name else None
         self.entity_type = self.event_type.entity_type if self.event_type else "Order"
         self._all_fields: list[MergeField] = []
-        self.setWindowTitle("Available mergefields")
+        self.setWindowTitle("Available merge fields")
         self.resize(720, 620)
 
         event_text = f"“{self.event_type.display_name}”" if self.event_type else "this trigger"
@@ -68,7 +69,7 @@ class MergeFieldBrowser(QDialog):
         self.entity_id_edit.setPlaceholderText("e.g. 1001")
         self.entity_id_edit.setMaximumWidth(160)
         self.load_button = QPushButton("Load values", self)
-        self.show_all_button = QPushButton("Show all available mergefields", self)
+        self.show_all_button = QPushButton("Show all available merge fields", self)
         self.source_message = FieldMessage(self)
         self.model = MergeFieldTreeModel(self)
         self.tree = QTreeView(self)
@@ -97,7 +98,9 @@ class MergeFieldBrowser(QDialog):
             button.setAutoDefault(False)
 
         entity_row = QHBoxLayout()
-        entity_row.addWidget(QLabel(f"{self.entity_type} id:", self))
+        entity_label = QLabel(f"{self.entity_type} &id:", self)
+        name_from_label(entity_label, self.entity_id_edit)
+        entity_row.addWidget(entity_label)
         entity_row.addWidget(self.entity_id_edit)
         entity_row.addWidget(self.load_button)
         entity_row.addStretch(1)
@@ -111,7 +114,13 @@ class MergeFieldBrowser(QDialog):
         layout.addWidget(intro)
         layout.addLayout(entity_row)
         layout.addWidget(self.source_message)
-        layout.addWidget(self.filter_edit)
+        filter_label = QLabel("&Search:", self)
+        name_from_label(filter_label, self.filter_edit)
+        self.tree.setAccessibleName("Merge fields")
+        filter_row = QHBoxLayout()
+        filter_row.addWidget(filter_label)
+        filter_row.addWidget(self.filter_edit, 1)
+        layout.addLayout(filter_row)
         layout.addWidget(self.tree, 1)
         layout.addWidget(self.detail_label)
         layout.addLayout(bottom)

@@ -35,6 +35,7 @@ from shopctrl_desktop.app_context import AppContext
 from shopctrl_desktop.config import ConfigError, Settings
 from shopctrl_desktop.domain.retry import RetryPolicy
 from shopctrl_desktop.engine.token import load_or_create_token, rotate_token
+from shopctrl_desktop.gui.widgets.accessibility import name_form_fields, name_from_label
 
 if TYPE_CHECKING:
     from shopctrl_desktop.gui.first_run import DatabaseChoiceDialog
@@ -85,7 +86,9 @@ class SettingsDialog(QDialog):
         self.port_spin.setValue(s.listen_port or 8765)
         address = QHBoxLayout()
         address.addWidget(self.host_edit, 1)
-        address.addWidget(QLabel("Port"))
+        port_label = QLabel("Port")
+        name_from_label(port_label, self.port_spin)
+        address.addWidget(port_label)
         address.addWidget(self.port_spin)
         self.listener_error = _error_label()
         self.token_edit = QLineEdit(load_or_create_token(ctx.paths))
@@ -112,6 +115,13 @@ class SettingsDialog(QDialog):
         hint.setStyleSheet("color: #555;")
         hint.setWordWrap(True)
         lf.addRow(hint)
+        name_form_fields(lf)
+        self.host_edit.setAccessibleName("Listener address")
+        self.token_edit.setAccessibleName("Listener token")
+        for row, field in ((0, self.host_edit), (2, self.token_edit)):  # rows whose field is a layout
+            label = lf.itemAt(row, QFormLayout.ItemRole.LabelRole).widget()
+            if isinstance(label, QLabel):
+                label.setBuddy(field)
 
         # delivery
         self.retry_kind = QComboBox()
@@ -156,6 +166,7 @@ class SettingsDialog(QDialog):
         df.addRow("Retries after the first attempt", self.max_retries_spin)
         df.addRow("Concurrent deliveries", self.concurrency_spin)
         df.addRow("Concurrent deliveries per host", self.per_host_spin)
+        name_form_fields(df)
         self._delivery_form = df
 
         # storage
@@ -187,6 +198,7 @@ class SettingsDialog(QDialog):
         sf.addRow("Database", database_row)
         sf.addRow("Database URL", self.database_edit)
         sf.addRow("", self.database_error)
+        name_form_fields(sf)
 
         note = QLabel(RESTART_NOTE)
         note.setObjectName("restart_note")

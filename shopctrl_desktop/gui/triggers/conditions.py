@@ -123,6 +123,11 @@ class RuleRow(QWidget):
         self.remove_button = QToolButton(self)
         self.remove_button.setText("✕")
         self.remove_button.setToolTip("Remove this rule")
+        self.remove_button.setAccessibleName("Remove this rule")
+        self.field_edit.setAccessibleName("Rule field")
+        self.operator_combo.setAccessibleName("Rule operator")
+        self.value_edit.setAccessibleName("Rule value")
+        self.value2_edit.setAccessibleName("Rule second value (between … and …)")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.field_edit, 3)
@@ -234,6 +239,8 @@ class GroupRow(QWidget):
         remove = QToolButton(self)
         remove.setText("✕")
         remove.setToolTip("Remove this group")
+        remove.setAccessibleName("Remove this group")
+        self.remove_button = remove
         remove.clicked.connect(lambda: self.remove_requested.emit(self))
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -248,6 +255,7 @@ class ConditionEditor(QWidget):
     """All the rules of one trigger. ``condition()`` returns None when there are no rules."""
 
     changed = Signal()
+    rows_changed = Signal()  # a rule row came or went: the dialog's Tab order takes it in
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -262,7 +270,10 @@ class ConditionEditor(QWidget):
         self.hint = QLabel("No conditions: the trigger fires on every event of its type.", self)
         self.hint.setStyleSheet("color: #5f6368;")
         top = QHBoxLayout()
-        top.addWidget(QLabel("Fire only when", self))
+        match_label = QLabel("Fire only &when", self)
+        match_label.setBuddy(self.match_combo)
+        self.match_combo.setAccessibleName("Fire only when")
+        top.addWidget(match_label)
         top.addWidget(self.match_combo)
         top.addStretch(1)
         top.addWidget(self.add_button)
@@ -310,6 +321,7 @@ class ConditionEditor(QWidget):
         self.rows.append(row)
         self.rows_layout.addWidget(row)
         self._update_hint()
+        self.rows_changed.emit()
         if notify:
             self.changed.emit()
         return row
@@ -325,8 +337,18 @@ class ConditionEditor(QWidget):
         row.hide()
         row.deleteLater()
         self._update_hint()
+        self.rows_changed.emit()
         if notify:
             self.changed.emit()
+
+    def tab_chain(self) -> list[QWidget]:
+        """The editor's widgets in visual order: the top line, then each row left to right."""
+        chain: list[QWidget] = [self.match_combo, self.add_button]
+        for row in self.rows:
+            if isinstance(row, RuleRow):
+                chain += [row.field_edit, row.operator_combo, row.value_edit, row.value2_edit]
+            chain.append(row.remove_button)
+        return chain
 
     def _update_hint(self) -> None:
         self.hint.setVisible(not self.rows)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -11,13 +10,11 @@ from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
     QComboBox,
-    QDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QLineEdit,
     QListWidget,
-    QListWidgetItem,
     QMenu,
     QPushButton,
     QRadioButton,
@@ -38,32 +35,19 @@ from shopctrl_desktop.gui.permissions import (
     trigger_read_only_reason,
 )
 from shopctrl_desktop.gui.triggers.conditions import ConditionEditor
+from shopctrl_desktop.gui.triggers.editor_actions import ActionListMixin, action_summary
 from shopctrl_desktop.gui.triggers.event_picker import EventPicker
 from shopctrl_desktop.gui.triggers.shops import load_shop_names
 from shopctrl_desktop.gui.triggers.shops_dialog import ShopsDialog
-from shopctrl_desktop.gui.webhook.editor import WebhookEditorDialog
+from shopctrl_desktop.gui.widgets.accessibility import chain_tab_order, name_form_fields
 from shopctrl_desktop.gui.widgets.field_message import FieldMessage, with_message
-from shopctrl_desktop.gui.widgets.unsaved import Answer, UnsavedChangesDialog, ask_unsaved_changes, confirm
+from shopctrl_desktop.gui.widgets.unsaved import Answer, UnsavedChangesDialog, ask_unsaved_changes
 from shopctrl_desktop.store import triggers as trigger_store
 
 log = logging.getLogger(__name__)
 
 
-def action_summary(action: WebhookAction, secrets_set: frozenset[str] | None = None) -> str:
-    """One line for the action list; ``secrets_set`` names the secrets stored for an action whose secrets
-    were not fetched (a read-only editor: store/triggers.py ``secrets_set``)."""
-    extras = [action.priority.label + " priority"]
-    stored = secrets_set or frozenset()
-    if action.hmac_secret or "hmac_secret" in stored:
-        extras.append(f"signed ({action.signature_scheme.value})")
-    if action.username:
-        extras.append("basic auth")
-    if action.client_certificate or "client_certificate" in stored:
-        extras.append("client certificate")
-    return f"Call Webhook — {action.method} {action.url}   ({', '.join(extras)})"
-
-
-class TriggerEditorDialog(UnsavedChangesDialog):
+class TriggerEditorDialog(ActionListMixin, UnsavedChangesDialog):
     """Edit one trigger (or a new one). Nothing is stored until Save; unsaved work is never lost silently."""
 
     trigger_saved = Signal(int)  # trigger id
@@ -127,6 +111,8 @@ class TriggerEditorDialog(UnsavedChangesDialog):
         form.addRow("&Event:", with_message(self.event_picker, self.event_message))
         form.addRow("Shop:", with_message(scope_row, self.shop_message))
         form.addRow("", self.enabled_check)
+        name_form_fields(form)
+        self.shop_combo.setAccessibleName("Shop id")
 
         # conditions
         self.condition_editor = ConditionEditor(self)
@@ -140,6 +126,7 @@ class TriggerEditorDialog(UnsavedChangesDialog):
         self.action_list = QListWidget(self)
         self.action_list.setMinimumHeight(90)
         self.action_list.setSpacing(2)
+        self.action_list.setAccessibleName("Actions, run in this order")
         self.action_list.itemDoubleClicked.connect(self._on_action_list_double_clicked)
         self.action_list.currentRowChanged.connect(self._update_action_buttons)
         self.add_action_button = QToolButton(self)
@@ -206,9 +193,22 @@ class TriggerEditorDialog(UnsavedChangesDialog):
         self.event_picker.event_changed.connect(self._on_event_picker_event_changed)
         self.all_shops_radio.toggled.connect(self._update_scope)
         self.condition_editor.changed.connect(self.condition_message.clear_message)
+        for signal in (
+            self.title_edit.textChanged,
+            self.event_picker.event_changed,
+            self.event_picker.currentTextChanged,
+            self.all_shops_radio.toggled,
+            self.shop_combo.currentTextChanged,
+            self.condition_editor.changed,
+        ):
+            signal.connect(self._recheck_after_fix)
         self._saved_state = self._state()
+        self.condition_editor.rows_changed.connect(self.apply_tab_order)
+        self.apply_tab_order()
         if self.read_only:
             self._show_read_only(self.read_only)
+        else:
+            self.title_edit.setFocus()  # the dialog opens where the work starts
 
     def _show_read_only(self, reason: str) -> None:
         """Look, never change: the line saying why on top, every input read-only, "View…" for the actions,
@@ -224,6 +224,28 @@ class TriggerEditorDialog(UnsavedChangesDialog):
         self.cancel_button.setDefault(True)
         make_read_only(self, keep=(self.edit_action_button, self.cancel_button, self.action_list))
         self._update_action_buttons()
+
+    def apply_tab_order(self) -> None:
+        """Tab follows the visual order, top to bottom, left to right (rule rows included)."""
+        chain_tab_order(
+            self.title_edit,
+            self.event_picker,
+            self.all_shops_radio,
+            self.one_shop_radio,
+            self.shop_combo,
+            self.shops_button,
+            self.enabled_check,
+            *self.condition_editor.tab_chain(),
+            self.action_list,
+            self.add_action_button,
+            self.edit_action_button,
+            self.remove_action_button,
+            self.up_button,
+            self.down_button,
+            self.save_button,
+            self.save_close_button,
+            self.cancel_button,
+        )
 
     # --- state ----------------------------------------------------------------------------------
     def _load(self, trigger: Trigger | None) -> None:
@@ -415,7 +437,12 @@ class TriggerEditorDialog(UnsavedChangesDialog):
     # --- field handlers -------------------------------------------------------------------------
     def _on_title_edit_text_changed(self, _text: str) -> None:
         self.title_message.clear_message()
-        self.form_message.clear_message()
+
+    def _recheck_after_fix(self, *_args: object) -> None:
+        """While "Fix the marked fields to save." shows, every change re-checks the form: the line goes
+        as soon as the last marked field is fixed (and stays, with its marks, while one is not)."""
+        if self.form_message.has_error() and self.validate() is not None:
+            self.form_message.clear_message()
 
     def _on_title_edit_editing_finished(self) -> None:
         self._check_title(required=False)
@@ -428,27 +455,7 @@ class TriggerEditorDialog(UnsavedChangesDialog):
         self.shop_combo.setEnabled(self.one_shop_radio.isChecked())
         self.shop_message.clear_message()
 
-    # --- actions --------------------------------------------------------------------------------
-    def _refresh_action_list(self, select: int | None = None) -> None:
-        self.action_list.clear()
-        for action in self._actions:
-            stored = self._secrets_set.get(action.id) if action.id is not None else None
-            item = QListWidgetItem(action_summary(action, stored))
-            item.setToolTip(action.url)
-            self.action_list.addItem(item)
-        if self._actions:
-            self.action_list.setCurrentRow(select if select is not None else 0)
-        self._update_action_buttons()
-
-    def _update_action_buttons(self, *_args: object) -> None:
-        row = self.action_list.currentRow()
-        has = 0 <= row < len(self._actions)
-        self.edit_action_button.setEnabled(has)
-        changeable = not self.read_only
-        self.remove_action_button.setEnabled(changeable and has)
-        self.up_button.setEnabled(changeable and has and row > 0)
-        self.down_button.setEnabled(changeable and has and row < len(self._actions) - 1)
-
+    # --- shops ----------------------------------------------------------------------------------
     def open_shops_dialog(self) -> ShopsDialog:
         """The Shops dialog over this editor (window-modal, returns at once), on the chosen shop."""
         dialog = ShopsDialog(self.ctx, self)
@@ -477,48 +484,5 @@ class TriggerEditorDialog(UnsavedChangesDialog):
         if not was_dirty:
             self._saved_state = self._state()
 
-    def open_action_editor(self, action: WebhookAction | None) -> WebhookEditorDialog:
-        return WebhookEditorDialog(self.ctx, action, self.current_trigger(), self)
 
-    def _on_add_webhook_triggered(self) -> None:
-        dialog = self.open_action_editor(None)
-        if dialog.exec() == QDialog.DialogCode.Accepted:
-            self._actions.append(dialog.action())
-            self._refresh_action_list(select=len(self._actions) - 1)
-            self.actions_message.clear_message()
-
-    def _on_edit_action_clicked(self) -> None:
-        row = self.action_list.currentRow()
-        if not 0 <= row < len(self._actions):
-            return
-        dialog = self.open_action_editor(self._actions[row])
-        if dialog.exec() == QDialog.DialogCode.Accepted and not self.read_only:
-            self._actions[row] = replace(dialog.action(), id=self._actions[row].id)
-            self._refresh_action_list(select=row)
-
-    def _on_action_list_double_clicked(self, _item: QListWidgetItem) -> None:
-        self._on_edit_action_clicked()
-
-    def _on_remove_action_clicked(self) -> None:
-        row = self.action_list.currentRow()
-        if not 0 <= row < len(self._actions):
-            return
-        action = self._actions[row]
-        if not confirm(
-            self,
-            "Remove action",
-            "Remove this Call Webhook action?",
-            f"{action.method} {action.url}",
-            yes_text="Remove",
-        ):
-            return
-        del self._actions[row]
-        self._refresh_action_list(select=min(row, len(self._actions) - 1) if self._actions else None)
-
-    def _move_action(self, step: int) -> None:
-        row = self.action_list.currentRow()
-        target = row + step
-        if not (0 <= row < len(self._actions) and 0 <= target < len(self._actions)):
-            return
-        self._actions[row], self._actions[target] = self._actions[target], self._actions[row]
-        self._refresh_action_list(select=target)
+__all__ = ["TriggerEditorDialog", "action_summary"]

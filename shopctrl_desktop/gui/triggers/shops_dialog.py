@@ -55,6 +55,7 @@ class ShopsDialog(QDialog):
         intro = QLabel(INTRO, self)
         intro.setWordWrap(True)
         self.table = QTableView(self)
+        self.table.setAccessibleName("Shops: id and name")
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)

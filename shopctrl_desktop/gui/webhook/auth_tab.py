@@ -6,6 +6,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QWidget
 
 from shopctrl_desktop.domain.model import WebhookAction
+from shopctrl_desktop.gui.widgets.accessibility import name_form_fields
 from shopctrl_desktop.gui.widgets.field_message import FieldMessage
 from shopctrl_desktop.gui.widgets.secret_edit import SecretLineEdit
 
@@ -31,6 +32,13 @@ class AuthTab(QWidget):
         form.addRow("&User name:", self.username_edit)
         form.addRow("&Password:", self.password_edit)
         form.addRow("", self.message)
+        name_form_fields(form)
+        self.tab_chain: tuple[QWidget, ...] = (
+            self.username_edit,
+            self.password_edit.edit,
+            self.password_edit.toggle,
+            self.password_edit.clear_stored,
+        )
         self.username_edit.textChanged.connect(self._on_changed)
         self.password_edit.text_changed.connect(self._on_changed)
 

@@ -53,6 +53,7 @@ class ClientCertificateBox(QWidget):
             "-----BEGIN CERTIFICATE-----\n…\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\n…"
         )
         self.pem_edit.setFixedHeight(96)
+        self.pem_edit.setTabChangesFocus(True)  # Tab moves on; a tab character would corrupt the PEM
         self._sealed_pem: str | None = None
         self.hidden_label = QLabel(HIDDEN_TEXT, self)
         self.hidden_label.setStyleSheet("color: #5f6368;")
@@ -71,7 +72,10 @@ class ClientCertificateBox(QWidget):
         buttons.addWidget(self.import_button)
         buttons.addWidget(self.clear_button)
         passphrase_row = QHBoxLayout()
-        passphrase_row.addWidget(QLabel("Key passphrase:", self))
+        passphrase_label = QLabel("&Key passphrase:", self)
+        passphrase_label.setBuddy(self.passphrase_edit)
+        self.passphrase_edit.edit.setAccessibleName("Key passphrase")
+        passphrase_row.addWidget(passphrase_label)
         passphrase_row.addWidget(self.passphrase_edit, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -92,6 +96,7 @@ class ClientCertificateBox(QWidget):
         self.clear_button.clicked.connect(self._on_clear_button_clicked)
         self._revealed = False
         self.info_label.hide()
+        self.setFocusProxy(self.pem_edit)  # the form label "Client certificate" reaches the PEM box
         self._update_visibility()
 
     def load(self, pem: str | None, passphrase: str | None) -> None:
@@ -199,6 +204,7 @@ class CaCertificateBox(QWidget):
             "Optional: PEM of an extra CA to trust for this endpoint (internal or self-signed CA)"
         )
         self.pem_edit.setFixedHeight(64)
+        self.pem_edit.setTabChangesFocus(True)
         self.info_label = QLabel(self)
         self.info_label.setWordWrap(True)
         self.message = FieldMessage(self)
@@ -210,6 +216,7 @@ class CaCertificateBox(QWidget):
         layout.addWidget(self.message)
         self.pem_edit.textChanged.connect(self._on_text_changed)
         self.info_label.hide()
+        self.setFocusProxy(self.pem_edit)
 
     def load(self, pem: str | None) -> None:
         self.pem_edit.setPlainText(pem or "")

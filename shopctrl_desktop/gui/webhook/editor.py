@@ -29,6 +29,7 @@ from shopctrl_desktop.gui.webhook.general_tab import GeneralTab
 from shopctrl_desktop.gui.webhook.headers_tab import HeadersTab
 from shopctrl_desktop.gui.webhook.payload_tab import PayloadTab
 from shopctrl_desktop.gui.webhook.preview import RequestPreviewDialog
+from shopctrl_desktop.gui.widgets.accessibility import chain_tab_order
 from shopctrl_desktop.gui.widgets.field_message import FieldMessage
 from shopctrl_desktop.gui.widgets.unsaved import Answer, UnsavedChangesDialog, ask_unsaved_changes
 from shopctrl_desktop.store import triggers as trigger_store
@@ -59,6 +60,7 @@ class WebhookEditorDialog(UnsavedChangesDialog):
         self.trigger = trigger
         self._original = action or WebhookAction(url="")
         self._browser: MergeFieldBrowser | None = None
+        self._marked = False  # problems() marked a field: changes re-check until all are fixed
         self.preview_dialog: RequestPreviewDialog | None = None
         self.setWindowTitle("Call Webhook")
         self.resize(820, 680)
@@ -71,6 +73,7 @@ class WebhookEditorDialog(UnsavedChangesDialog):
         general_scroll.setWidgetResizable(True)
         general_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         general_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        general_scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Tab goes to the fields, not the frame
         general_scroll.setWidget(self.general_tab)
         self.tabs = QTabWidget(self)
         self.tabs.addTab(general_scroll, TAB_TITLES[TAB_GENERAL])
@@ -91,7 +94,20 @@ class WebhookEditorDialog(UnsavedChangesDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.tabs, 1)
         layout.addLayout(bottom)
+        cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+        chain_tab_order(
+            self.tabs.tabBar(),
+            *self.general_tab.tab_chain,
+            *self.auth_tab.tab_chain,
+            *self.payload_tab.tab_chain,
+            self.headers_tab.table,
+            self.headers_tab.add_button,
+            self.headers_tab.remove_button,
+            self.ok_button,
+            cancel,
+        )
 
+        self.payload_tab.set_event(trigger.event)
         self.general_tab.load(self._original)
         self.auth_tab.load(self._original)
         self.payload_tab.load(self._original)
@@ -152,7 +168,9 @@ class WebhookEditorDialog(UnsavedChangesDialog):
         }
         for index, title in enumerate(TAB_TITLES):
             self.tabs.setTabText(index, f"{title} ⚠" if found[index] else title)
-        return {k: v for k, v in found.items() if v}
+        problems = {k: v for k, v in found.items() if v}
+        self._marked = bool(problems)
+        return problems
 
     def is_dirty(self) -> bool:
         return not getattr(self, "read_only", None) and self.action() != self._saved
@@ -163,8 +181,7 @@ class WebhookEditorDialog(UnsavedChangesDialog):
             return
         problems = self.problems()
         if problems:
-            parts = [f"{', '.join(p)} ({TAB_TITLES[i]})" for i, p in problems.items()]
-            self.summary.show_error("Fix before saving: " + "; ".join(parts) + ".")
+            self._show_summary(problems)
             self.tabs.setCurrentIndex(min(problems))
             return
         self.summary.clear_message()
@@ -230,7 +247,17 @@ class WebhookEditorDialog(UnsavedChangesDialog):
             return
         self.show_preview(send=True)
 
+    def _show_summary(self, problems: dict[int, list[str]]) -> None:
+        parts = [f"{', '.join(p)} ({TAB_TITLES[i]})" for i, p in problems.items()]
+        self.summary.show_error("Fix before saving: " + "; ".join(parts) + ".")
+
     def _on_tab_changed(self) -> None:
-        if self.summary.has_error():
-            self.problems()
+        """Once problems were marked, every change re-checks: a fixed field loses its ⚠ on the tab and
+        its part of the summary, and the summary goes when nothing is left."""
+        if not (self._marked or self.summary.has_error()):
+            return
+        problems = self.problems()
+        if problems and self.summary.has_error():
+            self._show_summary(problems)
+        elif not problems:
             self.summary.clear_message()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -13,6 +14,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -21,9 +23,16 @@ from shopctrl_desktop.domain.model import HTTP_METHODS, Priority, SignatureSchem
 from shopctrl_desktop.domain.signing import generate_secret, validate_secret
 from shopctrl_desktop.domain.trigger_file import CREDENTIALS_IN_URL, url_has_credentials
 from shopctrl_desktop.gui.webhook.certificate import CaCertificateBox, ClientCertificateBox
+from shopctrl_desktop.gui.widgets.accessibility import chain_tab_order, name_form_fields
 from shopctrl_desktop.gui.widgets.field_message import FieldMessage, with_message
 from shopctrl_desktop.gui.widgets.secret_edit import SecretLineEdit
 
+#: the signature schemes' names, as the action list says "signed (Standard Webhooks)"
+SCHEME_NAMES = {
+    SignatureScheme.SHOPCTRL: "ShopCtrl",
+    SignatureScheme.STANDARD_WEBHOOKS: "Standard Webhooks",
+    SignatureScheme.GITHUB: "GitHub",
+}
 SCHEME_LABELS = {
     SignatureScheme.SHOPCTRL: "ShopCtrl (X-SIGNATURE, HMAC-SHA512)",
     SignatureScheme.STANDARD_WEBHOOKS: "Standard Webhooks (webhook-signature)",
@@ -73,6 +82,9 @@ class GeneralTab(QWidget):
         self.secret_edit = SecretLineEdit(self, placeholder="no signature")
         self.generate_button = QPushButton("Generate", self)
         self.generate_button.setToolTip("Create a new random secret for the chosen scheme")
+        self.copy_button = QPushButton("Copy", self)
+        self.copy_button.setToolTip("Copy the secret to the clipboard, to hand it to the receiver")
+        self.copy_button.setEnabled(False)
         self.scheme_combo = QComboBox(self)
         for scheme, label in SCHEME_LABELS.items():
             self.scheme_combo.addItem(label, scheme.value)
@@ -82,6 +94,8 @@ class GeneralTab(QWidget):
         secret_layout.setContentsMargins(0, 0, 0, 0)
         secret_layout.addWidget(self.secret_edit, 1)
         secret_layout.addWidget(self.generate_button)
+        secret_layout.addWidget(self.copy_button)
+        secret_row.setFocusProxy(self.secret_edit)
         self.certificate_box = ClientCertificateBox(self)
         self.ca_box = CaCertificateBox(self)
         self.timeout_spin = QDoubleSpinBox(self)
@@ -89,6 +103,8 @@ class GeneralTab(QWidget):
         self.timeout_spin.setDecimals(0)
         self.timeout_spin.setSuffix(" s")
         self.timeout_spin.setValue(30)
+        for narrow in (self.method_combo, self.priority_combo, self.timeout_spin):  # as wide as their values
+            narrow.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
 
         outer = QVBoxLayout(self)
         form = QFormLayout()
@@ -101,14 +117,41 @@ class GeneralTab(QWidget):
         form.addRow("", self.unique_check)
         form.addRow("HMAC &secret:", with_message(secret_row, self.secret_message))
         form.addRow("Signature s&cheme:", self.scheme_combo)
-        form.addRow("Client certificate:", self.certificate_box)
-        form.addRow("Trusted CA:", self.ca_box)
+        form.addRow("C&lient certificate:", self.certificate_box)
+        form.addRow("Trusted C&A:", self.ca_box)
         form.addRow("&Timeout:", self.timeout_spin)
+        name_form_fields(form)
+        self.unique_check.setAccessibleName(self.unique_check.text())
+        certificate, ca = self.certificate_box, self.ca_box
+        #: Tab follows the visual order, top to bottom, left to right (issue 14 point 3)
+        self.tab_chain: tuple[QWidget, ...] = (
+            self.url_edit,
+            self.method_combo,
+            self.priority_combo,
+            self.unique_check,
+            self.secret_edit.edit,
+            self.secret_edit.toggle,
+            self.secret_edit.clear_stored,
+            self.generate_button,
+            self.copy_button,
+            self.scheme_combo,
+            certificate.pem_edit,
+            certificate.show_button,
+            certificate.import_button,
+            certificate.clear_button,
+            certificate.passphrase_edit.edit,
+            certificate.passphrase_edit.toggle,
+            certificate.passphrase_edit.clear_stored,
+            ca.pem_edit,
+            self.timeout_spin,
+        )
+        chain_tab_order(*self.tab_chain)
 
         self.url_edit.textChanged.connect(self._on_url_edit_text_changed)
         self.secret_edit.text_changed.connect(self._on_secret_changed)
         self.scheme_combo.currentIndexChanged.connect(self._on_secret_changed)
         self.generate_button.clicked.connect(self._on_generate_button_clicked)
+        self.copy_button.clicked.connect(self._on_copy_button_clicked)
         for signal in (
             self.method_combo.currentIndexChanged,
             self.priority_combo.currentIndexChanged,
@@ -192,7 +235,16 @@ class GeneralTab(QWidget):
 
     def _on_secret_changed(self, *_args: object) -> None:
         self._check_secret()
+        self.copy_button.setEnabled(bool(self.secret_edit.edit.text()))  # never a sealed secret's marker
         self.changed.emit()
+
+    def _on_copy_button_clicked(self) -> None:
+        secret = self.secret_edit.edit.text()
+        if not secret:
+            return
+        QGuiApplication.clipboard().setText(secret)
+        if not self.secret_message.has_error():
+            self.secret_message.show_info("Copied. Give it to the receiver; it checks the signature with it.")
 
     def _on_generate_button_clicked(self) -> None:
         self.secret_edit.setText(generate_secret(SignatureScheme(self.scheme_combo.currentData())))

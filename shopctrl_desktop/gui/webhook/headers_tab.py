@@ -152,6 +152,8 @@ class HeadersTab(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setColumnWidth(0, 220)
+        self.table.setAccessibleName("Extra request headers")
+        intro.setBuddy(self.table)
         self.add_button = QPushButton("Add header", self)
         self.remove_button = QPushButton("Remove", self)
         self.message = FieldMessage(self)

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QRect, QSize, Qt
-from PySide6.QtGui import QColor, QFontDatabase, QPainter, QPaintEvent, QResizeEvent, QTextCursor, QTextFormat
+from PySide6.QtGui import (
+    QColor,
+    QFontDatabase,
+    QPainter,
+    QPaintEvent,
+    QResizeEvent,
+    QTextCharFormat,
+    QTextCursor,
+    QTextFormat,
+)
 from PySide6.QtWidgets import QPlainTextEdit, QTextEdit, QWidget
 
 from shopctrl_desktop.domain.model import MimeType
 from shopctrl_desktop.gui.webhook.highlighter import PayloadHighlighter
 
 ERROR_LINE_COLOR = QColor("#ffd7d5")
+UNKNOWN_FIELD_COLOR = QColor("#c26e00")  # amber wavy underline: a merge field the catalogue lacks
+UNKNOWN_FIELD_BACKGROUND = QColor("#ffe2a6")
 
 
 class _LineNumbers(QWidget):
@@ -34,6 +45,7 @@ class PayloadEditor(QPlainTextEdit):
         self.highlighter = PayloadHighlighter(self.document())
         self._numbers = _LineNumbers(self)
         self._error_line: int | None = None
+        self._unknown: list[tuple[int, int]] = []
         self.blockCountChanged.connect(self._update_margin)
         self.updateRequest.connect(self._on_update_request)
         self._update_margin()
@@ -52,7 +64,34 @@ class PayloadEditor(QPlainTextEdit):
     def mark_error_line(self, line: int | None) -> None:
         """Mark a 1-based line (None clears)."""
         self._error_line = line
+        self._update_selections()
+
+    def mark_unknown_fields(self, spans: list[tuple[int, int]]) -> None:
+        """Underline these (start, end) character ranges: merge-field paths the catalogue does not have."""
+        self._unknown = list(spans)
+        self._update_selections()
+
+    @property
+    def unknown_field_spans(self) -> list[tuple[int, int]]:
+        return list(self._unknown)
+
+    def _update_selections(self) -> None:
+        line = self._error_line
         selections: list[QTextEdit.ExtraSelection] = []
+        length = self.document().characterCount() - 1
+        for start, end in self._unknown:
+            if end > length:
+                continue
+            selection = QTextEdit.ExtraSelection()
+            selection.format.setUnderlineStyle(QTextCharFormat.UnderlineStyle.WaveUnderline)
+            selection.format.setUnderlineColor(UNKNOWN_FIELD_COLOR)
+            selection.format.setBackground(UNKNOWN_FIELD_BACKGROUND)
+            selection.format.setToolTip("Unknown merge field")
+            cursor = QTextCursor(self.document())
+            cursor.setPosition(start)
+            cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
+            selection.cursor = cursor
+            selections.append(selection)
         if line is not None and 1 <= line <= self.blockCount():
             selection = QTextEdit.ExtraSelection()
             selection.format.setBackground(ERROR_LINE_COLOR)

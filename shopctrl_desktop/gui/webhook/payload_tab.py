@@ -8,8 +8,10 @@ import re
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from shopctrl_desktop.domain.mergefield_check import UnknownField, unknown_fields
 from shopctrl_desktop.domain.model import MimeType, WebhookAction
 from shopctrl_desktop.gui.webhook.payload_editor import PayloadEditor
+from shopctrl_desktop.gui.widgets.accessibility import name_from_label
 from shopctrl_desktop.gui.widgets.field_message import FieldMessage
 
 VALIDATE_DELAY_MS = 350
@@ -61,6 +63,14 @@ def check_template(body: str, mime: MimeType, sample: dict | None) -> tuple[str 
     return None, None
 
 
+def warning_text(unknown: list[UnknownField], limit: int = 3) -> str:
+    """ "Unknown merge field Order.OrderCod — did you mean Order.OrderCode?" for the first few, one sentence."""
+    text = "; ".join(f.message() for f in unknown[:limit])
+    if len(unknown) > limit:
+        text += f" (and {len(unknown) - limit} more)"
+    return text if text.endswith("?") else text + "."
+
+
 class PayloadTab(QWidget):
     changed = Signal()
     validated = Signal(bool)  # True when the template is fine
@@ -76,7 +86,7 @@ class PayloadTab(QWidget):
         self.mime_combo = QComboBox(self)
         for mime, label in MIME_LABELS.items():
             self.mime_combo.addItem(label, mime.value)
-        self.mergefields_button = QPushButton("Available mergefields…", self)
+        self.mergefields_button = QPushButton("Available merge fields…", self)
         self.preview_button = QPushButton("Preview…", self)
         self.preview_button.setToolTip("Render this payload against a stored event")
         self.send_test_button = QPushButton("Send test…", self)
@@ -84,9 +94,12 @@ class PayloadTab(QWidget):
         self.editor = PayloadEditor(self)
         self.editor.setPlaceholderText(DEFAULT_PAYLOAD_HINT)
         self.message = FieldMessage(self)
+        mime_label = QLabel("MIME &type:", self)
+        name_from_label(mime_label, self.mime_combo)
+        body_label = QLabel("Payload &body (empty: the default JSON payload):", self)
+        name_from_label(body_label, self.editor)
         top = QHBoxLayout()
-        top.addWidget(QLabel("MIME &type:", self))
-        top.itemAt(0).widget().setBuddy(self.mime_combo)  # type: ignore[union-attr]
+        top.addWidget(mime_label)
         top.addWidget(self.mime_combo)
         top.addStretch(1)
         top.addWidget(self.mergefields_button)
@@ -94,8 +107,16 @@ class PayloadTab(QWidget):
         top.addWidget(self.send_test_button)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addWidget(body_label)
         layout.addWidget(self.editor, 1)
         layout.addWidget(self.message)
+        self.tab_chain: tuple[QWidget, ...] = (
+            self.mime_combo,
+            self.mergefields_button,
+            self.preview_button,
+            self.send_test_button,
+            self.editor,  # Tab indents here; Ctrl+Tab moves on
+        )
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(VALIDATE_DELAY_MS)
@@ -103,6 +124,9 @@ class PayloadTab(QWidget):
         self._problem: str | None = None
         self._sample: dict | None = None
         self._sample_text = "empty data"
+        self._event = ""
+        #: merge-field paths the catalogue of the trigger's event lacks (a warning, never a blocker)
+        self.unknown: list[UnknownField] = []
         self.editor.textChanged.connect(self._on_editor_text_changed)
         self.mime_combo.currentIndexChanged.connect(self._on_mime_combo_changed)
         self.mergefields_button.clicked.connect(self.mergefields_requested)
@@ -133,6 +157,10 @@ class PayloadTab(QWidget):
         if self.editor.toPlainText().strip():
             self.validate_now()
 
+    def set_event(self, event: str) -> None:
+        """The trigger's event: its merge-field catalogue decides which paths are known."""
+        self._event = event
+
     def insert_merge_field(self, text: str) -> None:
         self.editor.insert_at_cursor(text)
 
@@ -141,17 +169,25 @@ class PayloadTab(QWidget):
         body = self.editor.toPlainText()
         if not body.strip():
             self._problem = None
+            self.unknown = []
             self.editor.mark_error_line(None)
+            self.editor.mark_unknown_fields([])
             self.message.show_info("Empty body: the default JSON payload is sent.")
             self.validated.emit(True)
             return
         problem, line = check_template(body, self.mime_type(), self._sample)
         self._problem = problem
         self.editor.mark_error_line(line)
+        self.unknown = unknown_fields(body, self._event, self._sample) if self._event else []
+        self.editor.mark_unknown_fields([(f.start, f.end) for f in self.unknown])
         if problem:
             where = f"Line {line}: " if line and f"line {line}" not in problem.lower() else ""
             self.message.show_error(
                 f"{where}{problem[:1].upper()}{problem[1:]}\n(checked with {self._sample_text})"
+            )
+        elif self.unknown:
+            self.message.show_warning(
+                warning_text(self.unknown) + " An unknown field is sent as empty text; you can still save."
             )
         else:
             self.message.show_ok(

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from shopctrl_desktop.app_context import AppContext
 from shopctrl_desktop.domain.events import find_event
+from shopctrl_desktop.domain.mergefield_check import unknown_fields
 from shopctrl_desktop.domain.model import RenderedRequest, StoredEvent, Trigger, WebhookAction
 from shopctrl_desktop.domain.outcome import AttemptResult
 from shopctrl_desktop.domain.payload import SAMPLE_EVENT_ID, sample_event
@@ -39,6 +40,8 @@ from shopctrl_desktop.engine.render_pool import bounded_request, shared_pool  # 
 from shopctrl_desktop.gui.background import run_in_background
 from shopctrl_desktop.gui.coroutines import run_coroutine
 from shopctrl_desktop.gui.queue.formatting import pretty_json
+from shopctrl_desktop.gui.webhook.payload_tab import warning_text
+from shopctrl_desktop.gui.widgets.accessibility import name_from_label
 from shopctrl_desktop.gui.widgets.field_message import FieldMessage
 from shopctrl_desktop.store.events import recent_events
 
@@ -115,6 +118,8 @@ class RequestPreviewDialog(QDialog):
         self.send_button = QPushButton("Send test", self)
         self.send_button.setEnabled(False)
         self.message = FieldMessage(self)
+        #: merge fields the catalogue (and the chosen event's data) lack: they render as empty text
+        self.fields_message = FieldMessage(self)
         self.request_view = QPlainTextEdit(self)
         self.request_view.setReadOnly(True)
         self.request_view.setFont(mono)
@@ -138,7 +143,11 @@ class RequestPreviewDialog(QDialog):
         splitter.addWidget(response_box)
         splitter.setChildrenCollapsible(False)
         top = QHBoxLayout()
-        top.addWidget(QLabel("Event:", self))
+        event_label = QLabel("&Event:", self)
+        name_from_label(event_label, self.event_combo)
+        self.request_view.setAccessibleName("Request")
+        self.response_view.setAccessibleName("Response")
+        top.addWidget(event_label)
         top.addWidget(self.event_combo, 1)
         top.addWidget(self.send_button)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
@@ -146,6 +155,7 @@ class RequestPreviewDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.message)
+        layout.addWidget(self.fields_message)
         layout.addWidget(splitter, 1)
         layout.addWidget(buttons)
         self.event_combo.currentIndexChanged.connect(self._on_event_combo_changed)
@@ -208,11 +218,23 @@ class RequestPreviewDialog(QDialog):
             return
         self.request = request
         self.request_view.setPlainText(format_request(request))
+        self._show_unknown_fields()
         self.send_button.setEnabled(not self.is_sending)
         self.preview_rendered.emit(request)
         if self._send_after_render:
             self._send_after_render = False
             self.send_test()
+
+    def _show_unknown_fields(self) -> None:
+        event = self.event_combo.currentData()
+        body = self.action.payload_body or ""
+        found = unknown_fields(body, self.trigger.event, event.data if event else None) if body else []
+        if found:
+            self.fields_message.show_warning(
+                warning_text(found, limit=5) + " Unknown merge fields are sent as empty text."
+            )
+        else:
+            self.fields_message.clear_message()
 
     def _on_render_failed(self, message: str) -> None:
         self.request_view.setPlainText("")

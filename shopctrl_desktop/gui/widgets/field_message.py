@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 ERROR_STYLE = "color: #b3261e;"
 INFO_STYLE = "color: #5f6368;"
 OK_STYLE = "color: #1e7b34;"
+WARNING_STYLE = "color: #8a5300;"  # amber
+#: the same meanings on a dark palette (Fusion dark): lighter, so they keep their contrast
+DARK_STYLES = {
+    ERROR_STYLE: "color: #ff8a80;",
+    INFO_STYLE: "color: #b4b8bd;",
+    OK_STYLE: "color: #81c995;",
+    WARNING_STYLE: "color: #f2b43c;",
+}
 
 
 class FieldMessage(QLabel):
-    """Hidden while empty; red for errors, grey for hints, green for good news."""
+    """Hidden while empty; red for errors, amber for warnings (never a blocker), grey for hints, green for
+    good news."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -19,6 +29,9 @@ class FieldMessage(QLabel):
 
     def show_error(self, text: str) -> None:
         self._show(text, "error", ERROR_STYLE)
+
+    def show_warning(self, text: str) -> None:
+        self._show(text, "warning", WARNING_STYLE)
 
     def show_info(self, text: str) -> None:
         self._show(text, "info", INFO_STYLE)
@@ -34,19 +47,27 @@ class FieldMessage(QLabel):
     def has_error(self) -> bool:
         return self.property("severity") == "error" and bool(self.text())
 
+    def severity(self) -> str | None:
+        """ "error", "warning", "info", "ok", or None while hidden."""
+        value = self.property("severity")
+        return str(value) if value and self.text() else None
+
     def _show(self, text: str, severity: str, style: str) -> None:
         if not text:
             self.clear_message()
             return
         self.setProperty("severity", severity)
-        self.setStyleSheet(style)
+        dark = self.palette().color(QPalette.ColorRole.Window).lightness() < 128
+        self.setStyleSheet(DARK_STYLES[style] if dark else style)
         self.setText(text)
         self.show()
 
 
 def with_message(widget: QWidget, message: FieldMessage) -> QWidget:
-    """``widget`` with ``message`` right under it, as one form row."""
+    """``widget`` with ``message`` right under it, as one form row (the row hands the focus to ``widget``,
+    so the row's label reaches it)."""
     box = QWidget()
+    box.setFocusProxy(widget)
     layout = QVBoxLayout(box)
     layout.setContentsMargins(0, 0, 0, 0)
     layout.setSpacing(2)
