@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -22,7 +23,7 @@ import pytest
 from shopctrl_desktop.domain.signing import verify
 from tests.helpers.postgres import throwaway_postgres
 from tests.helpers.processes import REPO, start_serve
-from tests.helpers.receivers import Receiver, on_a_thread
+from tests.helpers.receivers import Receiver, on_a_thread, sequence
 
 pytestmark = pytest.mark.slow
 
@@ -47,7 +48,7 @@ def run(data: Path, url: str, *args: str, stdin: str | None = None) -> subproces
 def test_the_deployment_guide_from_scratch(tmp_path: Path) -> None:
     with (
         throwaway_postgres("shopctrl-pg-deploy-", password=SUPERUSER_PASSWORD) as cluster,
-        on_a_thread(Receiver()) as receiver,
+        on_a_thread(Receiver(responder=sequence(200, 503))) as receiver,
     ):
         where = f"host={cluster.base}&port={cluster.port}"
 
@@ -141,6 +142,22 @@ def test_the_deployment_guide_from_scratch(tmp_path: Path) -> None:
             [delivered] = waiting.result(35)
             assert verify("shopctrl", HMAC_SECRET, delivered.body, delivered.headers)
             assert json.loads(delivered.body)["entityData"]["OrderCode"] == "A-7"
+            # a second event the receiver answers 503: its item waits to be retried, for support to handle
+            second = {**event, "id": "evt-2", "data": {"Order": {"Id": 8, "OrderCode": "A-8"}}}
+            request = urllib.request.Request(
+                f"http://{address}/events",
+                data=json.dumps(second).encode(),
+                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            )
+            with urllib.request.urlopen(request, timeout=30) as resp:
+                assert resp.status == 202
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:  # the engine records the 503 and schedules a retry
+                listed = run(admin_dir, url("bob", PASSWORDS["bob"]), "queue", "list", "--json")
+                if {i["status"] for i in json.loads(listed.stdout)} == {"delivered", "retrying"}:
+                    break
+            else:
+                raise AssertionError(f"the second item was not retrying: {listed.stdout}")
         finally:
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=30) == 0
@@ -152,15 +169,19 @@ def test_the_deployment_guide_from_scratch(tmp_path: Path) -> None:
         support = url("alice", PASSWORDS["alice"])
         listed = run(support_dir, support, "queue", "list", "--json")
         assert listed.returncode == 0, listed.stderr
-        [item] = json.loads(listed.stdout)
-        assert item["status"] == "delivered"
+        items = {i["status"]: i for i in json.loads(listed.stdout)}
+        assert set(items) == {"delivered", "retrying"}
         assert HMAC_SECRET not in listed.stdout
-        again = run(support_dir, support, "queue", "retry", str(item["id"]))  # send it once more …
-        assert again.returncode == 0, again.stderr
-        stopped = run(support_dir, support, "queue", "cancel", str(item["id"]))  # … and think better of it
+        waiting_id = str(items["retrying"]["id"])
+        stopped = run(support_dir, support, "queue", "cancel", waiting_id)  # the receiver is down: hold it …
         assert stopped.returncode == 0, stopped.stderr
-        [item] = json.loads(run(support_dir, support, "queue", "list", "--json").stdout)
-        assert item["status"] == "cancelled"
+        again = run(support_dir, support, "queue", "retry", waiting_id)  # … and send it again once it is back
+        assert again.returncode == 0, again.stderr
+        statuses = {
+            i["id"]: i["status"]
+            for i in json.loads(run(support_dir, support, "queue", "list", "--json").stdout)
+        }
+        assert statuses[int(waiting_id)] == "queued"
         refused = run(support_dir, support, "triggers", "import", str(triggers))
         assert refused.returncode == 1 and "refused" in refused.stderr and "Traceback" not in refused.stderr
         secrets = run(
