@@ -86,12 +86,11 @@ def cmd_triggers_export(ctx: Context) -> int:
 
 def cmd_triggers_import(ctx: Context) -> int:
     from shopctrl_desktop.domain.trigger_file import TriggerFileError, merge_secrets, parse_document
-    from shopctrl_desktop.engine.sample_events import sample_events
     from shopctrl_desktop.store.triggers import find_trigger_by_title, save_trigger
 
     document = read_json_file(ctx.args.file)
-    try:  # every template is rendered for its event's sample first: a payload that is not JSON is refused
-        triggers = parse_document(document, sample_events())
+    try:  # then every template is rendered in a bounded worker for its event's sample (_check_templates)
+        triggers = parse_document(document)
     except TriggerFileError as exc:
         raise CliError(str(exc)) from None
     problems = _check_templates(ctx, triggers)
@@ -114,6 +113,7 @@ def _check_templates(ctx: Context, triggers: list[Trigger]) -> list[str]:
     ``serve``: 2 s, 512 MB), so a template that would stop the engine is refused here, at once."""
     from shopctrl_desktop.domain.payload import renders_in_process
     from shopctrl_desktop.engine.render_pool import RenderPool, check_templates
+    from shopctrl_desktop.engine.sample_events import sample_events
     from shopctrl_desktop.store.events import recent_events
 
     if all(renders_in_process(a) for t in triggers for a in t.actions):
@@ -122,7 +122,7 @@ def _check_templates(ctx: Context, triggers: list[Trigger]) -> list[str]:
         samples = {t.event: found[0] for t in triggers if (found := recent_events(session, t.event, limit=1))}
     pool = RenderPool(1)
     try:
-        return check_templates(pool, triggers, samples)
+        return check_templates(pool, triggers, samples, sample_events())
     finally:
         pool.close()
 

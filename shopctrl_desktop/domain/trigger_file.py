@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,7 +27,6 @@ from shopctrl_desktop.domain.model import (
     Trigger,
     WebhookAction,
 )
-from shopctrl_desktop.domain.payload import render_body
 from shopctrl_desktop.domain.signing import validate_secret
 from shopctrl_desktop.domain.templates.errors import RenderError
 
@@ -100,11 +98,10 @@ def _number(value: float) -> int | float:
 
 
 # --- import ------------------------------------------------------------------------------------------
-def parse_document(document: Any, samples: Mapping[str, StoredEvent] | None = None) -> list[Trigger]:
-    """Validated triggers of an import file. Secrets given as ``null`` come back as ``None``.
-
-    ``samples`` maps an event's system name to its sample event; each template of a trigger whose event has
-    a sample is rendered for it (see :func:`template_problems`)."""
+def parse_document(document: Any) -> list[Trigger]:
+    """Validated triggers of an import file. Secrets given as ``null`` come back as ``None``. Templates are
+    not rendered here: the import renders them in a bounded worker (engine/render_pool.py
+    ``check_templates``) and words each failure with :func:`template_problem`."""
     if not isinstance(document, dict):
         raise TriggerFileError(['the file must hold a JSON object {"version": 1, "triggers": [...]}'])
     problems: list[str] = []
@@ -126,9 +123,6 @@ def parse_document(document: Any, samples: Mapping[str, StoredEvent] | None = No
             )
         seen[trigger.title] = i
         triggers.append(trigger)
-        sample = (samples or {}).get(trigger.event)
-        if sample is not None:
-            problems.extend(template_problems(trigger, i, sample))
     if problems:
         raise TriggerFileError(problems)
     return triggers
@@ -148,29 +142,27 @@ def _template_line(body: str, error: RenderError) -> int | None:
     return error.lineno if error.lineno <= body.count("\n") + 1 else None
 
 
-def template_problems(trigger: Trigger, index: int, sample: StoredEvent) -> list[str]:
-    """Each action's template rendered for ``sample`` as delivery renders it (merge values, entityData,
-    the trigger's own names); one problem per template that fails or is not well formed, naming the trigger,
-    the action, the line and column."""
-    event_type = find_event(sample.event)
-    sample_name = event_type.display_name if event_type else sample.event
-    problems: list[str] = []
-    for j, action in enumerate(trigger.actions):
-        if not (action.payload_body or "").strip():
-            continue
-        try:
-            render_body(trigger, action, sample)
-        except RenderError as exc:
-            where = f"{_label(trigger.title, index)} actions[{j}].payloadBody"
-            line = _template_line(action.payload_body, exc)
-            if line is not None:
-                text = action.payload_body.splitlines()[line - 1].strip()
-                where += f", template line {line} ({text[:80]!r})"
-            hint = ""
-            if exc.where == "output" and MimeType(action.payload_mime_type) is MimeType.JSON:
-                hint = '; put text values in quotes ("$$Order.OrderCode$$") or use the json filter'
-            problems.append(f'{where}: {exc} (rendered with the sample "{sample_name}" event){hint}')
-    return problems
+def template_problem(
+    trigger: Trigger, index: int, number: int, error: RenderError, sample: StoredEvent | None
+) -> str:
+    """One template's failure in words, naming the trigger, the action, the template line (when it can be
+    told) and the sample it was rendered with; a JSON output gets a hint about quoting."""
+    action = trigger.actions[number]
+    where = f"{_label(trigger.title, index)} actions[{number}].payloadBody"
+    line = _template_line(action.payload_body, error)
+    if line is not None and line <= len(action.payload_body.splitlines()):
+        text = action.payload_body.splitlines()[line - 1].strip()
+        where += f", template line {line} ({text[:80]!r})"
+    hint = ""
+    if error.where == "output" and MimeType(action.payload_mime_type) is MimeType.JSON:
+        hint = '; put text values in quotes ("$$Order.OrderCode$$") or use the json filter'
+    rendered = ""
+    if sample is not None:
+        event_type = find_event(sample.event)
+        rendered = (
+            f' (rendered with the sample "{event_type.display_name if event_type else sample.event}" event)'
+        )
+    return f"{where}: {error}{rendered}{hint}"
 
 
 def _label(title: Any, index: int) -> str:

@@ -39,6 +39,7 @@ from shopctrl_desktop.domain.payload import renders_in_process, request_headers,
 from shopctrl_desktop.domain.planner import render_or_error
 from shopctrl_desktop.domain.templates.env import MAX_RENDER_MEMORY_MB, MAX_RENDER_SECONDS
 from shopctrl_desktop.domain.templates.errors import RenderError, RenderLimitError
+from shopctrl_desktop.domain.trigger_file import template_problem
 
 log = logging.getLogger(__name__)
 
@@ -334,22 +335,40 @@ def where_in_template(error: RenderError) -> str:
 
 
 def check_templates(
-    pool: RenderPool, triggers: Sequence[Trigger], samples: Mapping[str, StoredEvent]
+    pool: RenderPool,
+    triggers: Sequence[Trigger],
+    samples: Mapping[str, StoredEvent],
+    rich_samples: Mapping[str, StoredEvent] | None = None,
 ) -> list[str]:
-    """One problem per template that does not compile or hits a bound with its sample data, naming the
-    trigger, the action and the line, as the trigger file's other problems do:
-    ``trigger 'ERP' (triggers[0]) actions[0].payloadBody: the template ran longer than 2 s …``."""
+    """One problem per template, each rendered in a worker under the bounds of ``serve`` (2 s, 512 MB), in
+    the words of domain/trigger_file.py ``template_problem``. With a rich sample of the trigger's event
+    (``rich_samples``: the sample events every event type ships with) the template must render and its output
+    be well formed for it — the mistake an unquoted ``$$Order.OrderCode$$`` in a JSON template makes shows
+    here, not at delivery. Without one (``samples``: the newest stored event, else an empty sample), only a
+    template that does not compile or hits a bound is refused."""
     problems: list[str] = []
     for index, trigger in enumerate(triggers):
         for number, action in enumerate(trigger.actions):
             if renders_in_process(action):
                 continue
-            sample = samples.get(trigger.event) or sample_event(trigger.event)
-            _, error = pool.run(check_job(trigger, action, sample))
+            rich = (rich_samples or {}).get(trigger.event)
+            if rich is not None:
+                job = RenderJob(
+                    "render",
+                    action.payload_body or "",
+                    str(action.payload_mime_type),
+                    rich.data,
+                    template_extra(trigger, action, rich),
+                )
+                sample: StoredEvent | None = rich
+            else:
+                sample = samples.get(trigger.event) or sample_event(trigger.event)
+                job = check_job(trigger, action, sample)
+                sample = None  # an empty or arbitrary sample: not named
+            _, error = pool.run(job)
             if error is not None:
                 problems.append(
-                    f"trigger {trigger.title!r} (triggers[{index}]) actions[{number}].payloadBody: "
-                    f"{error}{where_in_template(error)}"
+                    template_problem(trigger, index, number, error, sample) + where_in_template(error)
                 )
     return problems
 

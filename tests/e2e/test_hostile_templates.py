@@ -185,10 +185,8 @@ def test_import_refuses_a_compile_time_bomb_at_once(tmp_path: Path) -> None:
     result = cli(tmp_path / "data", "triggers", "import", str(triggers))
     assert time.monotonic() - started < 20
     assert result.returncode != 0
-    assert (
-        "trigger 'Bomb' (triggers[1]) actions[0].payloadBody: the template used more than 512 MB"
-        in result.stderr
-    )
+    assert "trigger 'Bomb' (triggers[1]) actions[0].payloadBody" in result.stderr
+    assert "the template used more than 512 MB" in result.stderr
     assert "line 2" in result.stderr and "nothing was imported" in result.stderr
     assert "Traceback" not in result.stderr
 

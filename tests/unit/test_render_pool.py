@@ -97,13 +97,10 @@ def test_a_check_refuses_bound_hits_but_tolerates_ordinary_errors_with_sample_da
     problems = check_templates(pool, triggers, {})
     assert time.monotonic() - started < 10
     assert len(problems) == 2, problems
-    assert problems[0].startswith(
-        "trigger 'Folded' (triggers[2]) actions[1].payloadBody: the template used more than 512 MB"
-    )
-    assert "line 2" in problems[0]
-    assert problems[1].startswith(
-        "trigger 'Broken' (triggers[3]) actions[0].payloadBody: template syntax error on line 1"
-    )
+    assert problems[0].startswith("trigger 'Folded' (triggers[2]) actions[1].payloadBody, template line 2")
+    assert "the template used more than 512 MB" in problems[0]
+    assert problems[1].startswith("trigger 'Broken' (triggers[3]) actions[0].payloadBody, template line 1")
+    assert "template syntax error on line 1" in problems[1]
 
 
 async def test_one_deadline_per_action_and_batch(pool: RenderPool) -> None:
