@@ -202,6 +202,15 @@ def newest_ids(session: Session, flt: QueueFilter, limit: int) -> array[int]:
     return ids
 
 
+def matching_ids(session: Session, flt: QueueFilter, ids: Sequence[int]) -> set[int]:
+    """Which of ``ids`` match ``flt`` now (live updates: a changed item may enter or leave a filtered view)."""
+    out: set[int] = set()
+    for start in range(0, len(ids), 500):
+        chunk = list(ids[start : start + 500])
+        out.update(session.scalars(select(QueueItemRow.id).where(_where(flt), QueueItemRow.id.in_(chunk))))
+    return out
+
+
 def fetch_rows(session: Session, ids: Sequence[int]) -> dict[int, QueueRow]:
     """The rows for ``ids`` (missing ids are simply absent: deleted meanwhile)."""
     out: dict[int, QueueRow] = {}

@@ -222,7 +222,7 @@ class QueuePage(QWidget):
     def _on_model_ids_loaded(self, count: int) -> None:
         flt = self.model.current_filter
         noun = "item" if count == 1 else "items"
-        suffix = "" if flt.is_empty else " match the filter"
+        suffix = "" if flt.is_empty else (" matches the filter" if count == 1 else " match the filter")
         self.count_label.setText(f"{count:,} {noun}{suffix}" if count else "")
         if count:
             self.empty_label.hide()
