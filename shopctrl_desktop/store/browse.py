@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from shopctrl_desktop.domain.model import ItemStatus
+from shopctrl_desktop.domain.outcome import response_line
 from shopctrl_desktop.domain.secret_headers import is_secret_header
 from shopctrl_desktop.store.models import DeliveryAttemptRow, QueueItemRow, TriggerRow, WebhookActionRow
 from shopctrl_desktop.store.roles import may_read_secrets
@@ -68,13 +69,7 @@ class QueueRow:
 
     @property
     def last_response(self) -> str:
-        if self.response_status is None and not self.response_message:
-            return ""
-        if self.response_status is None:
-            return self.response_message or ""
-        if self.response_message:
-            return f"{self.response_status} {self.response_message}"
-        return str(self.response_status)
+        return response_line(self.response_status, self.response_message)
 
 
 @dataclass(frozen=True)
