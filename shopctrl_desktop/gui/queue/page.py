@@ -32,6 +32,7 @@ from shopctrl_desktop.gui.queue.confirm import confirm_cancel, confirm_retry_gon
 from shopctrl_desktop.gui.queue.detail import ItemDetailPane
 from shopctrl_desktop.gui.queue.export import export_csv
 from shopctrl_desktop.gui.queue.filter_bar import FilterState, QueueFilterBar
+from shopctrl_desktop.gui.queue.first_start import FirstStartPanel
 from shopctrl_desktop.gui.queue.formatting import curl_command
 from shopctrl_desktop.gui.queue.model import ID_ROLE, QueueTableModel
 from shopctrl_desktop.gui.queue.table_view import QueueTableView
@@ -132,10 +133,16 @@ class QueuePage(QWidget):
         self.splitter.setChildrenCollapsible(False)
         self.splitter.setSizes([600, 340])  # the table gets the larger part until the user moves it
 
+        self.first_start = FirstStartPanel(ctx)
+        self.first_start.hide()
+        self.first_start.message_posted.connect(self.message_posted)
+        self._has_triggers: bool | None = None  # not known until the filter choices arrived
+
         lay = QVBoxLayout(self)
         lay.addWidget(self.filter_bar)
         lay.addLayout(buttons)
         lay.addWidget(self.splitter, 1)
+        lay.addWidget(self.first_start, 1)
 
         self.retry_action = self._action("Retry now", self.retry_selected, "Ctrl+R")
         self.cancel_action = self._action("Cancel", self.cancel_selected, "Del")
@@ -202,7 +209,26 @@ class QueuePage(QWidget):
             with db.sessions() as s:
                 return browse.filter_choices(s)
 
-        run_in_background(choices, lambda r: self.filter_bar.set_choices(*r), owner=self)
+        run_in_background(choices, self._on_choices_loaded, owner=self)
+
+    def _on_choices_loaded(self, choices: tuple[list[str], list[str]]) -> None:
+        self.filter_bar.set_choices(*choices)
+        self._has_triggers = bool(choices[0])
+        self._show_first_start_if_empty()
+
+    def _show_first_start_if_empty(self) -> None:
+        """No trigger and no queue item: the first-start panel instead of an empty table."""
+        empty = (
+            self._has_triggers is False
+            and self.model.is_complete
+            and self.model.rowCount() == 0
+            and self.model.current_filter.is_empty
+        )
+        if empty and not self.first_start.isVisible():
+            self.first_start.refresh()
+        self.first_start.setVisible(empty)
+        for widget in (self.filter_bar, self.toolbar, self.count_label, self.splitter):
+            widget.setVisible(not empty)
 
     def refresh(self) -> None:
         self.model.set_filter(self.filter_bar.current_filter())
@@ -259,6 +285,7 @@ class QueuePage(QWidget):
             )
             self._place_empty_label()
             self.empty_label.show()
+        self._show_first_start_if_empty()
         if self._pending_select is not None and self.model.is_complete:
             row = self.model.row_of(self._pending_select)
             self._pending_select = None
