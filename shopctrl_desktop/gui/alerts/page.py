@@ -40,8 +40,10 @@ def group_html(group: AlertGroup) -> str:
             when = alert.created_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
             link = f"<a href='item:{alert.item_id}'>queue item #{alert.item_id}</a>" if alert.item_id else "—"
             weight = "bold" if not alert.read else "normal"
+            first_line = html.escape(alert.message.split("\n", 1)[0][:120])
             rows.append(
-                f"<tr style='font-weight:{weight}'><td style='padding-right:12px'>{when}</td><td>{link}</td></tr>"
+                f"<tr style='font-weight:{weight}'><td style='padding-right:12px'>{when}</td>"
+                f"<td style='padding-right:12px'>{link}</td><td style='color:#555'>{first_line}</td></tr>"
             )
         more = group.count - SHOWN_IN_GROUP
         tail = f"<p style='color:#666'>… and {more} older</p>" if more > 0 else ""

@@ -60,6 +60,7 @@ class ItemDetailPane(QWidget):
         self.placeholder = QLabel(PLACEHOLDER)
         self.placeholder.setObjectName("detail_placeholder")
         self.placeholder.setWordWrap(True)
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.placeholder.setStyleSheet("color: #666; padding: 16px;")
 
         self.header = QLabel()
@@ -106,6 +107,7 @@ class ItemDetailPane(QWidget):
         self.attempts_table.setShowGrid(False)
         self.attempts_table.setWordWrap(False)
         self.attempts_table.setAccessibleName("Attempts")
+        self.attempts_table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         header = self.attempts_table.horizontalHeader()
         for col in range(3):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)

@@ -119,7 +119,7 @@ class FirstStartPanel(QFrame):
             label.setBuddy(edit)
             grid.addWidget(label, row, 0)
             grid.addWidget(edit, row, 1)
-            for col, button in enumerate(buttons, start=2):
+            for col, button in enumerate(buttons, start=4 - len(buttons)):  # Copy always in the last column
                 grid.addWidget(button, row, col)
         grid.setColumnStretch(1, 1)
 
