@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -133,13 +134,21 @@ class FirstStartPanel(QFrame):
         box.addWidget(connect_text)
         box.addLayout(grid)
         box.addStretch(1)
-        outer = QHBoxLayout(self)
-        outer.setContentsMargins(24, 24, 24, 24)
         inner = QWidget()
         inner.setLayout(box)
         inner.setMaximumWidth(900)
-        outer.addWidget(inner, 1, Qt.AlignmentFlag.AlignTop)
-        outer.addStretch(0)
+        holder = QWidget()
+        row = QHBoxLayout(holder)
+        row.setContentsMargins(24, 24, 24, 24)
+        row.addWidget(inner, 1, Qt.AlignmentFlag.AlignTop)
+        # scrolls rather than making the window taller than a small screen
+        scroll = QScrollArea()
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(holder)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
 
     def _copy_button(self, text: str, value: Callable[[], str]) -> QPushButton:
         button = QPushButton(text)
