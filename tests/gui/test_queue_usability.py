@@ -222,6 +222,7 @@ def test_opening_an_item_from_an_alert_keeps_the_users_filter_behind_a_back_butt
     assert not page.back_button.isVisible()
 
     page.show_item(ids[1])  # what the Alerts page asks for
+    assert not bar._debounce.isActive()  # the typed-text debounce would run the filter again and drop Back
     qtbot.waitUntil(lambda: page.current_id() == ids[1], timeout=5_000)
     assert page.back_button.isVisible() and bar.text_edit.text() == f"#{ids[1]}"
 

@@ -165,6 +165,11 @@ class QueueFilterBar(QWidget):
             self.blockSignals(False)
         self._debounce.stop()
 
+    def show_only_item(self, item_id: int) -> None:
+        """Every choice back to "all" and ``#item_id`` as the text, without emitting filter_changed."""
+        state = self.state()
+        self.restore(FilterState(0, None, None, 0, state.date_from, state.date_to, f"#{item_id}"))
+
     def set_status(self, statuses: tuple[str, ...]) -> None:
         for i, (_, values) in enumerate(STATUS_CHOICES):
             if values == statuses:

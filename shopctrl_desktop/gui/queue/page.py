@@ -243,13 +243,7 @@ class QueuePage(QWidget):
         if self._filter_before_jump is None:
             self._filter_before_jump = self.filter_bar.state()
         self.back_button.show()
-        self.filter_bar.blockSignals(True)
-        self.filter_bar.status_combo.setCurrentIndex(0)
-        self.filter_bar.trigger_combo.setCurrentIndex(0)
-        self.filter_bar.event_combo.setCurrentIndex(0)
-        self.filter_bar.range_combo.setCurrentIndex(0)
-        self.filter_bar.text_edit.setText(f"#{item_id}")
-        self.filter_bar.blockSignals(False)
+        self.filter_bar.show_only_item(item_id)
         self._pending_select = item_id
         self.model.set_filter(self.filter_bar.current_filter())
 
