@@ -144,3 +144,82 @@ def decide(result: AttemptResult, attempts_made: int, policy: RetryPolicy, round
             reason += " since it was retried by hand"
         return Decision(ItemStatus.FAILED, None, message, reason)
     return Decision(ItemStatus.RETRYING, delay, message)
+
+
+# -- in words, for the queue detail pane (one place for the wording) ------------------------------------------
+
+
+def status_phrase(status_code: int) -> str:
+    """ "500 Internal Server Error" (the code alone when it has no standard phrase)."""
+    phrase = _PHRASES.get(status_code)
+    return f"{status_code} {phrase}" if phrase else str(status_code)
+
+
+def response_line(status_code: int | None, message: str | None) -> str:
+    """The last answer in one line: "500 Internal Server Error: <body start>", never "500 HTTP 500 …".
+
+    ``message`` is what :meth:`AttemptResult.summary` stored ("HTTP 500 Internal Server Error: …") or, for
+    older rows, the bare reason phrase."""
+    if status_code is None:
+        return message or ""
+    if not message:
+        return status_phrase(status_code)
+    prefix = f"HTTP {status_code}"
+    if message.startswith(prefix):
+        return f"{status_code}{message[len(prefix) :]}"
+    return f"{status_code} {message}"
+
+
+def in_words(seconds: float) -> str:
+    """A wait in words: "18 s", "3 min", "2 h 5 min"."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, rest = divmod(minutes, 60)
+    return f"{hours} h {rest} min" if rest else f"{hours} h"
+
+
+def item_outcome(
+    status: str,
+    attempts: int,
+    max_attempts: int,
+    *,
+    status_code: int | None = None,
+    message: str | None = None,
+    next_attempt_at: datetime | None = None,
+    now: datetime | None = None,
+) -> str:
+    """Where a queue item stands, in one line: "Gave up: 410 Gone, not retried", "Attempt 3 of 11, next in
+    18 s", "Delivered on attempt 2". ``status`` is an :class:`ItemStatus` value; ``attempts`` those made."""
+    now = now or datetime.now(UTC)
+    total = max(max_attempts, attempts)
+    if status == ItemStatus.DELIVERED.value:
+        return (
+            f"Delivered on attempt {attempts} of {total}"
+            if attempts > 1
+            else "Delivered on the first attempt"
+        )
+    if status == ItemStatus.FAILED.value:
+        if status_code == 410:
+            return "Gave up: 410 Gone, not retried"
+        answer = response_line(status_code, message) or "no answer"
+        if attempts >= max_attempts:
+            return f"Gave up after {attempts} attempt{'s' if attempts != 1 else ''}: {answer}"
+        return f"Failed, not retried: {answer}"
+    if status == ItemStatus.CANCELLED.value:
+        made = (
+            f" after {attempts} attempt{'s' if attempts != 1 else ''}" if attempts else " before it was sent"
+        )
+        return f"Cancelled{made}; Retry now sends it again"
+    if status == ItemStatus.SENDING.value:
+        return f"Sending attempt {attempts + 1} of {max(total, attempts + 1)}"
+    when = ""
+    if next_attempt_at is not None:
+        wait = (next_attempt_at - now).total_seconds()
+        when = f", next in {in_words(wait)}" if wait >= 1 else ", due now"
+    if status == ItemStatus.RETRYING.value or attempts:
+        return f"Attempt {attempts + 1} of {max(total, attempts + 1)}{when}"
+    return f"Waiting for its first attempt{when}"

@@ -98,6 +98,10 @@ class MainWindow(QMainWindow):
 
         self.queue_page.items_requeued.connect(self._on_queue_page_items_requeued)
         self.queue_page.message_posted.connect(self._on_page_message_posted)
+        self.queue_page.first_start.listener_address = lambda: (
+            self.listener_address or ctx.settings.listen_address
+        )
+        self.queue_page.first_start.add_trigger_requested.connect(self._on_first_start_add_trigger_requested)
         self.alerts_page.item_requested.connect(self.show_queue_item)
         self.alerts_page.unread_changed.connect(self._on_alerts_page_unread_changed)
         self.activity_page.item_requested.connect(self.show_queue_item)
@@ -365,6 +369,10 @@ class MainWindow(QMainWindow):
         if self.engine is not None:
             self.engine.wake()
         self.refresh_counts()
+
+    def _on_first_start_add_trigger_requested(self) -> None:
+        self.nav.setCurrentRow(PAGE_TRIGGERS)
+        self.triggers_page.add_action.trigger()
 
     def _on_page_message_posted(self, text: str) -> None:
         self.statusBar().showMessage(text, 8000)

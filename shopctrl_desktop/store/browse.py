@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from shopctrl_desktop.domain.model import ItemStatus
+from shopctrl_desktop.domain.outcome import response_line
 from shopctrl_desktop.domain.secret_headers import is_secret_header
 from shopctrl_desktop.store.models import DeliveryAttemptRow, QueueItemRow, TriggerRow, WebhookActionRow
 from shopctrl_desktop.store.roles import may_read_secrets
@@ -69,13 +70,7 @@ class QueueRow:
 
     @property
     def last_response(self) -> str:
-        if self.response_status is None and not self.response_message:
-            return ""
-        if self.response_status is None:
-            return self.response_message or ""
-        if self.response_message:
-            return f"{self.response_status} {self.response_message}"
-        return str(self.response_status)
+        return response_line(self.response_status, self.response_message)
 
 
 @dataclass(frozen=True)
@@ -201,6 +196,15 @@ def newest_ids(session: Session, flt: QueueFilter, limit: int) -> array[int]:
     ids = array("q", session.scalars(stmt))
     ids.reverse()
     return ids
+
+
+def matching_ids(session: Session, flt: QueueFilter, ids: Sequence[int]) -> set[int]:
+    """Which of ``ids`` match ``flt`` now (live updates: a changed item may enter or leave a filtered view)."""
+    out: set[int] = set()
+    for start in range(0, len(ids), 500):
+        chunk = list(ids[start : start + 500])
+        out.update(session.scalars(select(QueueItemRow.id).where(_where(flt), QueueItemRow.id.in_(chunk))))
+    return out
 
 
 def fetch_rows(session: Session, ids: Sequence[int]) -> dict[int, QueueRow]:

@@ -195,3 +195,22 @@ def running_window(qtbot, ctx: AppContext) -> Iterator[tuple[Any, str]]:  # type
         assert engine.stop(30_000)
         window.close()
         wait_for_background(10_000)
+
+
+def answer_questions(monkeypatch, answer: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """Patch QMessageBox.exec to click the button whose text starts with ``answer`` (as a person would);
+    returns the questions asked."""
+    from PySide6.QtWidgets import QMessageBox
+
+    asked: list[str] = []
+
+    def fake_exec(box: QMessageBox) -> int:
+        asked.append(box.text())
+        for button in box.buttons():
+            if button.text().startswith(answer):
+                button.click()
+                return 0
+        raise AssertionError(f"no button {answer!r} in {[b.text() for b in box.buttons()]}")
+
+    monkeypatch.setattr(QMessageBox, "exec", fake_exec)
+    return asked

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QUrl
 
 from shopctrl_desktop.gui.alerts.model import AlertsModel
 from shopctrl_desktop.gui.alerts.page import AlertsPage
@@ -34,15 +34,15 @@ def test_model_passes_qtmodeltester(qtbot, qtmodeltester, ctx):
     with ctx.db.sessions() as s:
         alerts = alert_store.list_alerts(s)
     model = AlertsModel()
-    model.set_rows(alerts)
+    model.set_alerts(alerts)
     qtmodeltester.check(model)
     assert not model.index(0, 0).data(Qt.ItemDataRole.DecorationRole).isNull()
 
 
 def test_mark_read_and_mark_all_read(qtbot, page, ctx):
     ids = add_queue_items(ctx.db, 3)
-    for i in ids:
-        add_alert(ctx.db, i)
+    for n, i in enumerate(ids):
+        add_alert(ctx.db, i, title=f"Delivery failed: trigger {n}")  # three groups of one
     with qtbot.waitSignal(page.unread_changed, timeout=5_000) as blocker:
         page.reload()
     assert blocker.args == [3]
@@ -81,3 +81,35 @@ def test_empty_state_is_explained(qtbot, page):
         page.reload()
     assert page.empty_label.isVisible()
     assert "No alerts" in page.empty_label.text()
+
+
+def test_alerts_are_grouped_by_trigger_with_a_count_and_listed_below(qtbot, page, ctx):
+    """8 alerts for 2 broken endpoints are 2 rows with their counts, not 8 rows (issue 14, point 10)."""
+    ids = add_queue_items(ctx.db, 8)
+    for i in ids[:5]:
+        add_alert(ctx.db, i, title="Delivery failed: Order to ERP")
+    for i in ids[5:]:
+        add_alert(ctx.db, i, title="Delivery failed: Shipment to carrier")
+    with qtbot.waitSignal(page.unread_changed, timeout=5_000) as blocker:
+        page.reload()
+    assert blocker.args == [8] and page.summary.text() == "8 unread"
+    assert page.model.rowCount() == 2
+    rows = {page.model.index(r, 2).data(): page.model.index(r, 3).data() for r in range(2)}
+    assert rows == {
+        "Delivery failed: Shipment to carrier": "3 alerts",
+        "Delivery failed: Order to ERP": "5 alerts",
+    }
+
+    row = next(r for r in range(2) if page.model.index(r, 2).data().endswith("Order to ERP"))
+    page.table.selectRow(row)
+    listed = page.message_view.toPlainText()
+    assert all(f"queue item #{i}" in listed for i in ids[:5])
+    assert not any(f"queue item #{i}\n" in listed for i in ids[5:])
+    # a link in the list opens that very item
+    with qtbot.waitSignal(page.item_requested, timeout=5_000) as opened:
+        page.message_view.anchorClicked.emit(QUrl(f"item:{ids[1]}"))
+    assert opened.args == [ids[1]]
+    # mark read marks the whole group
+    with qtbot.waitSignal(page.unread_changed, timeout=5_000) as blocker:
+        qtbot.mouseClick(page.mark_read_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: unread(ctx) == 3, timeout=5_000)

@@ -79,5 +79,5 @@ def test_trigger_from_the_dialogs_event_to_the_listener_delivery_in_the_queue(qt
 
             qtbot.waitUntil(delivered_row_shown, timeout=10_000)
             assert model.index(0, 4).data() == "ERP order sync"
-            assert model.index(0, 5).data() == "OrderChanged"
+            assert model.index(0, 5).data() == "Order changed"
             assert model.index(0, 10).data().startswith("200")

@@ -139,9 +139,11 @@ def test_each_new_error_alert_is_a_desktop_notification(qtbot, ctx):
     assert len(shown) == 1 and "Order paid → ERP" in shown[0][0]
 
 
-def test_keyboard_shortcuts_act_on_the_page_with_the_focus(qtbot, ctx):
+def test_keyboard_shortcuts_act_on_the_page_with_the_focus(qtbot, ctx, monkeypatch):
     from shopctrl_desktop.gui.queue.columns import Column
-    from tests.gui.queue_support import item_status
+    from tests.gui.queue_support import answer_questions, item_status
+
+    answer_questions(monkeypatch, "Cancel the item")  # Del asks first, naming the item
 
     ids = add_queue_items(ctx.db, 6, status="queued")
     window = open_window(qtbot, ctx)

@@ -8,13 +8,14 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 
+from shopctrl_desktop.domain.events import find_event
 from shopctrl_desktop.domain.queue import ItemChange
 from shopctrl_desktop.gui.queue.columns import Column
 from shopctrl_desktop.gui.queue.model import ID_ROLE, REFRESH_INTERVAL_MS, QueueTableModel
 from shopctrl_desktop.gui.queue.page import QueuePage
 from shopctrl_desktop.store.browse import MASK, QueueFilter
 from shopctrl_desktop.store.models import QueueItemRow
-from tests.gui.queue_support import OFFSCREEN_NOTE, add_queue_items, item_status
+from tests.gui.queue_support import OFFSCREEN_NOTE, add_queue_items, answer_questions, item_status
 
 pytestmark = OFFSCREEN_NOTE
 
@@ -71,7 +72,7 @@ def test_each_named_column_shows_its_field_and_the_url_comes_last(qtbot, page, c
     ]
     assert cell(qtbot, model, 0, Column.ID) == str(row.id)
     assert cell(qtbot, model, 0, Column.TRIGGER) == row.trigger_title
-    assert cell(qtbot, model, 0, Column.EVENT) == row.event_name
+    assert cell(qtbot, model, 0, Column.EVENT) == find_event(row.event_name).display_name  # "Order changed"
     assert cell(qtbot, model, 0, Column.URL) == row.url
     assert cell(qtbot, model, 0, Column.URL, Qt.ItemDataRole.ToolTipRole) == row.url
     assert cell(qtbot, model, 0, Column.ATTEMPTS) == str(row.attempts)
@@ -142,7 +143,8 @@ def test_retry_a_failed_item_from_the_queue_page(qtbot, page, ctx):
     qtbot.waitUntil(lambda: page.model.index(row, Column.STATUS).data() == "Queued", timeout=5_000)
 
 
-def test_cancel_and_resend(qtbot, page, ctx):
+def test_cancel_and_resend(qtbot, page, ctx, monkeypatch):
+    asked = answer_questions(monkeypatch, "Cancel the item")
     ids = add_queue_items(ctx.db, 6)
     load(qtbot, page)
     queued = next(i for i in ids if item_status(ctx.db, i) == "queued")
@@ -151,6 +153,7 @@ def test_cancel_and_resend(qtbot, page, ctx):
     qtbot.waitUntil(page.cancel_button.isEnabled, timeout=5_000)
     qtbot.mouseClick(page.cancel_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: item_status(ctx.db, queued) == "cancelled", timeout=5_000)
+    assert len(asked) == 1 and f"#{queued} " in asked[0]
 
     with qtbot.waitSignal(page.items_requeued, timeout=10_000):
         qtbot.mouseClick(page.resend_button, Qt.MouseButton.LeftButton)

@@ -1,10 +1,11 @@
-"""The Alerts page: newest alerts with severity icons, mark read / mark all read, open the queue item."""
+"""The Alerts page: alerts grouped by what failed where (one row per trigger/endpoint and title, with a
+count; the group's alerts listed below), mark read / mark all read, open a queue item."""
 
 from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import QModelIndex, QSettings, Signal
+from PySide6.QtCore import QModelIndex, QSettings, QUrl, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
@@ -16,13 +17,38 @@ from PySide6.QtWidgets import (
 )
 
 from shopctrl_desktop.app_context import AppContext
-from shopctrl_desktop.gui.alerts.model import ALERT_ID_ROLE, AlertsModel
+from shopctrl_desktop.gui.alerts.model import ALERT_ID_ROLE, AlertGroup, AlertsModel
 from shopctrl_desktop.gui.background import run_in_background
 from shopctrl_desktop.gui.table_model import log_table, table_over_detail
 from shopctrl_desktop.store import alerts as alert_store
 from shopctrl_desktop.store.alerts import Alert
 
 LIMIT = 1000
+SHOWN_IN_GROUP = 50  # alerts listed under a selected group (the newest)
+
+
+def group_html(group: AlertGroup) -> str:
+    """The selected group: its title and count, then each alert (newest first) with a link to its item."""
+    latest = group.latest
+    parts = [
+        f"<p><b>{html.escape(latest.title)}</b> — {html.escape(group.count_text)}</p>",
+        f"<p style='white-space:pre-wrap'>{html.escape(latest.message)}</p>",
+    ]
+    if group.count > 1 or latest.item_id is not None:
+        rows = []
+        for alert in group.alerts[:SHOWN_IN_GROUP]:
+            when = alert.created_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+            link = f"<a href='item:{alert.item_id}'>queue item #{alert.item_id}</a>" if alert.item_id else "—"
+            weight = "bold" if not alert.read else "normal"
+            first_line = html.escape(alert.message.split("\n", 1)[0][:120])
+            rows.append(
+                f"<tr style='font-weight:{weight}'><td style='padding-right:12px'>{when}</td>"
+                f"<td style='padding-right:12px'>{link}</td><td style='color:#555'>{first_line}</td></tr>"
+            )
+        more = group.count - SHOWN_IN_GROUP
+        tail = f"<p style='color:#666'>… and {more} older</p>" if more > 0 else ""
+        parts.append(f"<p><b>Alerts in this group</b></p><table>{''.join(rows)}</table>{tail}")
+    return "".join(parts)
 
 
 class AlertsPage(QWidget):
@@ -36,7 +62,7 @@ class AlertsPage(QWidget):
         self.setObjectName("alerts_page")
         self.ctx = ctx
         self.model = AlertsModel(self)
-        self.table = log_table(self, self.model, "alerts_table", (110, 150, 400, 90), multi_select=True)
+        self.table = log_table(self, self.model, "alerts_table", (110, 150, 360, 130), multi_select=True)
         self.message_view = QTextBrowser()
         self.message_view.setObjectName("alert_message")
         self.message_view.setOpenLinks(False)
@@ -89,10 +115,10 @@ class AlertsPage(QWidget):
 
     def _on_loaded(self, result: tuple[list[Alert], int]) -> None:
         alerts, unread = result
-        selected = self.selected_alert_ids()
-        self.model.set_rows(alerts)
-        for alert_id in selected:
-            row = self.model.row_of(alert_id)
+        selected = [g.key for g in self.selected_groups()]
+        self.model.set_alerts(alerts)
+        for key in selected:
+            row = self.model.row_of_key(key)
             if row is not None:
                 self.table.selectRow(row)
         empty = not alerts
@@ -102,37 +128,32 @@ class AlertsPage(QWidget):
         self.unread_changed.emit(unread)
 
     # -- selection --------------------------------------------------------------------------------------
-    def selected_alerts(self) -> list[Alert]:
+    def selected_groups(self) -> list[AlertGroup]:
         rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
         return [self.model.row_at(r) for r in rows]
+
+    def selected_alerts(self) -> list[Alert]:
+        """Every alert of the selected groups, newest first within each group."""
+        return [a for g in self.selected_groups() for a in g.alerts]
 
     def selected_alert_ids(self) -> list[int]:
         return [a.id for a in self.selected_alerts()]
 
     def _on_selection_changed(self, *_: object) -> None:
-        chosen = self.selected_alerts()
+        chosen = self.selected_groups()
         if len(chosen) == 1:
-            a = chosen[0]
-            link = (
-                f"<p><a href='item:{a.item_id}'>Open queue item #{a.item_id}</a></p>"
-                if a.item_id is not None
-                else ""
-            )
-            self.message_view.setHtml(
-                f"<p><b>{html.escape(a.title)}</b></p>"
-                f"<p style='white-space:pre-wrap'>{html.escape(a.message)}</p>{link}"
-            )
+            self.message_view.setHtml(group_html(chosen[0]))
         else:
             self.message_view.clear()
         self._update_buttons()
 
     def _update_buttons(self) -> None:
-        chosen = self.selected_alerts()
-        self.mark_read_button.setEnabled(any(not a.read for a in chosen))
+        chosen = self.selected_groups()
+        self.mark_read_button.setEnabled(any(not g.read for g in chosen))
         self.mark_all_button.setEnabled(
             any(not self.model.row_at(r).read for r in range(self.model.rowCount()))
         )
-        self.open_item_button.setEnabled(len(chosen) == 1 and chosen[0].item_id is not None)
+        self.open_item_button.setEnabled(len(chosen) == 1 and bool(chosen[0].item_ids))
 
     # -- actions ----------------------------------------------------------------------------------------
     def mark_selected_read(self) -> None:
@@ -157,9 +178,12 @@ class AlertsPage(QWidget):
         run_in_background(work, lambda _n: self.reload(), owner=self)
 
     def open_selected_item(self) -> None:
-        chosen = self.selected_alerts()
+        """The selected group's newest queue item."""
+        chosen = self.selected_groups()
         if len(chosen) == 1:
-            self._open(chosen[0])
+            alert = next((a for a in chosen[0].alerts if a.item_id is not None), None)
+            if alert is not None:
+                self._open(alert)
 
     def _open(self, alert: Alert) -> None:
         if alert.item_id is None:
@@ -177,10 +201,18 @@ class AlertsPage(QWidget):
     def _on_table_doubleClicked(self, index: QModelIndex) -> None:
         row = self.model.row_of(int(index.data(ALERT_ID_ROLE)))
         if row is not None:
-            self._open(self.model.row_at(row))
+            self.table.selectRow(row)
+            self.open_selected_item()
 
-    def _on_message_view_anchorClicked(self, url: object) -> None:
-        self.open_selected_item()
+    def _on_message_view_anchorClicked(self, url: QUrl) -> None:
+        """A link in the group's list: ``item:<id>`` opens that queue item."""
+        text = url.toString()
+        if not text.startswith("item:"):
+            return
+        item_id = int(text.removeprefix("item:"))
+        alert = next((a for a in self.selected_alerts() if a.item_id == item_id), None)
+        if alert is not None:
+            self._open(alert)
 
     # -- layout memory ----------------------------------------------------------------------------------
     def save_state(self, settings: QSettings) -> None:

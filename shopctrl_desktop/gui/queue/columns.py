@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from enum import IntEnum
 
+from shopctrl_desktop.domain.events import find_event
 from shopctrl_desktop.domain.model import ItemStatus, Priority
 from shopctrl_desktop.domain.queue import WAITING_STATUSES, status_values
 from shopctrl_desktop.store.browse import QueueRow
@@ -88,6 +89,17 @@ def priority_label(value: int) -> str:
         return str(value)
 
 
+def event_label(event_name: str) -> str:
+    """The event's display name ("Order changed") as the triggers show it; an unknown name as stored."""
+    event = find_event(event_name)
+    return event.display_name if event is not None else event_name
+
+
+def status_label(status: str) -> str:
+    """A status as every page shows it: "Delivered", "Retrying" (the database keeps "delivered")."""
+    return status.capitalize()
+
+
 def is_waiting(row: QueueRow) -> bool:
     """The row's item still waits to be sent (its next attempt time means something)."""
     return row.status in _WAITING
@@ -101,9 +113,9 @@ _TEXT: dict[Column, Callable[[QueueRow], str]] = {
     Column.ID: lambda row: str(row.id),
     Column.CREATED: lambda row: format_time(row.created_at),
     Column.PRIORITY: lambda row: priority_label(row.priority),
-    Column.STATUS: lambda row: row.status.capitalize(),
+    Column.STATUS: lambda row: status_label(row.status),
     Column.TRIGGER: lambda row: row.trigger_title,
-    Column.EVENT: lambda row: row.event_name,
+    Column.EVENT: lambda row: event_label(row.event_name),
     Column.ENTITY: lambda row: row.entity,
     Column.URL: lambda row: row.url,
     Column.ATTEMPTS: lambda row: str(row.attempts),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from PySide6.QtCore import QDateTime, QTimer, Signal
@@ -9,14 +10,15 @@ from PySide6.QtWidgets import QComboBox, QDateTimeEdit, QHBoxLayout, QLabel, QLi
 
 from shopctrl_desktop.domain.model import ItemStatus
 from shopctrl_desktop.domain.queue import WAITING_STATUSES, status_values
+from shopctrl_desktop.gui.queue.columns import event_label, status_label
 from shopctrl_desktop.store.browse import QueueFilter
 
 #: (label, statuses) of the status filter; the statuses as plain strings, like the rows' (and the SQL's).
 STATUS_CHOICES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("All statuses", ()),
-    (f"Waiting ({' + '.join(status_values(WAITING_STATUSES))})", status_values(WAITING_STATUSES)),
+    (f"Waiting ({', '.join(status_values(WAITING_STATUSES))})", status_values(WAITING_STATUSES)),
     *(
-        (status.value.capitalize(), (status.value,))
+        (status_label(status.value), (status.value,))
         for status in (
             ItemStatus.QUEUED,
             ItemStatus.SENDING,
@@ -40,6 +42,19 @@ ALL_TRIGGERS = "All triggers"
 ALL_EVENTS = "All events"
 
 
+@dataclass(frozen=True)
+class FilterState:
+    """What the filter bar shows, to put back later ("Back to your filter" after opening an alert's item)."""
+
+    status: int
+    trigger: str | None
+    event: str | None
+    range: int
+    date_from: QDateTime
+    date_to: QDateTime
+    text: str
+
+
 class QueueFilterBar(QWidget):
     filter_changed = Signal(object)  # QueueFilter
 
@@ -49,10 +64,8 @@ class QueueFilterBar(QWidget):
         self.status_combo.setObjectName("status_filter")
         for label, _ in STATUS_CHOICES:
             self.status_combo.addItem(label)
-        self.status_combo.setMinimumContentsLength(10)
-        self.status_combo.setSizeAdjustPolicy(
-            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
-        )
+        # the labels are short and fixed: the combo is as wide as the longest ("Waiting (queued, retrying)")
+        self.status_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.trigger_combo = QComboBox()
         self.trigger_combo.setObjectName("trigger_filter")
         self.trigger_combo.addItem(ALL_TRIGGERS)
@@ -110,19 +123,52 @@ class QueueFilterBar(QWidget):
         self.text_edit.textChanged.connect(self._debounce.start)
 
     def set_choices(self, triggers: list[str], events: list[str]) -> None:
-        """Offer these trigger titles and event names; keeps the current choice."""
+        """Offer these trigger titles and events (system names, shown by their display names, "Order
+        changed"); keeps the current choice."""
         for combo, first, values in (
-            (self.trigger_combo, ALL_TRIGGERS, triggers),
-            (self.event_combo, ALL_EVENTS, events),
+            (self.trigger_combo, ALL_TRIGGERS, [(t, t) for t in triggers]),
+            (self.event_combo, ALL_EVENTS, sorted(((event_label(e), e) for e in events), key=_by_label)),
         ):
-            current = combo.currentText()
+            current = combo.currentData()
             combo.blockSignals(True)
             combo.clear()
-            combo.addItem(first)
-            combo.addItems(values)
-            index = combo.findText(current)
+            combo.addItem(first, None)
+            for label, value in values:
+                combo.addItem(label, value)
+            index = combo.findData(current) if current is not None else 0
             combo.setCurrentIndex(max(0, index))
             combo.blockSignals(False)
+
+    def state(self) -> FilterState:
+        return FilterState(
+            status=self.status_combo.currentIndex(),
+            trigger=self.trigger_combo.currentData(),
+            event=self.event_combo.currentData(),
+            range=self.range_combo.currentIndex(),
+            date_from=self.date_from.dateTime(),
+            date_to=self.date_to.dateTime(),
+            text=self.text_edit.text(),
+        )
+
+    def restore(self, state: FilterState) -> None:
+        """Show ``state`` again without emitting filter_changed (the caller runs the filter)."""
+        self.blockSignals(True)
+        try:
+            self.status_combo.setCurrentIndex(state.status)
+            for combo, value in ((self.trigger_combo, state.trigger), (self.event_combo, state.event)):
+                combo.setCurrentIndex(max(0, combo.findData(value)) if value is not None else 0)
+            self.range_combo.setCurrentIndex(state.range)
+            self.date_from.setDateTime(state.date_from)
+            self.date_to.setDateTime(state.date_to)
+            self.text_edit.setText(state.text)
+        finally:
+            self.blockSignals(False)
+        self._debounce.stop()
+
+    def show_only_item(self, item_id: int) -> None:
+        """Every choice back to "all" and ``#item_id`` as the text, without emitting filter_changed."""
+        state = self.state()
+        self.restore(FilterState(0, None, None, 0, state.date_from, state.date_to, f"#{item_id}"))
 
     def set_status(self, statuses: tuple[str, ...]) -> None:
         for i, (_, values) in enumerate(STATUS_CHOICES):
@@ -132,8 +178,8 @@ class QueueFilterBar(QWidget):
 
     def current_filter(self) -> QueueFilter:
         statuses = STATUS_CHOICES[self.status_combo.currentIndex()][1]
-        trigger = self.trigger_combo.currentText() if self.trigger_combo.currentIndex() > 0 else None
-        event = self.event_combo.currentText() if self.event_combo.currentIndex() > 0 else None
+        trigger = self.trigger_combo.currentData() if self.trigger_combo.currentIndex() > 0 else None
+        event = self.event_combo.currentData() if self.event_combo.currentIndex() > 0 else None
         created_from = created_to = None
         index = self.range_combo.currentIndex()
         if index == CUSTOM_RANGE:
@@ -159,3 +205,7 @@ class QueueFilterBar(QWidget):
     def _emit(self) -> None:
         self._debounce.stop()
         self.filter_changed.emit(self.current_filter())
+
+
+def _by_label(choice: tuple[str, str]) -> str:
+    return choice[0].casefold()

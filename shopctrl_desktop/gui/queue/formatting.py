@@ -5,9 +5,11 @@ from __future__ import annotations
 import html
 import json
 import shlex
+from datetime import datetime
 
 from shopctrl_desktop.domain.model import ItemStatus
-from shopctrl_desktop.gui.queue.columns import is_waiting
+from shopctrl_desktop.domain.outcome import item_outcome, status_phrase
+from shopctrl_desktop.gui.queue.columns import event_label, is_waiting
 from shopctrl_desktop.store.browse import MASK, AttemptView, ItemDetail
 
 SIGNATURE_HEADERS = {
@@ -80,8 +82,6 @@ def _pair_options(parts: list[str]) -> list[str]:
 
 
 def _fmt_time(value: object) -> str:
-    from datetime import datetime
-
     if isinstance(value, datetime):
         return value.astimezone().strftime("%Y-%m-%d %H:%M:%S")
     return ""
@@ -91,14 +91,33 @@ def _duration(ms: float) -> str:
     return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
 
 
-def attempt_html(attempt: AttemptView) -> str:
+def attempt_result(attempt: AttemptView) -> str:
+    """The attempts table's last column: "503 Service Unavailable" or the error in words."""
     if attempt.error:
-        outcome = f"<span style='color:#a61b1b'><b>{html.escape(attempt.error)}</b></span>"
-    elif attempt.status_code is not None:
-        colour = "#1d6b32" if 200 <= attempt.status_code < 300 else "#a61b1b"
-        outcome = f"<span style='color:{colour}'><b>HTTP {attempt.status_code}</b></span>"
-    else:
-        outcome = "no answer"
+        return attempt.error
+    if attempt.status_code is not None:
+        return status_phrase(attempt.status_code)
+    return "no answer"
+
+
+def attempt_cells(attempt: AttemptView) -> tuple[str, str, str, str]:
+    """One row of the attempts table: #, time, duration, status or error."""
+    return (
+        str(attempt.number),
+        _fmt_time(attempt.started_at),
+        _duration(attempt.duration_ms),
+        attempt_result(attempt),
+    )
+
+
+def attempt_ok(attempt: AttemptView) -> bool:
+    return attempt.error is None and attempt.status_code is not None and 200 <= attempt.status_code < 300
+
+
+def attempt_html(attempt: AttemptView) -> str:
+    """The selected attempt in full: when, how long, the answer's status, headers and body."""
+    colour = "#1d6b32" if attempt_ok(attempt) else "#a61b1b"
+    outcome = f"<span style='color:{colour}'><b>{html.escape(attempt_result(attempt))}</b></span>"
     head = (
         f"<p><b>Attempt {attempt.number}</b> · {_fmt_time(attempt.started_at)} · "
         f"{_duration(attempt.duration_ms)} · {outcome}</p>"
@@ -109,22 +128,36 @@ def attempt_html(attempt: AttemptView) -> str:
         parts.append(f"<pre style='color:#555'>{html.escape(hdrs)}</pre>")
     if attempt.response_body:
         parts.append(f"<pre>{html.escape(pretty_body(attempt.response_body)[:20000])}</pre>")
+    elif not attempt.error:
+        parts.append("<p style='color:#666'>The answer had no body.</p>")
     return "".join(parts)
 
 
-def attempts_html(detail: ItemDetail) -> str:
-    if not detail.attempts:
-        when = _fmt_time(detail.row.next_attempt_at)
-        note = f" The first attempt is due {when}." if when and detail.row.status == ItemStatus.QUEUED else ""
-        return f"<p style='color:#666'>Not sent yet.{html.escape(note)}</p>"
-    return "<hr>".join(attempt_html(a) for a in reversed(detail.attempts))
+def not_sent_html(detail: ItemDetail) -> str:
+    when = _fmt_time(detail.row.next_attempt_at)
+    note = f" The first attempt is due {when}." if when and detail.row.status == ItemStatus.QUEUED else ""
+    return f"<p style='color:#666'>Not sent yet.{html.escape(note)}</p>"
+
+
+def outcome_line(detail: ItemDetail, max_attempts: int, now: datetime | None = None) -> str:
+    """Where the item stands, in words (domain/outcome.py has the wording)."""
+    r = detail.row
+    return item_outcome(
+        r.status,
+        r.attempts,
+        max_attempts,
+        status_code=r.response_status,
+        message=r.response_message,
+        next_attempt_at=r.next_attempt_at if is_waiting(r) else None,
+        now=now,
+    )
 
 
 def summary_rows(detail: ItemDetail) -> list[tuple[str, str]]:
     r = detail.row
     rows = [
         ("Trigger", r.trigger_title or "—"),
-        ("Event", f"{r.event_name} (event #{detail.event_id})"),
+        ("Event", f"{event_label(r.event_name)} (event #{detail.event_id})"),
         ("Entity", r.entity or "—"),
         ("Created", _fmt_time(r.created_at)),
         ("Attempts", str(r.attempts)),

@@ -410,35 +410,43 @@ class QueueTableModel(ColumnsTableModel):
         changed, self._pending_changes = self._pending_changes, set()
         busy = {i for i in changed if i in self._in_flight}
         self._pending_changes |= busy  # an older read is in flight: re-read after it landed
+        after = self._ids[-1] if self._ids else 0
+        flt, db = self._filter, self._ctx.db
+        # A changed item may enter or leave a filtered view ("Failed", "Waiting"): re-check it against the
+        # filter (items newer than the newest shown are found by the look for new ids below).
+        recheck = sorted(i for i in changed if i not in busy and i <= after) if not flt.is_empty else []
         refetch = [i for i in changed if i in self._cache and i not in busy]
         look_for_new = self._new_items_pending
         self._new_items_pending = False
-        if not refetch and not look_for_new:
+        if not refetch and not look_for_new and not recheck:
             if self._pending_changes:
                 self._refresh_timer.start()
             return
         generation = self._generation
-        after = self._ids[-1] if self._ids else 0
-        flt, db = self._filter, self._ctx.db
         self._tick_running = True
         self._in_flight.update(refetch)
 
-        def work() -> tuple[array[int], dict[int, QueueRow]]:
+        def work() -> tuple[array[int], set[int], dict[int, QueueRow]]:
             with db.sessions() as s:
                 fresh = browse.item_ids(s, flt, after_id=after) if look_for_new else array("q")
-                wanted = list(refetch) + list(fresh[-FIRST_SCREEN:])
-                return fresh, browse.fetch_rows(s, wanted) if wanted else {}
+                matching = browse.matching_ids(s, flt, recheck) if recheck else set()
+                entering = sorted(matching.difference(refetch))
+                wanted = list(refetch) + entering + list(fresh[-FIRST_SCREEN:])
+                return fresh, matching, browse.fetch_rows(s, wanted) if wanted else {}
 
-        def done(result: tuple[array[int], dict[int, QueueRow]]) -> None:
+        def done(result: tuple[array[int], set[int], dict[int, QueueRow]]) -> None:
             self._finish_tick(refetch)
             if generation != self._generation:
                 return
-            fresh, rows = result
+            fresh, matching, rows = result
             fresh = fresh[bisect.bisect_right(fresh, self._ids[-1]) :] if self._ids else fresh
             self._store(refetch, rows)
             self._store([i for i in fresh[-FIRST_SCREEN:]], rows)
+            self._store([i for i in matching if i in rows], rows)
+            membership_changed = self._apply_membership(recheck, matching)
             if fresh:
                 self._prepend(fresh)
+            if fresh or membership_changed:
                 self.ids_loaded.emit(len(self._ids))
             self._emit_changed(refetch)
 
@@ -447,6 +455,26 @@ class QueueTableModel(ColumnsTableModel):
             log.warning("refreshing the queue table failed: %s", message)
 
         run_in_background(work, done, failed, owner=self)
+
+    def _apply_membership(self, checked: list[int], matching: set[int]) -> bool:
+        """Remove the rows of ``checked`` ids that no longer match the filter; insert those that now do."""
+        changed = False
+        for item_id in checked:
+            pos = bisect.bisect_left(self._ids, item_id)
+            shown = pos < len(self._ids) and self._ids[pos] == item_id
+            if shown and item_id not in matching:
+                row = len(self._ids) - 1 - pos
+                self.beginRemoveRows(QModelIndex(), row, row)
+                del self._ids[pos]
+                self.endRemoveRows()
+                changed = True
+            elif not shown and item_id in matching:
+                row = len(self._ids) - pos
+                self.beginInsertRows(QModelIndex(), row, row)
+                self._ids.insert(pos, item_id)
+                self.endInsertRows()
+                changed = True
+        return changed
 
     def _finish_tick(self, refetched: list[int]) -> None:
         self._tick_running = False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, QSettings, Qt, QTimer, Signal
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMessageBox,
     QProgressDialog,
+    QPushButton,
     QSplitter,
     QToolBar,
     QVBoxLayout,
@@ -27,9 +29,11 @@ from shopctrl_desktop.domain.queue import CANCELLABLE_STATUSES, RETRYABLE_STATUS
 from shopctrl_desktop.gui.background import run_in_background
 from shopctrl_desktop.gui.queue.bulk import BULK_THRESHOLD, BulkRunner, describe
 from shopctrl_desktop.gui.queue.columns import COLUMNS, Column
+from shopctrl_desktop.gui.queue.confirm import confirm_cancel, confirm_retry_gone
 from shopctrl_desktop.gui.queue.detail import ItemDetailPane
 from shopctrl_desktop.gui.queue.export import export_csv
-from shopctrl_desktop.gui.queue.filter_bar import QueueFilterBar
+from shopctrl_desktop.gui.queue.filter_bar import FilterState, QueueFilterBar
+from shopctrl_desktop.gui.queue.first_start import FirstStartPanel
 from shopctrl_desktop.gui.queue.formatting import curl_command
 from shopctrl_desktop.gui.queue.model import ID_ROLE, QueueTableModel
 from shopctrl_desktop.gui.queue.table_view import QueueTableView
@@ -104,13 +108,21 @@ class QueuePage(QWidget):
         self._viewport = self.table.viewport()
         self._viewport.installEventFilter(self)
         self.detail_pane = ItemDetailPane()
+        self.detail_pane.max_attempts = ctx.settings.retry.max_retries + 1
 
         self.count_label = QLabel()
         self.count_label.setObjectName("count_label")
         self.toolbar = QToolBar("Queue actions")
         self.toolbar.setObjectName("queue_toolbar")
         self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.back_button = QPushButton("← Back to your filter")
+        self.back_button.setObjectName("back_to_filter")
+        self.back_button.setToolTip("Show the queue as it was before you opened an item from an alert")
+        self.back_button.hide()
+        self.back_button.clicked.connect(self.back_to_filter)
+        self._filter_before_jump: FilterState | None = None
         buttons = QHBoxLayout()
+        buttons.addWidget(self.back_button)
         buttons.addWidget(self.toolbar, 1)
         buttons.addWidget(self.count_label)
 
@@ -123,10 +135,16 @@ class QueuePage(QWidget):
         self.splitter.setChildrenCollapsible(False)
         self.splitter.setSizes([600, 340])  # the table gets the larger part until the user moves it
 
+        self.first_start = FirstStartPanel(ctx)
+        self.first_start.hide()
+        self.first_start.message_posted.connect(self.message_posted)
+        self._has_triggers: bool | None = None  # not known until the filter choices arrived
+
         lay = QVBoxLayout(self)
         lay.addWidget(self.filter_bar)
         lay.addLayout(buttons)
         lay.addWidget(self.splitter, 1)
+        lay.addWidget(self.first_start, 1)
 
         self.bulk = BulkRunner(self, ctx.db)  # large retries, cancels and resends, in the background
         self.bulk.finished.connect(self._bulk_finished)
@@ -196,7 +214,26 @@ class QueuePage(QWidget):
             with db.sessions() as s:
                 return browse.filter_choices(s)
 
-        run_in_background(choices, lambda r: self.filter_bar.set_choices(*r), owner=self)
+        run_in_background(choices, self._on_choices_loaded, owner=self)
+
+    def _on_choices_loaded(self, choices: tuple[list[str], list[str]]) -> None:
+        self.filter_bar.set_choices(*choices)
+        self._has_triggers = bool(choices[0])
+        self._show_first_start_if_empty()
+
+    def _show_first_start_if_empty(self) -> None:
+        """No trigger and no queue item: the first-start panel instead of an empty table."""
+        empty = (
+            self._has_triggers is False
+            and self.model.is_complete
+            and self.model.rowCount() == 0
+            and self.model.current_filter.is_empty
+        )
+        if empty and not self.first_start.isVisible():
+            self.first_start.refresh()
+        self.first_start.setVisible(empty)
+        for widget in (self.filter_bar, self.toolbar, self.count_label, self.splitter):
+            widget.setVisible(not empty)
 
     def refresh(self) -> None:
         self.model.set_filter(self.filter_bar.current_filter())
@@ -206,18 +243,26 @@ class QueuePage(QWidget):
         self.model.set_filter(flt)
 
     def show_item(self, item_id: int) -> None:
-        """Open one item (e.g. from an alert): filter on its id and select it."""
-        self.filter_bar.blockSignals(True)
-        self.filter_bar.status_combo.setCurrentIndex(0)
-        self.filter_bar.trigger_combo.setCurrentIndex(0)
-        self.filter_bar.event_combo.setCurrentIndex(0)
-        self.filter_bar.range_combo.setCurrentIndex(0)
-        self.filter_bar.text_edit.setText(f"#{item_id}")
-        self.filter_bar.blockSignals(False)
+        """Open one item (e.g. from an alert): filter on its id and select it; "Back to your filter" returns
+        to the filter the user had."""
+        if self._filter_before_jump is None:
+            self._filter_before_jump = self.filter_bar.state()
+        self.back_button.show()
+        self.filter_bar.show_only_item(item_id)
         self._pending_select = item_id
         self.model.set_filter(self.filter_bar.current_filter())
 
+    def back_to_filter(self) -> None:
+        state, self._filter_before_jump = self._filter_before_jump, None
+        self.back_button.hide()
+        if state is not None:
+            self.filter_bar.restore(state)
+            self.model.set_filter(self.filter_bar.current_filter())
+
     def _on_filter_bar_filter_changed(self, flt: QueueFilter) -> None:
+        self._filter_before_jump = None  # the user chose a filter of their own
+        self.back_button.hide()
+        self.detail_pane.show_notice("", ())
         self.model.set_filter(flt)
 
     def _on_model_loading_changed(self, loading: bool) -> None:
@@ -227,7 +272,7 @@ class QueuePage(QWidget):
     def _on_model_ids_loaded(self, count: int) -> None:
         flt = self.model.current_filter
         noun = "item" if count == 1 else "items"
-        suffix = "" if flt.is_empty else " match the filter"
+        suffix = "" if flt.is_empty else (" matches the filter" if count == 1 else " match the filter")
         self.count_label.setText(f"{count:,} {noun}{suffix}" if count else "")
         if count:
             self.empty_label.hide()
@@ -239,6 +284,7 @@ class QueuePage(QWidget):
             )
             self._place_empty_label()
             self.empty_label.show()
+        self._show_first_start_if_empty()
         if self._pending_select is not None and self.model.is_complete:
             row = self.model.row_of(self._pending_select)
             self._pending_select = None
@@ -349,7 +395,9 @@ class QueuePage(QWidget):
         self.curl_action.setEnabled(self.detail_pane.detail is not None and len(ids) == 1)
 
     # -- actions ----------------------------------------------------------------------------------------
-    def _run_on_items(self, ids: list[int], op: Callable[..., object], verb: str, requeues: bool) -> None:
+    def _run_on_items(
+        self, ids: list[int], op: Callable[..., object], verb: str, requeues: bool, after: str = ""
+    ) -> None:
         db = self.ctx.db
 
         def work() -> list[object]:
@@ -359,12 +407,18 @@ class QueuePage(QWidget):
         def done(results: list[object]) -> None:
             changed = sum(1 for r in results if r)
             self.model.refresh_ids(ids)
+            self.model.note_changes([ItemChange(i, "", 0) for i in ids])  # may leave a filtered view
             self._detail_timer.start(0)
             self._update_actions()
             skipped = len(ids) - changed
             text = f"{verb} {changed} item{'s' if changed != 1 else ''}"
             if skipped:
                 text += f" ({skipped} could not be {verb.lower()}: not in a suitable status)"
+            names = ", ".join(f"#{i}" for i in ids[:10]) + (" …" if len(ids) > 10 else "")
+            notice = f"{verb} {names} at {datetime.now().strftime('%H:%M:%S')}."
+            if skipped:
+                notice += f" {skipped} could not be {verb.lower()}: not in a suitable status."
+            self.detail_pane.show_notice(f"{notice} {after}" if changed else notice, ids)
             self.message_posted.emit(text)
             if requeues and changed:
                 self.items_requeued.emit()
@@ -381,17 +435,29 @@ class QueuePage(QWidget):
 
     def retry_selected(self) -> None:
         ids = self.selected_ids()
+        rows = {i: self.model.cached_row(i) for i in ids}
+        gone = [
+            i for i in ids if (r := rows[i]) is not None and r.status == "failed" and r.response_status == 410
+        ]
+        if gone and not confirm_retry_gone(self, gone, rows):
+            return
         if len(ids) > BULK_THRESHOLD:
             self.bulk.start(BulkOperation.RETRY, ids)
         elif ids:
-            self._run_on_items(ids, queue.retry_item, "Retried", True)
+            self._run_on_items(ids, queue.retry_item, "Retried", True, "The engine sends them again now.")
 
     def cancel_selected(self) -> None:
         ids = self.selected_ids()
+        rows = {i: self.model.cached_row(i) for i in ids}
+        ids = [i for i in ids if (r := rows[i]) is None or r.status in _CANCELLABLE]
+        if not ids or not confirm_cancel(self, ids, rows):
+            return
         if len(ids) > BULK_THRESHOLD:
             self.bulk.start(BulkOperation.CANCEL, ids)
-        elif ids:
-            self._run_on_items(ids, queue.cancel_item, "Cancelled", False)
+        else:
+            self._run_on_items(
+                ids, queue.cancel_item, "Cancelled", False, "Retry now sends a cancelled item again."
+            )
 
     def resend_selected(self) -> None:
         ids = self.selected_ids()
