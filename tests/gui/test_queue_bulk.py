@@ -10,7 +10,7 @@ from shopctrl_desktop.gui.queue.bulk import BULK_THRESHOLD
 from shopctrl_desktop.gui.queue.page import QueuePage
 from shopctrl_desktop.store.bulk import BulkOperation
 from shopctrl_desktop.store.models import AuditEntryRow, QueueItemRow
-from tests.gui.queue_support import add_queue_items
+from tests.gui.queue_support import add_queue_items, answer_questions
 
 
 @pytest.fixture
@@ -63,7 +63,8 @@ def test_cancel_stops_between_chunks_and_says_how_far_it_got(qtbot, page, ctx):
     qtbot.waitUntil(lambda: any("stopped by you" in m for m in messages), timeout=5_000)
 
 
-def test_a_large_selection_goes_through_the_bulk_runner(qtbot, page, ctx):
+def test_a_large_selection_goes_through_the_bulk_runner(qtbot, page, ctx, monkeypatch):
+    asked = answer_questions(monkeypatch, "Cancel ")  # the confirmation names the items first
     add_queue_items(ctx.db, BULK_THRESHOLD + 10, status="queued")
     page.start()
     qtbot.waitUntil(lambda: page.model.is_complete and not page.model.is_loading, timeout=10_000)
@@ -71,3 +72,4 @@ def test_a_large_selection_goes_through_the_bulk_runner(qtbot, page, ctx):
     with qtbot.waitSignal(page.bulk.finished, timeout=60_000):
         page.cancel_selected()
     assert count(ctx.db, "cancelled") == BULK_THRESHOLD + 10
+    assert len(asked) == 1
