@@ -145,18 +145,53 @@ class _Worker:
         )
         self.process.start()
         child.close()
+        # The pipe is used by one thread at a time (the one admitting the worker, or the job holding it) and
+        # closed exactly once, by that user: close() from another thread only kills the process. A descriptor
+        # closed under a thread still polling it gets reused by the next socket or file — whose reads and
+        # closes then land on the wrong object (it broke unrelated listeners' sockets in the test run).
+        self._state = threading.Lock()
+        self._in_use = False
+        self._dead = False
+
+    def take(self) -> bool:
+        """Mark the pipe as in use by the calling thread; False when the worker was killed meanwhile."""
+        with self._state:
+            if self._dead:
+                return False
+            self._in_use = True
+            return True
+
+    def put_back(self) -> None:
+        """The calling thread is done with the pipe; closes it when the worker was killed meanwhile."""
+        with self._state:
+            self._in_use = False
+            close = self._dead
+        if close:
+            self.conn.close()
 
     def wait_ready(self, timeout: float) -> bool:
+        if not self.take():
+            return False
         try:
             return self.conn.poll(timeout) and self.conn.recv()[0] == "ready"
         except (EOFError, OSError):
             return False
+        finally:
+            self.put_back()
 
     def kill(self) -> None:
+        """Kill the process (its end of the pipe closes: a thread polling ours wakes up with EOF) and close
+        our end now, or when the thread using it puts it back. Safe to call twice, from any thread."""
+        with self._state:
+            if self._dead:
+                return
+            self._dead = True
+            close_now = not self._in_use
         if self.process.is_alive():
             self.process.kill()
         self.process.join(5)
-        self.conn.close()
+        if close_now:
+            self.conn.close()
 
 
 class PoolClosed(RuntimeError):
@@ -247,13 +282,15 @@ class RenderPool:
             if self._closed:
                 raise PoolClosed("the render pool is closed")
             return None, RenderError("no render worker could be started; the template was not rendered")
+        if not worker.take():  # killed by close() between the queue and here
+            raise PoolClosed("the render pool is closed")
         try:
             worker.conn.send((job.kind, job.body, job.mime, job.data, job.extra))
-            if not worker.conn.poll(self.seconds + _IPC_MARGIN):
-                self._replace(worker)
-                return None, RenderLimitError(time_message(self.seconds), kind="time")
-            status, value, retired, limit = worker.conn.recv()
+            answered = worker.conn.poll(self.seconds + _IPC_MARGIN)
+            if answered:
+                status, value, retired, limit = worker.conn.recv()
         except (EOFError, OSError, BrokenPipeError):
+            worker.put_back()
             code = worker.process.exitcode if not worker.process.is_alive() else None
             self._replace(worker)
             if self._closed:
@@ -262,6 +299,12 @@ class RenderPool:
                 return None, RenderLimitError(time_message(self.seconds), kind="time")
             # a worker that died without answering: almost always memory (a C allocation past RLIMIT_AS)
             return None, RenderLimitError(memory_message(self.memory_mb), kind="memory")
+        worker.put_back()
+        if not answered:
+            self._replace(worker)
+            if self._closed:
+                raise PoolClosed("the render pool is closed")
+            return None, RenderLimitError(time_message(self.seconds), kind="time")
         if retired:  # the worker ends itself after a memory bound (see _worker_main)
             self._replace(worker)
         else:

@@ -35,7 +35,7 @@ from shopctrl_desktop.store.engine_lock import EngineLock
 from shopctrl_desktop.store.ingest import IngestResult
 from shopctrl_desktop.store.queue import QueueCounter
 from shopctrl_desktop.store.secrets import SecretBox
-from shopctrl_desktop.store.triggers import move_url_credentials
+from shopctrl_desktop.store.triggers import move_url_credentials, uses_templates
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +116,9 @@ class Engine:
                     moved,
                 )
         await self.intake.start()
+        pool = self.intake.render_pool
+        if pool is not None and await asyncio.to_thread(self._uses_templates):
+            pool.start(wait=False)  # in the background: the first templated event does not wait for a spawn
         if self.delivery is not None:
             await self.delivery.start()  # reports its own state (starting, running, error, stopped)
             self._cert_task = asyncio.get_running_loop().create_task(
@@ -145,6 +148,10 @@ class Engine:
             )
         self.running = True
         self._schedule_counts()
+
+    def _uses_templates(self) -> bool:
+        with self.db.sessions() as session:
+            return uses_templates(session)
 
     def _move_url_credentials(self) -> int:
         with self.db.session() as session:

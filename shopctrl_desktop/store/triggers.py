@@ -295,3 +295,11 @@ def move_url_credentials(session: Session, box: SecretBox) -> int:
             session, AuditAction.TRIGGER_CHANGED, Subject(SubjectKind.TRIGGER, row.trigger_id, name), changes
         )
     return len(rows)
+
+
+def uses_templates(session: Session) -> bool:
+    """Whether any action has a payload template (its own body, not the default payload)."""
+    return (
+        session.scalar(select(WebhookActionRow.id).where(WebhookActionRow.payload_body != "").limit(1))
+        is not None
+    )

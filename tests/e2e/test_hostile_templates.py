@@ -140,7 +140,12 @@ def test_serve_stays_up_under_hostile_templates(tmp_path: Path) -> None:
             proc.stdout.close()  # type: ignore[union-attr]
             proc.stderr.close()  # type: ignore[union-attr]
         # the same templates with harmless data are delivered
-        assert sorted(r.body for r in receiver.requests if r.path in ("/slow", "/big")) == [b"0", b"0"]
+        # (delivery is at-least-once: one sent as SIGTERM arrived may have gone twice)
+        harmless = [r.body for r in receiver.requests if r.path in ("/slow", "/big")]
+        assert set(harmless) == {b"0"} and {r.path for r in receiver.requests if r.body == b"0"} >= {
+            "/slow",
+            "/big",
+        }
     with sqlite3.connect(data / "shopctrl.sqlite3") as conn:
         items = dict(
             conn.execute(
