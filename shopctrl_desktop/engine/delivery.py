@@ -300,8 +300,10 @@ class DeliveryEngine:
     async def _release(self, gone: list[claims.ClaimedItem]) -> None:
         try:
             await self._db_call(self._store.release, [item.id for item in gone])
-        except Exception:  # noqa: BLE001 - lease recovery will bring them back
-            log.exception("could not give %d item(s) back; lease recovery will", len(gone))
+        except Exception as exc:  # noqa: BLE001 - lease recovery will bring them back
+            self._db_fault.failed(
+                exc, retry=f"{len(gone)} item(s) not given back: their leases bring them back"
+            )
             return
         self._observer.items_changed(
             [
