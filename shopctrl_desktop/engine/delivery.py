@@ -429,5 +429,5 @@ class DeliveryEngine:
             if ids:
                 try:
                     await self._db_call(self._store.extend, ids)
-                except Exception:  # noqa: BLE001
-                    log.exception("extending leases failed")
+                except Exception as exc:  # noqa: BLE001 - a database that fails now and then: said once
+                    self._db_fault.failed(exc, retry="the leases are extended again at the next heartbeat")
