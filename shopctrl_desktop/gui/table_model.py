@@ -4,7 +4,7 @@ pane."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Generic, Protocol, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QSplitter, QTableView, QWidget
@@ -27,17 +27,16 @@ class ColumnsTableModel(QAbstractTableModel):
         return None
 
 
-class _HasId(Protocol):
-    @property
-    def id(self) -> int: ...
-
-
-RowT = TypeVar("RowT", bound=_HasId)
+RowT = TypeVar("RowT")
 
 
 class RowsTableModel(ColumnsTableModel, Generic[RowT]):
-    """A read-only, selectable list of frozen values with an ``id`` (alerts, audit entries): the subclass
-    says what a cell shows in ``cell_data``."""
+    """A read-only, selectable list of frozen values (alerts, audit entries, endpoints) found by their key
+    (``key_of``: the ``id``, unless the subclass says otherwise); the subclass says what a cell shows in
+    ``cell_data``."""
+
+    def key_of(self, value: RowT) -> Any:
+        return value.id  # type: ignore[attr-defined]
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -51,9 +50,9 @@ class RowsTableModel(ColumnsTableModel, Generic[RowT]):
     def row_at(self, row: int) -> RowT:
         return self._rows[row]
 
-    def row_of(self, row_id: int) -> int | None:
+    def row_of(self, key: Any) -> int | None:
         for row, value in enumerate(self._rows):
-            if value.id == row_id:
+            if self.key_of(value) == key:
                 return row
         return None
 

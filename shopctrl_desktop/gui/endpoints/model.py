@@ -10,7 +10,7 @@ from PySide6.QtGui import QBrush, QColor, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from shopctrl_desktop.domain.endpoint_stats import latency_text
-from shopctrl_desktop.gui.table_model import ColumnsTableModel
+from shopctrl_desktop.gui.table_model import RowsTableModel
 from shopctrl_desktop.store.endpoint_stats import EndpointStats
 
 COL_ENDPOINT, COL_STATE, COL_OK_1H, COL_OK_24H, COL_LATENCY, COL_QUEUED, COL_RETRYING, COL_FAILED = range(8)
@@ -50,7 +50,7 @@ def _dot(colour: QColor, size: int = 10) -> QPixmap:
     return pixmap
 
 
-class EndpointsModel(ColumnsTableModel):
+class EndpointsModel(RowsTableModel[EndpointStats]):
     columns = (
         "Endpoint",
         "State",
@@ -67,35 +67,12 @@ class EndpointsModel(ColumnsTableModel):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._rows: list[EndpointStats] = []
         self._dots: dict[str, QPixmap] = {}
 
-    def set_rows(self, rows: list[EndpointStats]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
+    def key_of(self, value: EndpointStats) -> str:
+        return value.key
 
-    def row_at(self, row: int) -> EndpointStats:
-        return self._rows[row]
-
-    def row_of(self, key: str) -> int | None:
-        return next((i for i, r in enumerate(self._rows) if r.key == key), None)
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-
-    def data(
-        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        e = self._rows[index.row()]
-        col = index.column()
+    def cell_data(self, e: EndpointStats, col: int, role: int) -> Any:
         s = e.summary
         if role == STATS_ROLE:
             return e
