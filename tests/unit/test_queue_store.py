@@ -264,7 +264,7 @@ def test_queue_counter_live_every_read_finished_at_most_every_interval(db, box):
 
     action = make_action(db, box, "http://a.example/hook")
     ids = add_items(db, action, 3)
-    slow = queue.QueueCounter(finished_interval=3600)
+    slow = queue.QueueCounter(finished_interval=3600, cheap_seconds=0)
     eager = queue.QueueCounter(finished_interval=0)
     with db.session() as s:
         assert slow.read(s).queued == 3 and eager.read(s).queued == 3
@@ -281,6 +281,28 @@ def test_queue_counter_live_every_read_finished_at_most_every_interval(db, box):
         assert slow.read(s).delivered == 1  # a full count replaces the noted figure, not adds to it
         slow.finished_interval = 3600
         assert slow.read(s).delivered == 1
+
+
+def test_queue_counter_counts_in_full_every_read_while_that_is_cheap(db, box):
+    """A small queue (a full count under cheap_seconds) is counted exactly on every read: no figure noted
+    by the delivery engine can be added twice to a full count that already saw it."""
+    from sqlalchemy import update
+
+    from shopctrl_desktop.store.models import QueueItemRow
+    from tests.helpers.factories import add_items, make_action
+
+    action = make_action(db, box, "http://a.example/hook")
+    ids = add_items(db, action, 2)
+    counter = queue.QueueCounter(finished_interval=3600, cheap_seconds=60)
+    with db.session() as s:
+        assert counter.read(s).delivered == 0
+    with db.session() as s:
+        s.execute(update(QueueItemRow).where(QueueItemRow.id == ids[0]).values(status="delivered"))
+    with db.session() as s:
+        counter.note_delivered(1)  # noted after the full count below already sees the commit
+        assert counter.read(s).delivered == 1
+        counter.note_delivered(1)  # the straddling note: a full count replaces it
+        assert counter.read(s).delivered == 1
 
 
 @pytest.mark.parametrize("status", list(ItemStatus))
