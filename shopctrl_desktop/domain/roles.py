@@ -31,6 +31,7 @@ class Capability(StrEnum):
     READ_SECRETS = "readSecrets"
     EDIT_SETTINGS = "editSettings"  # settings stored in the database and shop names
     VIEW_AUDIT = "viewAudit"
+    ERASE_DATA = "eraseData"  # a customer's erasure request (domain/erasure.py); admins only
     DELIVER = "deliver"  # take events, claim items, record outcomes, raise alerts
 
 

@@ -27,6 +27,7 @@ from shopctrl_desktop.gui.alerts.page import AlertsPage
 from shopctrl_desktop.gui.background import run_in_background
 from shopctrl_desktop.gui.endpoints.page import EndpointsPage
 from shopctrl_desktop.gui.engine_thread import EngineSignals, EngineThread
+from shopctrl_desktop.gui.erase_dialog import EraseDialog
 from shopctrl_desktop.gui.help import APP_TITLE, app_icon, install_help_menu
 from shopctrl_desktop.gui.live import LiveWatcher
 from shopctrl_desktop.gui.permissions import identity_text
@@ -136,6 +137,12 @@ class MainWindow(QMainWindow):
         quit_action.setMenuRole(QAction.MenuRole.QuitRole)
         quit_action.triggered.connect(self.close)
         file_menu.addAction(self.settings_action)
+        self.erase_action = QAction("&Erase customer data…", self)
+        self.erase_action.setStatusTip(
+            "A customer's erasure request: preview what holds their data, then erase it"
+        )
+        self.erase_action.triggered.connect(self.open_erase)
+        file_menu.addAction(self.erase_action)
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
 
@@ -401,6 +408,18 @@ class MainWindow(QMainWindow):
         dialog.show()
         self.settings_dialog = dialog
         return dialog
+
+    def open_erase(self) -> EraseDialog:
+        dialog = EraseDialog(self.ctx, self)
+        dialog.erased.connect(self._on_erase_dialog_erased)
+        dialog.setModal(True)
+        dialog.show()
+        self.erase_dialog = dialog
+        return dialog
+
+    def _on_erase_dialog_erased(self, _result: object) -> None:
+        self.refresh_counts()
+        self.queue_page.refresh_action.trigger()
 
     def _on_settings_dialog_settings_saved(self, settings: object) -> None:
         self.statusBar().showMessage(
