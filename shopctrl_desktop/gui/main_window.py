@@ -423,7 +423,8 @@ class MainWindow(QMainWindow):
 
     def _on_settings_dialog_settings_saved(self, settings: object) -> None:
         self.statusBar().showMessage(
-            "Settings saved. Listener, database and delivery changes apply after a restart.", 15_000
+            "Settings saved. Listener, database, delivery and retention changes apply after a restart.",
+            15_000,
         )
         self.settings_saved.emit(settings)
 

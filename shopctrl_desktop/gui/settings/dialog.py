@@ -1,5 +1,6 @@
 """The Settings dialog: listener address and token, retry policy, concurrency, data folder, the database
-(this computer only or shared: "Change…" opens the first-run choice, gui/first_run.py).
+(this computer only or shared: "Change…" opens the first-run choice, gui/first_run.py), and how long finished
+items are kept with "Purge now…" (gui/settings/retention.py).
 
 Saved with ``AppContext.save_settings`` (settings.json in the data folder, the change in the audit trail).
 The token lives in its own file (engine/token.py); a running listener picks up a regenerated token within a
@@ -35,6 +36,7 @@ from shopctrl_desktop.app_context import AppContext
 from shopctrl_desktop.config import ConfigError, Settings
 from shopctrl_desktop.domain.retry import RetryPolicy
 from shopctrl_desktop.engine.token import load_or_create_token, rotate_token
+from shopctrl_desktop.gui.settings.retention import RetentionBox
 from shopctrl_desktop.gui.widgets.accessibility import name_form_fields, name_from_label
 
 if TYPE_CHECKING:
@@ -46,8 +48,8 @@ RETRY_KINDS = (
     ("custom", "Custom list"),
 )
 RESTART_NOTE = (
-    "Changes to the listener, the database and delivery take effect when ShopCtrl Desktop is restarted. "
-    "A regenerated token is used by the running listener within a second."
+    "Changes to the listener, the database, delivery and retention take effect when ShopCtrl Desktop is "
+    "restarted. A regenerated token is used by the running listener within a second."
 )
 
 
@@ -200,6 +202,10 @@ class SettingsDialog(QDialog):
         sf.addRow("", self.database_error)
         name_form_fields(sf)
 
+        # retention
+        self.retention_box = RetentionBox(ctx)
+        self.retention_box.form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+
         note = QLabel(RESTART_NOTE)
         note.setObjectName("restart_note")
         note.setWordWrap(True)
@@ -212,6 +218,7 @@ class SettingsDialog(QDialog):
         lay.addWidget(listener_box)
         lay.addWidget(delivery_box)
         lay.addWidget(storage_box)
+        lay.addWidget(self.retention_box)
         lay.addWidget(note)
         lay.addWidget(self.buttons)
         for form in (lf, df, sf):
@@ -325,6 +332,7 @@ class SettingsDialog(QDialog):
                 self.database_error,
                 "Leave the password out of the URL: “Change…” keeps it in the OS keyring or asks at start",
             )
+        keep_delivered_days, keep_failed_days = self.retention_box.days()
         loopback = host in ("127.0.0.1", "localhost", "::1")
         return replace(
             self.ctx.settings,
@@ -337,6 +345,8 @@ class SettingsDialog(QDialog):
             per_host_concurrency=int(self.per_host_spin.value()),
             retry=retry,
             deliver_here=self.deliver_here_check.isChecked(),
+            keep_delivered_days=keep_delivered_days,
+            keep_failed_days=keep_failed_days,
         )
 
     @staticmethod
