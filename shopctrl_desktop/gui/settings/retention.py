@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from shopctrl_desktop.app_context import AppContext
+from shopctrl_desktop.config import Settings
 from shopctrl_desktop.domain.retention import cutoffs
 from shopctrl_desktop.domain.roles import Capability
 from shopctrl_desktop.engine.retention_task import purge_once
@@ -29,6 +30,7 @@ from shopctrl_desktop.store.retention import Purged, count_due
 from shopctrl_desktop.store.roles import refusal_message
 
 MAX_DAYS = 3650
+DEFAULTS = Settings()  # the periods offered when "Keep forever" is unticked
 RETENTION_NOTE = (
     "The delivering engine deletes finished items, their attempts and the event snapshots no item needs any "
     "more every ten minutes, in small batches. Waiting items are never deleted."
@@ -52,13 +54,13 @@ def purged_words(result: Purged) -> str:
 class _DaysField(QWidget):
     """A number of days with "Keep forever" (stored as 0)."""
 
-    def __init__(self, days: int, name: str) -> None:
+    def __init__(self, days: int, name: str, default: int) -> None:
         super().__init__()
         self.spin = QSpinBox()
         self.spin.setObjectName(name)
         self.spin.setRange(1, MAX_DAYS)
         self.spin.setSuffix(" days")
-        self.spin.setValue(days if days > 0 else 30)
+        self.spin.setValue(days if days > 0 else default)
         self.forever = QCheckBox("Keep forever")
         self.forever.setObjectName(f"{name}_forever")
         self.forever.setChecked(days <= 0)
@@ -81,8 +83,10 @@ class RetentionBox(QGroupBox):
         self.ctx = ctx
         self.busy = False
         s = ctx.settings
-        self.delivered = _DaysField(s.keep_delivered_days, "keep_delivered_days")
-        self.failed = _DaysField(s.keep_failed_days, "keep_failed_days")
+        self.delivered = _DaysField(
+            s.keep_delivered_days, "keep_delivered_days", DEFAULTS.keep_delivered_days
+        )
+        self.failed = _DaysField(s.keep_failed_days, "keep_failed_days", DEFAULTS.keep_failed_days)
         self.delivered.spin.setAccessibleName("Keep delivered and cancelled items")
         self.failed.spin.setAccessibleName("Keep failed items")
         self.purge_button = QPushButton("Purge now…")
