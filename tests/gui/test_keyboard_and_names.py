@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication, QDialog, QWidget
 
 from shopctrl_desktop.domain.model import SignatureScheme, Trigger
 from shopctrl_desktop.domain.signing import validate_secret
+from shopctrl_desktop.gui.erase_dialog import EraseDialog
 from shopctrl_desktop.gui.first_run import DatabaseChoiceDialog, SignInDialog
 from shopctrl_desktop.gui.mergefields.browser import MergeFieldBrowser
 from shopctrl_desktop.gui.settings.dialog import SettingsDialog
@@ -169,6 +170,7 @@ def _dialogs_to_walk(ctx, app_paths) -> list[Walk]:  # noqa: F811
     walks: list[tuple[str, Callable[[], QWidget], Callable[[QWidget], None]]] = [
         ("trigger editor", lambda: TriggerEditorDialog(ctx), with_rule),
         ("settings", lambda: SettingsDialog(ctx), nothing),
+        ("erase customer data", lambda: EraseDialog(ctx), nothing),
         ("shops", lambda: ShopsDialog(ctx), nothing),
         ("first run", lambda: DatabaseChoiceDialog(app_paths), nothing),
         ("first run, shared database", lambda: DatabaseChoiceDialog(app_paths), shared),
