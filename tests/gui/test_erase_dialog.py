@@ -118,3 +118,24 @@ def test_support_sees_it_read_only(qtbot, ctx, db) -> None:
     assert dialog.findChild(object, "read_only_line").text().startswith("Read-only: you are signed in as sam")
     dialog.preview()  # even when asked directly
     assert not dialog.busy and erasures(db) == []
+
+
+def test_file_menu_opens_it_and_an_erasure_refreshes_the_queue(qtbot, ctx, db, monkeypatch) -> None:
+    from tests.gui.test_main_window import open_window
+
+    fill(db)
+    window = open_window(qtbot, ctx)
+    file_menu = window.menuBar().actions()[0].menu()
+    assert window.erase_action in file_menu.actions()
+    window.erase_action.trigger()
+    dialog = window.erase_dialog
+    assert dialog.isVisible() and dialog.isModal()
+    preview(qtbot, dialog, ANN)
+    qtbot.waitUntil(lambda: "Retrying 1" in window.counts_label.text(), timeout=10_000)
+    answer_questions(monkeypatch, "Erase the data")
+    with qtbot.waitSignal(window.queue_page.refresh_action.triggered, timeout=10_000):
+        dialog.erase_button.click()
+    # the waiting item was cancelled: the status bar counts say so without waiting for the timer
+    qtbot.waitUntil(lambda: "Retrying 0" in window.counts_label.text(), timeout=10_000)
+    dialog.close()
+    window.close()
