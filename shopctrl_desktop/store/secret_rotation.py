@@ -108,6 +108,4 @@ def rotate_secret(
             raise RotationError("the new secret is the same as the current one; generate or enter another")
     sealed = sealer(session, box)(new_secret)
     assert sealed is not None
-    return apply_rotation(
-        session, row, sealed, hours, now or utcnow(), previous_sealed=row.hmac_secret_enc
-    )
+    return apply_rotation(session, row, sealed, hours, now or utcnow(), previous_sealed=row.hmac_secret_enc)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import functools
 import json
-from datetime import UTC, datetime
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, text
@@ -257,6 +257,7 @@ def save_trigger(session: Session, box: SecretBox, trigger: Trigger) -> int:
     row.actions = new_rows
     session.flush()
     for action_row, hours, before_secret, before_scheme in rotations:
+        assert action_row.hmac_secret_enc is not None  # only actions with a secret are rotated
         apply_rotation(
             session,
             action_row,
