@@ -51,9 +51,7 @@ class AuditAction(StrEnum):
     ENDPOINT_RESUMED = "endpoint.resumed"
     DATA_ERASED = "data.erased"  # a customer's erasure request: the kind and the counts, never the data
     DATABASE_RESTORED = "database.restored"  # `restore FILE`: recorded in the restored database
-    SECRET_ROTATED = (
-        "secret.rotated"  # an action's HMAC secret rotated: when and until when, never the secret
-    )
+    SECRET_ROTATED = "secret.rotated"  # an action's HMAC secret rotated; never the secret
 
     @property
     def kind(self) -> str:
