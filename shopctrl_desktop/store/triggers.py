@@ -249,9 +249,10 @@ def save_trigger(session: Session, box: SecretBox, trigger: Trigger) -> int:
             action_row = WebhookActionRow()
         before_secret, before_scheme = action_row.hmac_secret_enc, action_row.signature_scheme
         _fill_action_row(action_row, action, position, store)
-        if action.rotate_overlap_hours is not None and action_row.hmac_secret_enc:
+        replaced = _secret_replaced(old_actions.get(action.id), action)
+        if replaced and action.rotate_overlap_hours is not None and action_row.hmac_secret_enc:
             rotations.append((action_row, action.rotate_overlap_hours, before_secret, before_scheme))
-        elif _secret_replaced(old_actions.get(action.id), action):
+        elif replaced:
             _drop_previous_secret(action_row)  # typed over: the new secret alone, at once
         new_rows.append(action_row)
     row.actions = new_rows
