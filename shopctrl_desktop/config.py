@@ -44,6 +44,9 @@ class Settings:
     #: that many, with their attempts and the event snapshots no item refers to any more. 0 keeps them.
     keep_delivered_days: int = 30
     keep_failed_days: int = 90
+    #: Secret rotation (docs/endpoints.md "Rotating a secret"): hours the previous Standard Webhooks secret
+    #: keeps signing beside the new one.
+    secret_rotation_overlap_hours: float = 24.0
 
     @property
     def listen_address(self) -> str:

@@ -1,4 +1,4 @@
-"""``shopctrl-desktop triggers list|export|import``: the trigger subcommands of the command line (``cli``)."""
+"""``shopctrl-desktop triggers list|export|import|rotate-secret``: the trigger subcommands of the command line (``cli``)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,11 @@ def cmd_triggers_list(ctx: Context) -> int:
     with ctx.db.session() as session:
         triggers = list_triggers(session, None)  # no secrets read: a support login may list
     if ctx.args.json:
-        print_json([{"id": t.id, **trigger_to_json(t)} for t in triggers])
+        listed = [{"id": t.id, **trigger_to_json(t)} for t in triggers]
+        for trigger, entry in zip(triggers, listed, strict=True):  # action ids: for `rotate-secret ACTION_ID`
+            for action, action_entry in zip(trigger.actions, entry["actions"], strict=True):
+                action_entry["id"] = action.id
+        print_json(listed)
         return EXIT_OK
     rows = [
         [
@@ -108,6 +112,46 @@ def cmd_triggers_import(ctx: Context) -> int:
     return EXIT_OK
 
 
+def cmd_triggers_rotate_secret(ctx: Context) -> int:
+    """Rotate one action's HMAC secret: the new one signs at once; Standard Webhooks keeps signing with the
+    previous one for the overlap, the other schemes cut over (domain/secret_rotation.py)."""
+    from shopctrl_desktop.domain.secret_rotation import rotation_notice
+    from shopctrl_desktop.domain.signing import generate_secret
+    from shopctrl_desktop.store.models import WebhookActionRow
+    from shopctrl_desktop.store.secret_rotation import RotationError, rotate_secret
+
+    args = ctx.args
+    if (args.secret is None) == (not args.generate):
+        raise CliError(
+            "give the new secret with --secret VALUE (or --secret - to read it) or use --generate", 2
+        )
+    overlap = ctx.settings.secret_rotation_overlap_hours if args.overlap is None else args.overlap
+    new_secret = args.secret
+    if new_secret == "-":
+        new_secret = sys.stdin.readline().rstrip("\r\n")
+    with ctx.db.session() as session:
+        row = session.get(WebhookActionRow, args.action_id)
+        if args.generate and row is not None:
+            new_secret = generate_secret(row.signature_scheme)
+        try:
+            rotation = rotate_secret(
+                session, ctx.box, args.action_id, new_secret or "", overlap_hours=overlap
+            )
+        except RotationError as exc:
+            raise CliError(str(exc), 2) from None
+    plan = rotation.plan
+    notice = rotation_notice(
+        rotation.scheme,
+        plan.rotated_at.astimezone(),
+        plan.previous_expires_at.astimezone() if plan.previous_expires_at else None,
+        plan.rotated_at,
+    )
+    out(f'action #{rotation.action_id} of trigger "{rotation.trigger_title}": {notice}')
+    if args.generate:
+        out(f"new secret (give it to the receiver; it is not shown again): {new_secret}")
+    return EXIT_OK
+
+
 def _check_templates(ctx: Context, triggers: list[Trigger]) -> list[str]:
     """Every payload template compiled and rendered with sample data in a render worker (the bounds of
     ``serve``: 2 s, 512 MB), so a template that would stop the engine is refused here, at once."""
@@ -145,3 +189,23 @@ def add_triggers_parser(add: Callable[..., argparse.ArgumentParser], common: arg
     p = tsub.add_parser("import", help="create or update triggers by title from FILE", parents=[common])
     p.add_argument("file", metavar="FILE", help="an export file ('-' reads standard input)")
     p.set_defaults(handler=cmd_triggers_import)
+    p = tsub.add_parser(
+        "rotate-secret",
+        help="rotate an action's HMAC secret (Standard Webhooks: the previous one signs too for an overlap)",
+        parents=[common],
+    )
+    p.add_argument(
+        "action_id", metavar="ACTION_ID", type=int, help="the action's id (`triggers list --json`)"
+    )
+    given = p.add_mutually_exclusive_group()
+    given.add_argument("--secret", metavar="VALUE", help="the new secret ('-' reads it from standard input)")
+    given.add_argument(
+        "--generate", action="store_true", help="generate a new random secret and print it once"
+    )
+    p.add_argument(
+        "--overlap",
+        metavar="HOURS",
+        type=float,
+        help="hours the previous secret keeps signing (Standard Webhooks; default: the setting, 24)",
+    )
+    p.set_defaults(handler=cmd_triggers_rotate_secret)

@@ -51,6 +51,7 @@ class AuditAction(StrEnum):
     ENDPOINT_RESUMED = "endpoint.resumed"
     DATA_ERASED = "data.erased"  # a customer's erasure request: the kind and the counts, never the data
     DATABASE_RESTORED = "database.restored"  # `restore FILE`: recorded in the restored database
+    SECRET_ROTATED = "secret.rotated"  # an action's HMAC secret rotated; never the secret
 
     @property
     def kind(self) -> str:
@@ -83,6 +84,7 @@ _SENTENCES = {
     AuditAction.ENDPOINT_RESUMED: "Resumed deliveries to endpoint {target}",
     AuditAction.DATA_ERASED: "Erased the data of {name}",
     AuditAction.DATABASE_RESTORED: "Restored the database from {name}",
+    AuditAction.SECRET_ROTATED: "Rotated the HMAC secret of trigger {target}",
 }
 
 

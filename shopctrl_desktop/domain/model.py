@@ -89,6 +89,13 @@ class WebhookAction:
     payload_mime_type: MimeType = MimeType.JSON
     payload_body: str = ""
     id: int | None = None  # database id once stored
+    #: Secret rotation (domain/secret_rotation.py): state, not configuration (not compared, never exported).
+    previous_hmac_secret: str | None = field(default=None, repr=False, compare=False)
+    previous_secret_expires_at: datetime | None = field(default=None, compare=False)
+    secret_rotated_at: datetime | None = field(default=None, compare=False)
+    #: Set by the editor's "Rotate secret…": saving this action rotates to ``hmac_secret`` with this overlap
+    #: (hours) instead of simply replacing the secret (store/secret_rotation.py).
+    rotate_overlap_hours: float | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -69,15 +69,30 @@ def _keyed_proto(scheme: SignatureScheme, secret: str) -> Any:
 
 
 def sign(
-    scheme: SignatureScheme | str, secret: str, body: bytes, delivery_id: str, timestamp: int
+    scheme: SignatureScheme | str,
+    secret: str,
+    body: bytes,
+    delivery_id: str,
+    timestamp: int,
+    *,
+    also: tuple[str, ...] = (),
 ) -> dict[str, str]:
-    """The signature headers for one request. ``body`` must be the exact bytes put on the wire."""
+    """The signature headers for one request. ``body`` must be the exact bytes put on the wire.
+
+    ``also``: further secrets that sign too (a rotation's overlap, domain/secret_rotation.py); only Standard
+    Webhooks carries several signatures (``v1,<new> v1,<old>``, space-separated); the other schemes ignore it.
+    """
     chosen = scheme if isinstance(scheme, SignatureScheme) else _scheme(scheme)
-    if is_stored_secret(secret):
+    if is_stored_secret(secret) or any(is_stored_secret(s) for s in also):
         raise ValueError(
             "the HMAC secret is sealed for the engine key, which this workstation does not hold: it cannot sign "
             "here; send from the engine's workstation (or import its key with `shopctrl-desktop key import`)"
         )
+    if also and chosen is SignatureScheme.STANDARD_WEBHOOKS:
+        headers = sign(chosen, secret, body, delivery_id, timestamp)
+        more = [sign(chosen, s, body, delivery_id, timestamp)["webhook-signature"] for s in also]
+        headers["webhook-signature"] = " ".join([headers["webhook-signature"], *more])
+        return headers
     mac = _keyed_proto(chosen, secret).copy()
     if chosen is SignatureScheme.SHOPCTRL:
         mac.update(body)

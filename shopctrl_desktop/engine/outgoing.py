@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import base64
 import time
+from datetime import UTC, datetime
 from functools import lru_cache
 
 from shopctrl_desktop import __version__
 from shopctrl_desktop.domain.model import WebhookAction
 from shopctrl_desktop.domain.outcome import AttemptResult
+from shopctrl_desktop.domain.secret_rotation import signing_secrets
 from shopctrl_desktop.domain.signing import sign
 from shopctrl_desktop.engine.senders import OutgoingRequest
 from shopctrl_desktop.engine.tlsconfig import TLSContextCache
@@ -42,7 +44,10 @@ def build_request(
         added["Authorization"] = f"Basic {token}"
     if action.hmac_secret:
         ts = int(time.time()) if timestamp is None else timestamp
-        added.update(sign(action.signature_scheme, action.hmac_secret, raw, delivery_id, ts))
+        also: tuple[str, ...] = ()
+        if action.previous_hmac_secret:  # a rotation's overlap: the rule decides (domain/secret_rotation.py)
+            also = signing_secrets(action, datetime.fromtimestamp(ts, UTC))[1:]
+        added.update(sign(action.signature_scheme, action.hmac_secret, raw, delivery_id, ts, also=also))
     keep, user_agent = _merge_plan(tuple(headers), tuple(added))
     out = {name: headers[name] for name in keep}
     if user_agent:

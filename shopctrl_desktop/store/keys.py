@@ -37,6 +37,7 @@ _SECRET_COLUMNS = (
     WebhookActionRow.password_enc,
     WebhookActionRow.client_certificate_enc,
     WebhookActionRow.client_certificate_passphrase_enc,
+    WebhookActionRow.previous_hmac_secret_enc,  # a rotation's previous secret (store/secret_rotation.py)
 )
 IMPORT_HINT = "run `shopctrl-desktop key import FILE` with the key file exported on a workstation that has it"
 

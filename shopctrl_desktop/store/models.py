@@ -99,6 +99,11 @@ class WebhookActionRow(Base):
     headers_json: Mapped[str] = mapped_column(Text, default="{}")
     payload_mime_type: Mapped[str] = mapped_column(String(60), default="application/json")
     payload_body: Mapped[str] = mapped_column(Text, default="")
+    # secret rotation (migration 0011, store/secret_rotation.py): the previous HMAC secret, sealed like the
+    # current one, signs beside it until previous_secret_expires_at (Standard Webhooks only)
+    previous_hmac_secret_enc: Mapped[str | None] = mapped_column(Text, nullable=True)
+    previous_secret_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    secret_rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     trigger: Mapped[TriggerRow] = relationship(back_populates="actions")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, text
@@ -15,7 +16,8 @@ from shopctrl_desktop.domain.model import MimeType, Priority, SignatureScheme, T
 from shopctrl_desktop.domain.stored_secret import is_stored_secret, sealed_value, stored_secret
 from shopctrl_desktop.store.audit import record
 from shopctrl_desktop.store.keys import sealer
-from shopctrl_desktop.store.models import TriggerRow, WebhookActionRow
+from shopctrl_desktop.store.models import TriggerRow, WebhookActionRow, utcnow
+from shopctrl_desktop.store.secret_rotation import apply_rotation
 from shopctrl_desktop.store.secrets import SecretBox, SecretKeyError
 
 
@@ -58,7 +60,18 @@ def action_from_values(
         headers=json.loads(value("headers_json") or "{}"),
         payload_mime_type=MimeType(value("payload_mime_type")),
         payload_body=value("payload_body") or "",
+        previous_hmac_secret=secret("previous_hmac_secret_enc"),
+        previous_secret_expires_at=_moment(value("previous_secret_expires_at")),
+        secret_rotated_at=_moment(value("secret_rotated_at")),
     )
+
+
+def _moment(value: Any) -> datetime | None:
+    """A stored time as an aware UTC datetime (raw SQLite rows give text, the ORM naive-UTC-made-aware)."""
+    if value is None or value == "":
+        return None
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def trigger_from_values(value: Callable[[str], Any], actions: tuple[WebhookAction, ...]) -> Trigger:
@@ -196,6 +209,17 @@ def _store_secret(seal: Callable[[str | None], str | None]) -> Callable[[str | N
     return store
 
 
+def _secret_replaced(old: WebhookAction | None, new: WebhookAction) -> bool:
+    return old is not None and (
+        old.hmac_secret != new.hmac_secret or old.signature_scheme != new.signature_scheme
+    )
+
+
+def _drop_previous_secret(row: WebhookActionRow) -> None:
+    row.previous_hmac_secret_enc = None
+    row.previous_secret_expires_at = None
+
+
 def save_trigger(session: Session, box: SecretBox, trigger: Trigger) -> int:
     """Insert (id None) or update a trigger with its actions; returns the trigger id. The change is
     recorded in the audit trail (field by field) in the same transaction.
@@ -216,15 +240,34 @@ def save_trigger(session: Session, box: SecretBox, trigger: Trigger) -> int:
     row.enabled = trigger.enabled
     row.condition_json = json.dumps(trigger.condition) if trigger.condition else None
     existing = {a.id: a for a in row.actions}
+    old_actions = {a.id: a for a in old.actions} if old is not None else {}
     new_rows: list[WebhookActionRow] = []
+    rotations: list[tuple[WebhookActionRow, float, str | None, str]] = []
     for position, action in enumerate(trigger.actions):
         action_row = existing.pop(action.id, None) if action.id is not None else None
         if action_row is None:
             action_row = WebhookActionRow()
+        before_secret, before_scheme = action_row.hmac_secret_enc, action_row.signature_scheme
         _fill_action_row(action_row, action, position, store)
+        replaced = _secret_replaced(old_actions.get(action.id), action)
+        if replaced and action.rotate_overlap_hours is not None and action_row.hmac_secret_enc:
+            rotations.append((action_row, action.rotate_overlap_hours, before_secret, before_scheme))
+        elif replaced:
+            _drop_previous_secret(action_row)  # typed over: the new secret alone, at once
         new_rows.append(action_row)
     row.actions = new_rows
     session.flush()
+    for action_row, hours, before_secret, before_scheme in rotations:
+        assert action_row.hmac_secret_enc is not None  # only actions with a secret are rotated
+        apply_rotation(
+            session,
+            action_row,
+            action_row.hmac_secret_enc,
+            hours,
+            utcnow(),
+            previous_sealed=before_secret,
+            previous_scheme=before_scheme,
+        )
     changes = diff_triggers(old, trigger)
     if old is None or changes:
         verb = AuditAction.TRIGGER_CREATED if old is None else AuditAction.TRIGGER_CHANGED

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 from shopctrl_desktop.app_context import AppContext
-from shopctrl_desktop.domain.model import StoredEvent, Trigger, WebhookAction
+from shopctrl_desktop.domain.model import SignatureScheme, StoredEvent, Trigger, WebhookAction
 from shopctrl_desktop.engine.sample_events import sample_events
 from shopctrl_desktop.gui.background import run_in_background
 from shopctrl_desktop.gui.mergefields.browser import MergeFieldBrowser
@@ -29,6 +29,7 @@ from shopctrl_desktop.gui.webhook.general_tab import GeneralTab
 from shopctrl_desktop.gui.webhook.headers_tab import HeadersTab
 from shopctrl_desktop.gui.webhook.payload_tab import PayloadTab
 from shopctrl_desktop.gui.webhook.preview import RequestPreviewDialog
+from shopctrl_desktop.gui.webhook.rotate_dialog import RotateSecretDialog
 from shopctrl_desktop.gui.widgets.accessibility import chain_tab_order
 from shopctrl_desktop.gui.widgets.field_message import FieldMessage
 from shopctrl_desktop.gui.widgets.unsaved import Answer, UnsavedChangesDialog, ask_unsaved_changes
@@ -110,11 +111,14 @@ class WebhookEditorDialog(UnsavedChangesDialog):
         self.payload_tab.set_event(trigger.event)
         self.general_tab.load(self._original)
         self.auth_tab.load(self._original)
+        self.auth_tab.show_rotation(self._original)
+        self._rotate_overlap_hours: float | None = None  # "Rotate secret…" chosen: applied on save
         self.payload_tab.load(self._original)
         self.headers_tab.load(self._original)
         self._saved = self.action()
         for tab in (self.general_tab, self.auth_tab, self.payload_tab, self.headers_tab):
             tab.changed.connect(self._on_tab_changed)
+        self.auth_tab.rotate_requested.connect(self.rotate_secret)
         self.payload_tab.mergefields_requested.connect(self.show_merge_fields)
         self.payload_tab.preview_requested.connect(self.show_preview)
         self.payload_tab.send_test_requested.connect(self._on_payload_tab_send_test_requested)
@@ -156,7 +160,31 @@ class WebhookEditorDialog(UnsavedChangesDialog):
         values: dict[str, object] = {}
         for tab in (self.general_tab, self.auth_tab, self.payload_tab, self.headers_tab):
             values.update(tab.values())
-        return WebhookAction(id=self._original.id, **values)  # type: ignore[arg-type]
+        return WebhookAction(
+            id=self._original.id,
+            rotate_overlap_hours=self._rotate_overlap_hours,
+            **values,  # type: ignore[arg-type]
+        )
+
+    def rotate_secret(self) -> RotateSecretDialog:
+        """ "Rotate secret…": the new secret goes into the HMAC secret field and is rotated on save."""
+        scheme = SignatureScheme(self.general_tab.scheme_combo.currentData())
+        dialog = RotateSecretDialog(
+            scheme,
+            self.ctx.settings.secret_rotation_overlap_hours,
+            self.general_tab.secret_edit.text() or None,
+            self,
+        )
+        self.rotate_dialog = dialog
+        dialog.accepted.connect(lambda: self._on_rotate_dialog_accepted(dialog))
+        dialog.open()
+        return dialog
+
+    def _on_rotate_dialog_accepted(self, dialog: RotateSecretDialog) -> None:
+        self._rotate_overlap_hours = dialog.overlap_hours()
+        self.general_tab.secret_edit.setText(dialog.new_secret())
+        self.general_tab.secret_edit.set_revealed(False)
+        self.auth_tab.show_pending_rotation(self._rotate_overlap_hours)
 
     def problems(self) -> dict[int, list[str]]:
         """Validate every tab (messages appear next to the fields); {tab index: problems}."""
