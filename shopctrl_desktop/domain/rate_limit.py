@@ -86,6 +86,10 @@ class TokenBucket:
         missing = 1.0 - self._tokens
         return 0.0 if missing <= 1e-9 else missing / self.rate
 
+    def had_token(self) -> bool:
+        """Whether a token was left at the last time the bucket was asked (no clock needed)."""
+        return self._tokens >= 1.0 - 1e-9
+
     def set_rate(self, rate: float) -> None:
         self.rate = float(rate)
 
@@ -123,6 +127,11 @@ class RateLimits:
 
     def limits(self) -> dict[str, float]:
         return {key: bucket.rate for key, bucket in self.buckets.items()}
+
+    def had_token(self, item: Any) -> bool:
+        """Whether ``item`` was free to go by its limit when last asked (True: not limited)."""
+        bucket = self.bucket_of(item)
+        return bucket is None or bucket.had_token()
 
     def bucket_of(self, item: Any) -> TokenBucket | None:
         if item.host not in self.hosts:

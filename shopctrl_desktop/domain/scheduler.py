@@ -135,6 +135,8 @@ class DeliveryScheduler(Generic[Item]):
         if not running or not self.more_due:
             return None
         room = self.max_active - self.active
+        if self.rate_limits is not None:
+            room += self._rate_limited_waiting()  # they wait for their limit: they leave room for others
         free = self.concurrency - self._sending
         if self.blocked() or (self._recheck and max(room, free) > 0):
             want = max(room, free, 1)
@@ -187,8 +189,11 @@ class DeliveryScheduler(Generic[Item]):
             return None
         per_host = self.per_host
         host_sending = self._host_sending
+        limits = self.rate_limits
         for item in self._waiting:
             if host_sending[item.host] < per_host:
+                if limits is not None and not limits.had_token(item):
+                    continue  # waits for its rate limit, not for a claim
                 return item
         return None
 
@@ -247,6 +252,14 @@ class DeliveryScheduler(Generic[Item]):
             self.rate_limits = RateLimits(limits, key_of, host_variants, now)
         else:
             self.rate_limits.update(limits, now)
+
+    def _rate_limited_waiting(self) -> int:
+        """Waiting items of rate-limited endpoints: they do not count against the claim-ahead room, so a slow
+        limit cannot fill the hand and hold up other endpoints (their host's cap still bounds them)."""
+        limits = self.rate_limits
+        if limits is None:
+            return 0
+        return sum(1 for item in self._waiting if limits.bucket_of(item) is not None)
 
     def rate_wait(self, now: float) -> float | None:
         """Seconds until a waiting item held back only by its endpoint's rate limit may go (0: now); None
