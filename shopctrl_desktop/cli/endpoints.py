@@ -84,7 +84,7 @@ def cmd_endpoints_rate_limit(ctx: Context) -> int:
     """``endpoints rate-limit ID|URL RATE`` or ``--off``: at most RATE requests per second to the endpoint."""
     from shopctrl_desktop.domain.breaker import short_name
     from shopctrl_desktop.domain.rate_limit import RateLimitError, parse_rate, rate_text
-    from shopctrl_desktop.store.endpoints import EndpointNotFound, set_rate_limit
+    from shopctrl_desktop.store.endpoints import EndpointNotFound, RateLimitNotAllowed, set_rate_limit
 
     args = ctx.args
     if args.off == (args.rate is not None):
@@ -99,7 +99,7 @@ def cmd_endpoints_rate_limit(ctx: Context) -> int:
     try:
         with ctx.db.session() as session:
             key, before, changed = set_rate_limit(session, args.endpoint, rate)
-    except EndpointNotFound as exc:
+    except (EndpointNotFound, RateLimitNotAllowed) as exc:
         raise CliError(str(exc)) from None
     name = short_name(key)
     if not changed:

@@ -31,9 +31,11 @@ from shopctrl_desktop.domain.breaker import (
 from shopctrl_desktop.domain.model import ItemStatus
 from shopctrl_desktop.domain.queue import WAITING_STATUSES, status_values
 from shopctrl_desktop.domain.rate_limit import parse_rate
-from shopctrl_desktop.store.audit import record
+from shopctrl_desktop.domain.roles import Capability
+from shopctrl_desktop.store.audit import os_user, record
 from shopctrl_desktop.store.ingest import begin_write
 from shopctrl_desktop.store.models import EndpointRow, QueueItemRow, TriggerRow, WebhookActionRow, utcnow
+from shopctrl_desktop.store.roles import current_identity
 
 _WAITING = status_values(WAITING_STATUSES)
 _CHUNK = 500
@@ -41,6 +43,10 @@ _CHUNK = 500
 
 class EndpointNotFound(LookupError):
     """No endpoint has that id or URL (the message says so in words)."""
+
+
+class RateLimitNotAllowed(PermissionError):
+    """Only an admin may change a rate limit (the message says so in words)."""
 
 
 # ---------------------------------------------------------------------------------------- rows <-> circuits
@@ -263,11 +269,18 @@ def set_rate_limit(
     session: Session, ident: str, rate: float | None, now: datetime | None = None
 ) -> tuple[str, float | None, bool]:
     """Limit deliveries to an endpoint to ``rate`` requests per second (None: no limit); the rate is checked
-    by domain/rate_limit.py ``parse_rate`` (RateLimitError). Audited. A running engine picks it up within a
+    by domain/rate_limit.py ``parse_rate`` (RateLimitError), the login by its role (RateLimitNotAllowed: admins
+    only; on PostgreSQL a support login could otherwise write the row it may pause). Audited. A running engine picks it up within a
     few seconds. Returns (key, the limit before, whether it changed)."""
     now = now or utcnow()
     if rate is not None:
         rate = parse_rate(rate)
+    identity = current_identity(session, os_user())
+    if Capability.EDIT_SETTINGS not in identity.capabilities:
+        role = identity.role.value if identity.role else "no role"
+        raise RateLimitNotAllowed(
+            f"only an admin can change rate limits (you are signed in as {identity.user}, {role})"
+        )
     begin_write(session)
     key = find_endpoint(session, ident)
     row = lock_rows(session, [key], create=True, now=now)[key]
