@@ -22,6 +22,13 @@ from shopctrl_desktop.domain.rate_limit import MAX_RATE, MIN_RATE
 SUGGESTED_RATE = 10.0
 
 
+class RateSpinBox(QDoubleSpinBox):
+    """``5 requests per second``, ``0.5 requests per second``: no trailing zeros."""
+
+    def textFromValue(self, value: float) -> str:
+        return f"{value:.{self.decimals()}f}".rstrip("0").rstrip(".")
+
+
 class RateLimitDialog(QDialog):
     def __init__(self, name: str, rate: float | None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -36,7 +43,7 @@ class RateLimitDialog(QDialog):
         self.no_limit.setObjectName("no_limit")
         self.limited = QRadioButton("At most")
         self.limited.setObjectName("limited")
-        self.rate = QDoubleSpinBox()
+        self.rate = RateSpinBox()
         self.rate.setObjectName("rate")
         self.rate.setRange(MIN_RATE, MAX_RATE)
         self.rate.setDecimals(2)
@@ -76,7 +83,7 @@ class RateLimitDialog(QDialog):
         self.rate.valueChanged.connect(self._update)
         self.rate.editingFinished.connect(self._choose_limit)
         self._update()
-        self.resize(460, self.sizeHint().height())
+        self.resize(540, self.sizeHint().height())
 
     def _choose_limit(self) -> None:
         if self.rate.hasFocus():
