@@ -262,8 +262,9 @@ class DeliveryScheduler(Generic[Item]):
         return sum(1 for item in self._waiting if limits.bucket_of(item) is not None)
 
     def rate_wait(self, now: float) -> float | None:
-        """Seconds until a waiting item held back only by its endpoint's rate limit may go (0: now); None
-        when no item waits for that (nothing limited, or its host has no free slot: :meth:`sent` frees it)."""
+        """Seconds (> 0) until a waiting item held back by its endpoint's rate limit may go; None when no item
+        waits for a token (nothing limited; its host has no free slot: :meth:`sent` frees it; or its token is
+        there and it waits for a claim: the claim wakes the workers — a timer for it would spin)."""
         limits = self.rate_limits
         if limits is None:
             return None
@@ -275,7 +276,7 @@ class DeliveryScheduler(Generic[Item]):
                 if bucket is None:
                     continue
                 wait = bucket.wait(now)
-                if soonest is None or wait < soonest:
+                if wait > 0 and (soonest is None or wait < soonest):
                     soonest = wait
         return soonest
 

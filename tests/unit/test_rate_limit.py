@@ -171,3 +171,15 @@ def test_items_waiting_for_a_limit_leave_claim_room_for_other_endpoints():
     assert again is not None and again.want == 7  # the seven waiting for the limit do not count
     assert again.host_in_hand == {"erp.example": 8}  # the ERP's host is at its cap: others are claimed
     assert not s.blocked()  # a held item never asks for a claim ahead of its turn
+
+
+def test_no_timer_for_an_item_whose_token_is_there_but_that_waits_for_a_claim():
+    s: DeliveryScheduler[Item] = DeliveryScheduler(concurrency=10, per_host=10)
+    limited(s, {ERP: 1.0}, now=0.0)
+    s.add([Item(1, ERP), Item(2, ERP)])
+    s.ceiling = float("-inf")
+    assert s.next_to_send(0.0) is not None
+    assert s.rate_wait(0.5) == pytest.approx(0.5)
+    s.wake()  # the database may hold a higher item: the ready one waits for the claim, not for a timer
+    assert s.next_to_send(1.0) is None
+    assert s.rate_wait(1.0) is None and s.blocked()
