@@ -110,3 +110,31 @@ async def test_a_limit_set_and_taken_off_while_the_engine_runs_applies_without_a
         assert len(audit) == 2 and all(name == key.split("://", 1)[1] for _, name in audit)
     finally:
         await receiver.stop()
+
+
+async def test_the_engine_sleeps_until_the_next_token_instead_of_polling(db, box):
+    """A slow limit: the workers look for an item once per token (a timer), not in a loop meanwhile."""
+    receiver = await Receiver().start()
+    try:
+        action = make_action(db, box, receiver.url("/slow"))
+        with db.session() as s:
+            endpoints.set_rate_limit(s, receiver.url("/slow"), 4)
+        ids = add_items(db, action, 6)
+        async with running_engine(db, box, SETTINGS) as (engine, observer):
+            schedule = engine._schedule  # noqa: SLF001
+            plain = schedule.next_to_send
+            calls = []
+
+            def counted(now: float = 0.0):
+                calls.append(now)
+                return plain(now)
+
+            schedule.next_to_send = counted  # type: ignore[method-assign]
+            engine.wake()
+            await observer.wait_final(ids, timeout=20)
+        arrivals = [r.at for r in receiver.requests]
+        assert max(arrivals) - min(arrivals) >= 1.15  # 5 intervals of 250 ms
+        # 8 workers woken per token, and once after each send: dozens of looks, where a spin makes thousands
+        assert len(calls) < 200, len(calls)
+    finally:
+        await receiver.stop()
