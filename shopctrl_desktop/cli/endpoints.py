@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from shopctrl_desktop.cli.common import (
     EXIT_OK,
+    EXIT_USAGE,
     CliError,
     Context,
     out,
@@ -19,6 +20,7 @@ from shopctrl_desktop.cli.common import (
 
 def cmd_endpoints_list(ctx: Context) -> int:
     from shopctrl_desktop.domain.endpoint_stats import latency_text
+    from shopctrl_desktop.domain.rate_limit import rate_text
     from shopctrl_desktop.store.endpoint_stats import endpoint_page
 
     with ctx.db.session() as session:
@@ -39,11 +41,12 @@ def cmd_endpoints_list(ctx: Context) -> int:
             str(e.summary.failed),
             (e.summary.last_error or "")[:60],
             ", ".join(e.summary.triggers)[:60],
+            rate_text(e.summary.rate_limit) if e.summary.rate_limit else "",
         ]
         for e in page
     ]
     headers = ["ID", "STATE", "URL", "OK 1H", "OK 24H", "P50 / P95", "QUEUED", "RETRYING", "FAILED"]
-    print_table(rows, [*headers, "LAST ERROR", "USED BY"])
+    print_table(rows, [*headers, "LAST ERROR", "USED BY", "RATE LIMIT"])
     return EXIT_OK
 
 
@@ -77,6 +80,42 @@ def cmd_endpoints_resume(ctx: Context) -> int:
     return _change(ctx, pausing=False)
 
 
+def cmd_endpoints_rate_limit(ctx: Context) -> int:
+    """``endpoints rate-limit ID|URL RATE`` or ``--off``: at most RATE requests per second to the endpoint."""
+    from shopctrl_desktop.domain.breaker import short_name
+    from shopctrl_desktop.domain.rate_limit import RateLimitError, parse_rate, rate_text
+    from shopctrl_desktop.store.endpoints import EndpointNotFound, RateLimitNotAllowed, set_rate_limit
+
+    args = ctx.args
+    if args.off == (args.rate is not None):
+        raise CliError(
+            "give either a rate in requests per second (for example 20 or 0.5) or --off, not both",
+            EXIT_USAGE,
+        )
+    try:
+        rate = None if args.off else parse_rate(args.rate)
+    except RateLimitError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+    try:
+        with ctx.db.session() as session:
+            key, before, changed = set_rate_limit(session, args.endpoint, rate)
+    except (EndpointNotFound, RateLimitNotAllowed) as exc:
+        raise CliError(str(exc)) from None
+    name = short_name(key)
+    if not changed:
+        out(f"{name} already has {'no rate limit' if rate is None else f'the rate limit {rate_text(rate)}'}")
+    elif rate is None:
+        out(
+            f"{name}: rate limit removed (was {rate_text(before)}); deliveries go as fast as the receiver answers"
+        )
+    else:
+        out(
+            f"{name}: at most {rate_text(rate)} (one request every {1 / rate:.3g} s); "
+            "a running engine applies it within a few seconds"
+        )
+    return EXIT_OK
+
+
 def add_endpoints_parser(
     add: Callable[..., argparse.ArgumentParser], common: argparse.ArgumentParser
 ) -> None:
@@ -84,7 +123,7 @@ def add_endpoints_parser(
     endpoints = add(
         "endpoints",
         lambda ctx: print_help_for_missing_action(endpoints),
-        "list endpoints with their state; pause or resume deliveries to one",
+        "list endpoints with their state; pause or resume deliveries to one, or limit their rate",
     )
     sub = endpoints.add_subparsers(dest="endpoints_command", metavar="ACTION")
     p = sub.add_parser(
@@ -112,3 +151,11 @@ def add_endpoints_parser(
             "endpoint", metavar="ID|URL", help="the endpoint's ID from 'endpoints list', or its URL"
         )
         p.set_defaults(handler=handler)
+    text = "limit deliveries to an endpoint to RATE requests per second (spaced evenly), or --off"
+    p = sub.add_parser("rate-limit", help=text, description=text, parents=[common])
+    p.add_argument("endpoint", metavar="ID|URL", help="the endpoint's ID from 'endpoints list', or its URL")
+    p.add_argument(
+        "rate", metavar="RATE", nargs="?", help="requests per second, 0.01 to 10000 (e.g. 20 or 0.5)"
+    )
+    p.add_argument("--off", action="store_true", help="no rate limit (as fast as the receiver answers)")
+    p.set_defaults(handler=cmd_endpoints_rate_limit)

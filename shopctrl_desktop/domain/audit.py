@@ -49,6 +49,7 @@ class AuditAction(StrEnum):
     USER_REMOVED = "user.removed"
     ENDPOINT_PAUSED = "endpoint.paused"
     ENDPOINT_RESUMED = "endpoint.resumed"
+    ENDPOINT_RATE_LIMITED = "endpoint.rateLimited"  # a rate limit set, changed or taken off
     DATA_ERASED = "data.erased"  # a customer's erasure request: the kind and the counts, never the data
     DATABASE_RESTORED = "database.restored"  # `restore FILE`: recorded in the restored database
     SECRET_ROTATED = "secret.rotated"  # an action's HMAC secret rotated; never the secret
@@ -82,6 +83,7 @@ _SENTENCES = {
     AuditAction.USER_REMOVED: "Removed user {target}",
     AuditAction.ENDPOINT_PAUSED: "Paused deliveries to endpoint {target}",
     AuditAction.ENDPOINT_RESUMED: "Resumed deliveries to endpoint {target}",
+    AuditAction.ENDPOINT_RATE_LIMITED: "Changed the rate limit of endpoint {target}",
     AuditAction.DATA_ERASED: "Erased the data of {name}",
     AuditAction.DATABASE_RESTORED: "Restored the database from {name}",
     AuditAction.SECRET_ROTATED: "Rotated the HMAC secret of trigger {target}",

@@ -20,6 +20,11 @@ this class decides everything in between, on plain values:
   (domain/breaker.py decides, on the database's row; the claim gives them back in its transaction and
   :meth:`DeliveryScheduler.withdraw` takes those already in hand out when a circuit opens).
 
+* **rate limits** (optional, per endpoint; domain/rate_limit.py): an item whose endpoint has no token left
+  stays waiting in hand (no attempt spent) and lower items of other endpoints go first;
+  :meth:`DeliveryScheduler.rate_wait` tells the engine when the next one may go. Without any limit
+  (``rate_limits`` is None) the sending path is the plain one.
+
 Items are anything with ``id``, ``host`` and ``priority`` (the store's ``ClaimedItem``).
 """
 
@@ -28,7 +33,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
+
+from shopctrl_desktop.domain.rate_limit import RateLimits
 
 #: Items in hand (sending or waiting for a slot) per slot: enough that a database turn never leaves the
 #: slots idle and each turn moves a large group (benchmarks/delivery.py: 2 -> 0.50, 4 -> 0.56 of the
@@ -84,6 +91,7 @@ class DeliveryScheduler(Generic[Item]):
         self._recheck = False  # a wake-up came in while the last claim ran
         self.more_due = True
         self.ceiling = UNKNOWN
+        self.rate_limits: RateLimits | None = None  # None: no endpoint is limited (the plain path)
 
     # ------------------------------------------------------------------ what is in hand
     @property
@@ -127,6 +135,8 @@ class DeliveryScheduler(Generic[Item]):
         if not running or not self.more_due:
             return None
         room = self.max_active - self.active
+        if self.rate_limits is not None:
+            room += self._rate_limited_waiting()  # they wait for their limit: they leave room for others
         free = self.concurrency - self._sending
         if self.blocked() or (self._recheck and max(room, free) > 0):
             want = max(room, free, 1)
@@ -179,16 +189,22 @@ class DeliveryScheduler(Generic[Item]):
             return None
         per_host = self.per_host
         host_sending = self._host_sending
+        limits = self.rate_limits
         for item in self._waiting:
             if host_sending[item.host] < per_host:
+                if limits is not None and not limits.had_token(item):
+                    continue  # waits for its rate limit, not for a claim
                 return item
         return None
 
-    def next_to_send(self) -> Item | None:
+    def next_to_send(self, now: float = 0.0) -> Item | None:
         """The highest waiting item (priority, then id) whose host has a free slot, taking that slot;
-        None when no slot is free, nothing can go, or the database may hold a higher item (claim first)."""
+        None when no slot is free, nothing can go, or the database may hold a higher item (claim first).
+        ``now`` (monotonic seconds) matters only while an endpoint is rate-limited."""
         if self._sending >= self.concurrency:
             return None
+        if self.rate_limits is not None:
+            return self._next_within_rate(self.rate_limits, now)
         per_host = self.per_host
         host_sending = self._host_sending
         for index, item in enumerate(self._waiting):
@@ -200,6 +216,69 @@ class DeliveryScheduler(Generic[Item]):
                 self._sending += 1
                 return item
         return None
+
+    def _next_within_rate(self, limits: RateLimits, now: float) -> Item | None:
+        """:meth:`next_to_send` while some endpoint is rate-limited: an item whose endpoint has no token now
+        is passed over (it keeps its place and spends nothing); the one taken spends a token."""
+        per_host = self.per_host
+        host_sending = self._host_sending
+        for index, item in enumerate(self._waiting):
+            if host_sending[item.host] < per_host:
+                bucket = limits.bucket_of(item)
+                if bucket is not None and not bucket.ready(now):
+                    continue
+                if item.priority < self.ceiling:
+                    return None
+                if bucket is not None:
+                    bucket.take(now)
+                del self._waiting[index]
+                host_sending[item.host] += 1
+                self._sending += 1
+                return item
+        return None
+
+    def set_rate_limits(
+        self,
+        limits: dict[str, float],
+        key_of: Callable[[Any], str],
+        host_variants: Callable[[str], tuple[str, ...]],
+        now: float,
+    ) -> None:
+        """Requests per second per endpoint key (none: no limit). An endpoint whose limit changes keeps its
+        bucket (a running engine picks a change up without a restart)."""
+        if not limits:
+            self.rate_limits = None
+        elif self.rate_limits is None:
+            self.rate_limits = RateLimits(limits, key_of, host_variants, now)
+        else:
+            self.rate_limits.update(limits, now)
+
+    def _rate_limited_waiting(self) -> int:
+        """Waiting items of rate-limited endpoints: they do not count against the claim-ahead room, so a slow
+        limit cannot fill the hand and hold up other endpoints (their host's cap still bounds them)."""
+        limits = self.rate_limits
+        if limits is None:
+            return 0
+        return sum(1 for item in self._waiting if limits.bucket_of(item) is not None)
+
+    def rate_wait(self, now: float) -> float | None:
+        """Seconds (> 0) until a waiting item held back by its endpoint's rate limit may go; None when no item
+        waits for a token (nothing limited; its host has no free slot: :meth:`sent` frees it; or its token is
+        there and it waits for a claim: the claim wakes the workers — a timer for it would spin)."""
+        limits = self.rate_limits
+        if limits is None:
+            return None
+        soonest: float | None = None
+        host_sending = self._host_sending
+        for item in self._waiting:
+            if host_sending[item.host] < self.per_host:
+                bucket = limits.bucket_of(item)
+                if bucket is None:
+                    continue
+                wait = bucket.wait(now)
+                if wait > 0 and (soonest is None or wait < soonest):
+                    soonest = wait
+        return soonest
 
     def sent(self, item: Item) -> None:
         """The request of ``item`` is over (answered, failed or cancelled): its slot is free."""

@@ -33,7 +33,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from shopctrl_desktop.config import Settings
-from shopctrl_desktop.domain.breaker import LocalWatch, endpoint_key, verdict
+from shopctrl_desktop.domain.breaker import LocalWatch, endpoint_key, host_variants, verdict
 from shopctrl_desktop.domain.model import ItemStatus, WebhookAction
 from shopctrl_desktop.domain.outcome import AttemptResult
 from shopctrl_desktop.domain.queue import ItemChange
@@ -99,6 +99,8 @@ class DeliveryEngine:
         self._event: asyncio.Event | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = float("inf")
+        self._rate_timer: asyncio.TimerHandle | None = None  # wakes workers when a rate-limited item may go
+        self._rate_timer_at = float("inf")
         self.delivered = 0
         self.attempted = 0
 
@@ -109,6 +111,7 @@ class DeliveryEngine:
         self._observer.state_changed("delivery", "starting", "")
         self._loop = asyncio.get_running_loop()
         self._schedule = DeliveryScheduler(self._concurrency, self._per_host)
+        self._store.reread_rate_limits()  # the new scheduler has none yet: read them in the first turn
         self._actions.clear()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="delivery-db")
         self._event = asyncio.Event()
@@ -137,6 +140,9 @@ class DeliveryEngine:
         self._event.set()
         if self._timer is not None:
             self._timer.cancel()
+        if self._rate_timer is not None:
+            self._rate_timer.cancel()
+            self._rate_timer, self._rate_timer_at = None, float("inf")
         db_loop, heartbeat = self._loops
         self._wake_workers(len(self._idle))
         _, pending = await asyncio.wait(self._workers, timeout=max(0.0, drain_timeout))
@@ -272,6 +278,8 @@ class DeliveryEngine:
                 self._after_claim(plan, items, actions)
             self._watch.turn_done()
             self._after_circuits(news)
+            if news.rate_limits is not None:
+                self._apply_rate_limits(news.rate_limits)
 
     def _after_circuits(self, news: TurnNews) -> None:
         """Endpoints whose circuit opened (or that were paused): their items waiting in hand go back to the
@@ -284,6 +292,39 @@ class DeliveryEngine:
             self._on_wake()
         if news.probe_in is not None and news.probe_in > 0 and self._running:
             self._wake_in(news.probe_in)
+
+    def _apply_rate_limits(self, limits: dict[str, float]) -> None:
+        """Limits read from the database (a person may have changed one): the scheduler spaces those
+        endpoints' sends from now on; idle workers look again (a limit raised or taken off)."""
+        current = self._schedule.rate_limits
+        if (current.limits() if current is not None else {}) == limits:
+            return
+        assert self._loop is not None
+        self._schedule.set_rate_limits(
+            limits, lambda item: endpoint_key(item.url), host_variants, self._loop.time()
+        )
+        self._wake_workers(len(self._idle))
+
+    def _rate_timer_for_waiting(self) -> None:
+        """Items wait only for their endpoint's rate limit: wake the workers when the first may go (one timer,
+        the earliest; no polling)."""
+        assert self._loop is not None
+        now = self._loop.time()
+        delay = self._schedule.rate_wait(now)
+        if delay is None:
+            return
+        when = now + delay
+        if self._rate_timer is not None and self._rate_timer_at <= when:
+            return
+        if self._rate_timer is not None:
+            self._rate_timer.cancel()
+        self._rate_timer_at = when
+        self._rate_timer = self._loop.call_at(when, self._on_rate_timer)
+
+    def _on_rate_timer(self) -> None:
+        self._rate_timer = None
+        self._rate_timer_at = float("inf")
+        self._wake_workers(len(self._idle))
 
     def _withdraw(self, keys: set[str] | frozenset[str]) -> int:
         """Items waiting in hand for these endpoints leave it unsent and go back to the queue (no attempt)."""
@@ -362,10 +403,15 @@ class DeliveryEngine:
         priority order. A slow host holds at most ``per_host_concurrency`` workers."""
         assert self._loop is not None and self._event is not None
         while True:
-            item = self._schedule.next_to_send() if self._running else None
+            limited = self._schedule.rate_limits is not None
+            item = (
+                self._schedule.next_to_send(self._loop.time() if limited else 0.0) if self._running else None
+            )
             if item is None:
                 if not self._running:
                     return
+                if limited:
+                    self._rate_timer_for_waiting()
                 waiter = self._loop.create_future()
                 self._idle.append(waiter)
                 await waiter

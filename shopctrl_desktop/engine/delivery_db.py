@@ -17,8 +17,9 @@ from shopctrl_desktop.domain.breaker import BreakerPolicy
 from shopctrl_desktop.domain.model import WebhookAction
 from shopctrl_desktop.domain.outcome import AttemptResult
 from shopctrl_desktop.store import claim as claims
+from shopctrl_desktop.store import endpoints as endpoint_rows
 from shopctrl_desktop.store import unreadable as unreadable_secrets
-from shopctrl_desktop.store.circuits import Circuits, TurnNews
+from shopctrl_desktop.store.circuits import REFRESH_SECONDS, Circuits, TurnNews
 from shopctrl_desktop.store.db import Database
 from shopctrl_desktop.store.models import utcnow
 from shopctrl_desktop.store.secrets import SecretBox
@@ -52,6 +53,7 @@ class DeliveryDatabase:
         self.lease_seconds = 35.0
         self._lease_read_at = float("-inf")  # monotonic time; only the database thread touches these two
         self._actions: dict[int, tuple[float, WebhookAction | None]] = {}  # None: secrets not decryptable
+        self._limits_read_at = float("-inf")  # monotonic time the rate limits were last read
 
     def recover(self) -> int:
         with self._db.session() as session:
@@ -76,6 +78,7 @@ class DeliveryDatabase:
         with self._db.session() as session:
             record = claims.record_outcomes(session, self.owner, batch, self._settings.retry, now)
             self.circuits.refresh(session, news)
+            self._read_rate_limits(session, news)
             if batch:
                 self.circuits.after_record(session, batch, now, record, news)
             if want > 0:
@@ -99,6 +102,17 @@ class DeliveryDatabase:
                     items = self._fail_unreadable(session, items, unreadable, record)
             news.probe_in = self.circuits.probe_in(now)
         return record, items, actions, news
+
+    def reread_rate_limits(self) -> None:
+        """Read the rate limits in the next turn (a starting engine)."""
+        self._limits_read_at = float("-inf")
+
+    def _read_rate_limits(self, session: Any, news: TurnNews) -> None:
+        """The endpoints' rate limits, every few seconds (a person may change one while the engine runs)."""
+        clock = time.monotonic()
+        if clock - self._limits_read_at >= REFRESH_SECONDS:
+            self._limits_read_at = clock
+            news.rate_limits = endpoint_rows.rate_limits(session)
 
     def _fail_unreadable(
         self,

@@ -58,6 +58,9 @@ class TurnNews:
     blocked: set[str] = field(default_factory=set)
     held: int = 0
     probe_in: float | None = None
+    rate_limits: dict[str, float] | None = (
+        None  # read this turn (store/endpoints.py rate_limits); None: not read
+    )
 
 
 def _clock_time(value: datetime | None, now: datetime | None = None) -> str:

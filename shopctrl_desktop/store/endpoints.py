@@ -30,9 +30,12 @@ from shopctrl_desktop.domain.breaker import (
 )
 from shopctrl_desktop.domain.model import ItemStatus
 from shopctrl_desktop.domain.queue import WAITING_STATUSES, status_values
-from shopctrl_desktop.store.audit import record
+from shopctrl_desktop.domain.rate_limit import parse_rate
+from shopctrl_desktop.domain.roles import Capability
+from shopctrl_desktop.store.audit import os_user, record
 from shopctrl_desktop.store.ingest import begin_write
 from shopctrl_desktop.store.models import EndpointRow, QueueItemRow, TriggerRow, WebhookActionRow, utcnow
+from shopctrl_desktop.store.roles import current_identity
 
 _WAITING = status_values(WAITING_STATUSES)
 _CHUNK = 500
@@ -40,6 +43,10 @@ _CHUNK = 500
 
 class EndpointNotFound(LookupError):
     """No endpoint has that id or URL (the message says so in words)."""
+
+
+class RateLimitNotAllowed(PermissionError):
+    """Only an admin may change a rate limit (the message says so in words)."""
 
 
 # ---------------------------------------------------------------------------------------- rows <-> circuits
@@ -258,6 +265,47 @@ def resume_endpoint(session: Session, ident: str, now: datetime | None = None) -
     return key, released, True
 
 
+def set_rate_limit(
+    session: Session, ident: str, rate: float | None, now: datetime | None = None
+) -> tuple[str, float | None, bool]:
+    """Limit deliveries to an endpoint to ``rate`` requests per second (None: no limit); the rate is checked
+    by domain/rate_limit.py ``parse_rate`` (RateLimitError), the login by its role (RateLimitNotAllowed: admins
+    only; on PostgreSQL a support login could otherwise write the row it may pause). Audited. A running engine picks it up within a
+    few seconds. Returns (key, the limit before, whether it changed)."""
+    now = now or utcnow()
+    if rate is not None:
+        rate = parse_rate(rate)
+    identity = current_identity(session, os_user())
+    if Capability.EDIT_SETTINGS not in identity.capabilities:
+        role = identity.role.value if identity.role else "no role"
+        raise RateLimitNotAllowed(
+            f"only an admin can change rate limits (you are signed in as {identity.user}, {role})"
+        )
+    begin_write(session)
+    key = find_endpoint(session, ident)
+    row = lock_rows(session, [key], create=True, now=now)[key]
+    before = row.rate_limit
+    if before == rate:
+        return key, before, False
+    row.rate_limit = rate
+    row.updated_at = now
+    session.flush()
+    record(
+        session,
+        AuditAction.ENDPOINT_RATE_LIMITED,
+        _subject(row),
+        [FieldChange("rateLimit", before, rate)],
+    )
+    return key, before, True
+
+
+def rate_limits(session: Session) -> dict[str, float]:
+    """The limited endpoints: endpoint key -> requests per second (the delivery engine reads it every few
+    seconds; one small query)."""
+    query = select(EndpointRow.url, EndpointRow.rate_limit).where(EndpointRow.rate_limit.is_not(None))
+    return {url: float(rate) for url, rate in session.execute(query) if rate is not None}
+
+
 # ---------------------------------------------------------------------------------------- the list
 @dataclass(frozen=True)
 class EndpointSummary:
@@ -271,6 +319,7 @@ class EndpointSummary:
     failing_since: datetime | None
     next_probe_at: datetime | None
     triggers: tuple[str, ...]
+    rate_limit: float | None = None  # requests per second; None: no limit
 
     def to_json(self) -> dict[str, Any]:
         def iso(value: datetime | None) -> str | None:
@@ -287,6 +336,7 @@ class EndpointSummary:
             "failingSince": iso(self.failing_since),
             "nextProbeAt": iso(self.next_probe_at),
             "triggers": list(self.triggers),
+            "rateLimit": self.rate_limit,
         }
 
 
@@ -326,6 +376,7 @@ def list_endpoints(session: Session) -> list[EndpointSummary]:
                 failing_since=circuit.failing_since,
                 next_probe_at=circuit.next_probe_at if circuit.blocked else None,
                 triggers=tuple(sorted(triggers.get(key, ()))),
+                rate_limit=row.rate_limit if row else None,
             )
         )
     order = {"paused": 0, "circuit open": 1, "probing": 1, "failing": 2, "healthy": 3}

@@ -250,6 +250,7 @@ class EndpointRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     last_action: Mapped[str] = mapped_column(String(300), default="")  # a trigger title that uses it
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    rate_limit: Mapped[float | None] = mapped_column(Float, nullable=True)  # requests/s; None: no limit
 
 
 class EndpointMinuteRow(Base):

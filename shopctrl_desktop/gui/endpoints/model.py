@@ -10,11 +10,12 @@ from PySide6.QtGui import QBrush, QColor, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from shopctrl_desktop.domain.endpoint_stats import latency_text
+from shopctrl_desktop.domain.rate_limit import rate_text
 from shopctrl_desktop.gui.table_model import RowsTableModel
 from shopctrl_desktop.store.endpoint_stats import EndpointStats
 
 COL_ENDPOINT, COL_STATE, COL_OK_1H, COL_OK_24H, COL_LATENCY, COL_QUEUED, COL_RETRYING, COL_FAILED = range(8)
-COL_TREND, COL_USED_BY, COL_ERROR = 8, 9, 10
+COL_TREND, COL_USED_BY, COL_LIMIT, COL_ERROR = 8, 9, 10, 11
 #: The row's EndpointStats (the trend delegate draws from it).
 STATS_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -62,6 +63,7 @@ class EndpointsModel(RowsTableModel[EndpointStats]):
         "Failed",
         "Last 24 h",
         "Used by",
+        "Rate limit",
         "Last error",
     )
 
@@ -116,6 +118,8 @@ class EndpointsModel(RowsTableModel[EndpointStats]):
                 return f"{rate.attempts - rate.failures:,} of {rate.attempts:,} attempts delivered (2xx)"
             if col == COL_LATENCY:
                 return "Response time: half of the attempts were faster than p50, 95 % faster than p95"
+            if col == COL_LIMIT:
+                return limit_tip(s.rate_limit)
         return None
 
     @staticmethod
@@ -143,7 +147,15 @@ class EndpointsModel(RowsTableModel[EndpointStats]):
             return (s.last_error or "").replace("\n", " ") if s.state != "healthy" else ""
         if col == COL_USED_BY:
             return ", ".join(s.triggers)
+        if col == COL_LIMIT:
+            return rate_text(s.rate_limit) if s.rate_limit else "—"
         return ""
+
+
+def limit_tip(rate: float | None) -> str:
+    if rate is None:
+        return "No rate limit: items go as fast as the receiver answers (Rate limit… sets one)"
+    return f"At most {rate_text(rate)}: one request every {1 / rate:.3g} s, evenly spaced"
 
 
 class MiddleElideDelegate(QStyledItemDelegate):

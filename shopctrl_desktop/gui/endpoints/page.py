@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QMessageBox, QPushButton, QVB
 
 from shopctrl_desktop.app_context import AppContext
 from shopctrl_desktop.domain.breaker import short_name
+from shopctrl_desktop.domain.rate_limit import rate_text
 from shopctrl_desktop.domain.roles import Capability
 from shopctrl_desktop.gui.background import run_in_background
 from shopctrl_desktop.gui.endpoints.chart import MinuteChart
@@ -27,6 +28,7 @@ from shopctrl_desktop.gui.endpoints.model import (
     MiddleElideDelegate,
     TrendDelegate,
 )
+from shopctrl_desktop.gui.endpoints.rate_dialog import RateLimitDialog
 from shopctrl_desktop.gui.permissions import read_only_reason
 from shopctrl_desktop.gui.table_model import log_table, table_over_detail
 from shopctrl_desktop.store import endpoint_stats as stats
@@ -34,7 +36,7 @@ from shopctrl_desktop.store import endpoints as endpoint_store
 
 #: Live changes reload the page at most this often.
 REFRESH_MS = 1000
-WIDTHS = (270, 105, 58, 58, 115, 60, 64, 56, 110, 170)
+WIDTHS = (270, 105, 58, 58, 115, 60, 64, 56, 110, 170, 70)
 
 
 def _items(n: int) -> str:
@@ -69,13 +71,16 @@ class EndpointsPage(QWidget):
         self.resume_button.setToolTip(
             "Deliver again now (also closes an open circuit: “I fixed it, send now”)"
         )
+        self.rate_button = QPushButton("Rate limit…")
+        self.rate_button.setObjectName("rate_limit_endpoint")
+        self.rate_button.setToolTip("Limit how many requests a second go to this endpoint")
         self.retry_button = QPushButton("Retry everything that failed since the outage began…")
         self.retry_button.setObjectName("retry_since_outage")
         self.refresh_button = QPushButton("Refresh")
         self.summary = QLabel()
         self.summary.setObjectName("endpoints_summary")
         bar = QHBoxLayout()
-        for button in (self.pause_button, self.resume_button, self.retry_button):
+        for button in (self.pause_button, self.resume_button, self.rate_button, self.retry_button):
             bar.addWidget(button)
         bar.addStretch(1)
         bar.addWidget(self.summary)
@@ -89,6 +94,7 @@ class EndpointsPage(QWidget):
         self.pause_button.clicked.connect(self.pause_selected)
         self.resume_button.clicked.connect(self.resume_selected)
         self.retry_button.clicked.connect(self.retry_since_outage)
+        self.rate_button.clicked.connect(self.edit_rate_limit)
         self.refresh_button.clicked.connect(self.reload)
         self.table.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self._refresh_timer = QTimer(self)
@@ -98,6 +104,8 @@ class EndpointsPage(QWidget):
         self._stale = True
         self._selected_key: str | None = None
         self.retry_box: QMessageBox | None = None
+        self.rate_dialog: RateLimitDialog | None = None
+        self._may_limit = Capability.EDIT_SETTINGS in ctx.identity.capabilities  # admin only
         self._may_pause = Capability.PAUSE_ENDPOINTS in ctx.identity.capabilities
         self._may_retry = Capability.RETRY_CANCEL in ctx.identity.capabilities
         self._update_buttons()
@@ -216,6 +224,10 @@ class EndpointsPage(QWidget):
         self.pause_button.setEnabled(self._may_pause and e is not None and state != "paused")
         self.resume_button.setEnabled(self._may_pause and state in ("paused", "circuit open", "probing"))
         self.retry_button.setEnabled(self._may_retry and e is not None)
+        self.rate_button.setEnabled(self._may_limit and e is not None)
+        no_limit = read_only_reason(self.ctx, Capability.EDIT_SETTINGS, "rate limits")
+        if no_limit:
+            self.rate_button.setToolTip(no_limit)
         no_pause = read_only_reason(self.ctx, Capability.PAUSE_ENDPOINTS, "endpoints")
         if no_pause:
             self.pause_button.setToolTip(no_pause)
@@ -258,6 +270,39 @@ class EndpointsPage(QWidget):
 
         title = "Pause endpoint" if pausing else "Resume endpoint"
         run_in_background(change, done, lambda m: self._error(title, m), owner=self)
+
+    def edit_rate_limit(self) -> None:
+        """The "Rate limit…" dialog for the selected endpoint; OK saves it (audited)."""
+        e = self.selected()
+        if e is None or not self._may_limit:
+            return
+        dialog = RateLimitDialog(short_name(e.key), e.summary.rate_limit, self)
+        self.rate_dialog = dialog
+        key = e.key
+        dialog.accepted.connect(lambda: self._save_rate_limit(key, dialog.chosen_rate()))
+        dialog.open()
+
+    def _save_rate_limit(self, key: str, rate: float | None) -> None:
+        db = self.ctx.db
+
+        def change() -> tuple[str, float | None, bool]:
+            with db.session() as s:
+                return endpoint_store.set_rate_limit(s, key, rate)
+
+        def done(result: tuple[str, float | None, bool]) -> None:
+            _, _before, changed = result
+            name = short_name(key)
+            if not changed:
+                text = f"{name}: rate limit unchanged ({rate_text(rate)})"
+            elif rate is None:
+                text = f"{name}: no rate limit"
+            else:
+                text = f"{name}: at most {rate_text(rate)}"
+            self.message_posted.emit(text)
+            self.items_requeued.emit()  # the engine looks at the endpoints at its next turn
+            self.reload()
+
+        run_in_background(change, done, lambda m: self._error("Rate limit", m), owner=self)
 
     def retry_since_outage(self) -> None:
         e = self.selected()

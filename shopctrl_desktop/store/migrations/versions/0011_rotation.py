@@ -1,6 +1,6 @@
 """secret rotation: the previous HMAC secret (sealed), until when it signs, and when the secret was rotated
 
-Revision ID: 0011_rotation
+Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-03 19:30:00
 
@@ -13,7 +13,7 @@ engine role reads the whole table. The view of migration 0007 is unchanged: it a
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011_rotation"
+revision = "0011"
 down_revision = "0010"
 branch_labels = None
 depends_on = None
