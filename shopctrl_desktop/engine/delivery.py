@@ -35,7 +35,8 @@ from typing import Any, TypeVar
 from shopctrl_desktop.config import Settings
 from shopctrl_desktop.domain.breaker import LocalWatch, endpoint_key, verdict
 from shopctrl_desktop.domain.model import ItemStatus, WebhookAction
-from shopctrl_desktop.domain.outcome import AttemptResult
+from shopctrl_desktop.domain.offline import Change, OfflineDetector, OfflinePolicy, Reach, reach_of
+from shopctrl_desktop.domain.outcome import AttemptResult, in_words
 from shopctrl_desktop.domain.queue import ItemChange
 from shopctrl_desktop.domain.scheduler import ClaimPlan, DeliveryScheduler
 from shopctrl_desktop.domain.tls import CertificateError
@@ -85,6 +86,16 @@ class DeliveryEngine:
         self._actions: dict[int, WebhookAction | None] = {}  # item id -> its action, until it is sent
         self._watch = LocalWatch(int(settings.circuit_failures))  # failures seen here, between database turns
         self._releasing: set[asyncio.Task[None]] = set()  # items withdrawn from the hand, being given back
+        self._offline = OfflineDetector(
+            OfflinePolicy(
+                int(settings.offline_hosts),
+                float(settings.offline_window_seconds),
+                float(settings.offline_first_probe_seconds),
+                float(settings.offline_max_probe_seconds),
+            )
+        )
+        self._probe_id: int | None = None  # the offline probe item, while it is under way
+        self.offline_since: datetime | None = None  # deliveries paused because this workstation is offline
         self._loop: asyncio.AbstractEventLoop | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._running = False  # claiming and sending
@@ -192,6 +203,24 @@ class DeliveryEngine:
         else:
             loop.call_soon_threadsafe(self._on_wake)
 
+    def set_network_online(self, online: bool) -> None:
+        """The operating system's reachability (the desktop app's QNetworkInformation). Safe from any thread."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._on_network(online)
+        else:
+            loop.call_soon_threadsafe(self._on_network, online)
+
+    @property
+    def offline(self) -> bool:
+        return self._offline.offline
+
     @property
     def owner(self) -> str:
         """This engine's name on the leases it holds."""
@@ -234,6 +263,9 @@ class DeliveryEngine:
         while True:
             self._event.clear()
             plan = self._schedule.claim_plan(self._running)
+            probe = False
+            if self._offline.offline:  # no claims, but a probe now and then (domain/offline.py)
+                plan, probe = self._offline_plan()
             if not self._records and plan is None:
                 if not self._running and all(w.done() for w in self._workers):
                     return
@@ -270,6 +302,10 @@ class DeliveryEngine:
                 self._after_record(batch, record)
             if plan is not None:
                 self._after_claim(plan, items, actions)
+                if probe:
+                    self._probe_claimed(items)
+                elif self._offline.offline:  # claimed while going offline: back to the queue unsent
+                    self._withdraw_matching(lambda _item: True)
             self._watch.turn_done()
             self._after_circuits(news)
 
@@ -287,15 +323,21 @@ class DeliveryEngine:
 
     def _withdraw(self, keys: set[str] | frozenset[str]) -> int:
         """Items waiting in hand for these endpoints leave it unsent and go back to the queue (no attempt)."""
-        gone = self._schedule.withdraw(lambda item: endpoint_key(item.url) in keys)
+        return self._withdraw_matching(lambda item: endpoint_key(item.url) in keys)
+
+    def _withdraw_matching(self, leaves: Callable[[claims.ClaimedItem], bool]) -> int:
+        gone = self._schedule.withdraw(leaves)
         if not gone:
             return 0
         for item in gone:
             self._actions.pop(item.id, None)
+        self._release_later(gone)
+        return len(gone)
+
+    def _release_later(self, gone: list[claims.ClaimedItem]) -> None:
         task = asyncio.get_running_loop().create_task(self._release(gone))
         self._releasing.add(task)
         task.add_done_callback(self._releasing.discard)
-        return len(gone)
 
     async def _release(self, gone: list[claims.ClaimedItem]) -> None:
         try:
@@ -321,6 +363,77 @@ class DeliveryEngine:
         key = endpoint_key(item.url)
         if self._watch.note(key, verdict(result)):
             self._withdraw({key})
+
+    # ------------------------------------------------------------------ offline (domain/offline.py)
+    def _on_network(self, online: bool) -> None:
+        self._apply_offline(self._offline.reported(online, time.monotonic()), "the system reports no network")
+
+    def _note_reach(self, item: claims.ClaimedItem, result: AttemptResult) -> bool:
+        """Feed the offline rule; True when the attempt is given back uncounted (it failed unreachable while
+        offline: the workstation's fault, not the receiver's)."""
+        reach = reach_of(result)
+        probe = item.id == self._probe_id
+        if probe:
+            self._probe_id = None
+        if reach is Reach.UNKNOWN and not probe:
+            return False
+        change = self._offline.note(item.host, reach, time.monotonic(), probe=probe)
+        if change is not None:
+            policy = self._offline.policy
+            self._apply_offline(
+                change,
+                f"{policy.hosts} hosts unreachable within {policy.window:g} s ({result.error})",
+            )
+        if reach is Reach.UNREACHABLE and self._offline.offline:
+            self._schedule.recorded([item.id])
+            self._release_later([item])
+            return True
+        return False
+
+    def _apply_offline(self, change: Change | None, reason: str) -> None:
+        if change is Change.OFFLINE:
+            self.offline_since = utcnow()
+            log.warning(
+                "offline: %s; deliveries paused (no attempts spent), probing from %s",
+                reason,
+                in_words(self._offline.policy.first_probe),
+            )
+            self._observer.state_changed("delivery", "offline", self.offline_since.isoformat())
+            self._withdraw_matching(lambda _item: True)
+            if self._event is not None:
+                self._event.set()  # plans the first probe
+        elif change is Change.ONLINE:
+            since = self.offline_since
+            self.offline_since = None
+            lasted = f" after {in_words((utcnow() - since).total_seconds())}" if since is not None else ""
+            log.info("online again%s: deliveries resume", lasted)
+            self._observer.state_changed("delivery", "running", "network available again")
+            if self._running:
+                self._on_wake()
+
+    def _offline_plan(self) -> tuple[ClaimPlan | None, bool]:
+        """While offline: the claim of one probe item when it is due and nothing is in hand, else none (and a
+        timer for the probe)."""
+        now = time.monotonic()
+        if not self._running:
+            return None, False
+        if self._schedule.in_hand == 0 and self._offline.probe_due(now):
+            return self._schedule.probe_plan(self._offline.probe_skips()), True
+        wait = self._offline.probe_in(now)
+        if wait is not None:
+            self._wake_in(wait)
+        return None, False
+
+    def _probe_claimed(self, items: list[claims.ClaimedItem]) -> None:
+        now = time.monotonic()
+        if items:
+            self._probe_id = items[0].id
+            self._offline.probe_taken(now)
+            return
+        self._offline.nothing_to_probe(now, skipped=bool(self._offline.probe_skips()))
+        wait = self._offline.probe_in(now)
+        if wait is not None and self._running:
+            self._wake_in(wait)
 
     def _recovery_now(self, plan: ClaimPlan | None) -> bool:
         """Whether this claim also brings back expired leases (at most every poll interval, also while
@@ -380,6 +493,8 @@ class DeliveryEngine:
                 self._schedule.sent(item)
                 if self._schedule.waiting and self._idle:
                     self._wake_workers(1)  # a host may have room again
+            if self._note_reach(item, result):
+                continue  # given back uncounted: offline
             if self._watch.counts or not result.ok:
                 self._watch_result(item, result)
             self._records.append((item, result))
