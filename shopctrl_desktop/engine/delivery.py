@@ -394,9 +394,9 @@ class DeliveryEngine:
         if change is Change.OFFLINE:
             self.offline_since = utcnow()
             log.warning(
-                "offline: %s; deliveries paused (no attempts spent), probing from %s",
+                "offline: %s; deliveries paused (no attempts spent), probing from %g s",
                 reason,
-                in_words(self._offline.policy.first_probe),
+                self._offline.policy.first_probe,
             )
             self._observer.state_changed("delivery", "offline", self.offline_since.isoformat())
             self._withdraw_matching(lambda _item: True)
