@@ -157,3 +157,18 @@ async def test_probes_skip_hosts_that_failed_so_a_working_one_ends_offline(db, b
         assert attempts(db)[flowing[0]] == 1
         assert len(to_dead) == 6
     await alive.stop()
+
+
+async def test_the_sender_classifies_refused_as_unreachable_and_answers_not():
+    from shopctrl_desktop.engine.senders import AiohttpSender, OutgoingRequest
+
+    r = await Receiver(host="127.0.0.2").start()
+    sender = AiohttpSender()
+    try:
+        answered = await sender.send(OutgoingRequest("POST", r.url(), {}, b"{}", timeout=5))
+        await r.stop()
+        refused = await sender.send(OutgoingRequest("POST", r.url(), {}, b"{}", timeout=5))
+    finally:
+        await sender.close()
+    assert answered.ok and not answered.unreachable
+    assert refused.unreachable and refused.error.startswith("connection refused by 127.0.0.2:")
