@@ -163,12 +163,13 @@ async def test_the_sender_classifies_refused_as_unreachable_and_answers_not():
     from shopctrl_desktop.engine.senders import AiohttpSender, OutgoingRequest
 
     r = await Receiver(host="127.0.0.2").start()
-    sender = AiohttpSender()
+    sender, fresh = AiohttpSender(), AiohttpSender()  # fresh: no keep-alive connection left over
     try:
         answered = await sender.send(OutgoingRequest("POST", r.url(), {}, b"{}", timeout=5))
         await r.stop()
-        refused = await sender.send(OutgoingRequest("POST", r.url(), {}, b"{}", timeout=5))
+        refused = await fresh.send(OutgoingRequest("POST", r.url(), {}, b"{}", timeout=5))
     finally:
         await sender.close()
+        await fresh.close()
     assert answered.ok and not answered.unreachable
     assert refused.unreachable and refused.error.startswith("connection refused by 127.0.0.2:")
