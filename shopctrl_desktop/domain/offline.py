@@ -61,6 +61,13 @@ class OfflinePolicy:
         if self.window <= 0 or self.first_probe <= 0 or self.max_probe < self.first_probe:
             raise ValueError("the offline window and probe waits must be positive, the longest at least the first")
 
+    @classmethod
+    def from_settings(cls, hosts: float, window: float, first_probe: float, max_probe: float) -> OfflinePolicy:
+        """From settings.json as written by hand: out-of-range values are brought into range, never refused
+        (a typo must not stop deliveries)."""
+        first = max(0.05, float(first_probe))
+        return cls(max(2, int(hosts)), max(0.05, float(window)), first, max(first, float(max_probe)))
+
 
 class OfflineDetector:
     """The engine's one view of "offline"; every call passes the current monotonic time."""

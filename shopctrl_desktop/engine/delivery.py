@@ -87,11 +87,11 @@ class DeliveryEngine:
         self._watch = LocalWatch(int(settings.circuit_failures))  # failures seen here, between database turns
         self._releasing: set[asyncio.Task[None]] = set()  # items withdrawn from the hand, being given back
         self._offline = OfflineDetector(
-            OfflinePolicy(
-                int(settings.offline_hosts),
-                float(settings.offline_window_seconds),
-                float(settings.offline_first_probe_seconds),
-                float(settings.offline_max_probe_seconds),
+            OfflinePolicy.from_settings(
+                settings.offline_hosts,
+                settings.offline_window_seconds,
+                settings.offline_first_probe_seconds,
+                settings.offline_max_probe_seconds,
             )
         )
         self._probe_id: int | None = None  # the offline probe item, while it is under way

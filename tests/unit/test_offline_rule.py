@@ -57,6 +57,8 @@ def test_thresholds_are_settings():
         OfflinePolicy(hosts=1)
     with pytest.raises(ValueError):
         OfflinePolicy(first_probe=10, max_probe=5)
+    # settings.json written by hand: brought into range, never refused
+    assert OfflinePolicy.from_settings(1, 0, 10, 5) == OfflinePolicy(hosts=2, window=0.05, first_probe=10, max_probe=10)
 
 
 def offline(policy: OfflinePolicy | None = None) -> OfflineDetector:
