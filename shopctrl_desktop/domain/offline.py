@@ -48,6 +48,13 @@ def reach_of(result: AttemptResult) -> Reach:
     return Reach.UNKNOWN
 
 
+def machine_of(host: str) -> str:
+    """The machine of a queue item's ``host`` ("erp.example.com:8443" -> "erp.example.com", "[::1]:80" ->
+    "[::1]"): three receivers down on one server are that server, not this workstation being offline."""
+    name, sep, port = host.rpartition(":")
+    return name if sep and port.isdigit() and not name.endswith(":") else host
+
+
 @dataclass(frozen=True, slots=True)
 class OfflinePolicy:
     hosts: int = 3  # distinct unreachable hosts within the window: offline
@@ -59,10 +66,14 @@ class OfflinePolicy:
         if self.hosts < 2:
             raise ValueError("offline detection needs at least 2 unreachable hosts (one is a dead receiver)")
         if self.window <= 0 or self.first_probe <= 0 or self.max_probe < self.first_probe:
-            raise ValueError("the offline window and probe waits must be positive, the longest at least the first")
+            raise ValueError(
+                "the offline window and probe waits must be positive, the longest at least the first"
+            )
 
     @classmethod
-    def from_settings(cls, hosts: float, window: float, first_probe: float, max_probe: float) -> OfflinePolicy:
+    def from_settings(
+        cls, hosts: float, window: float, first_probe: float, max_probe: float
+    ) -> OfflinePolicy:
         """From settings.json as written by hand: out-of-range values are brought into range, never refused
         (a typo must not stop deliveries)."""
         first = max(0.05, float(first_probe))
@@ -74,7 +85,9 @@ class OfflineDetector:
 
     def __init__(self, policy: OfflinePolicy | None = None) -> None:
         self.policy = policy or OfflinePolicy()
-        self._unreachable: dict[str, float] = {}  # host -> last unreachable attempt (since the last connection)
+        self._unreachable: dict[
+            str, float
+        ] = {}  # host -> last unreachable attempt (since the last connection)
         self._burst = False  # offline by the burst rule
         self._reported = False  # offline by the operating system
         self.since: float | None = None  # when it went offline
@@ -93,7 +106,8 @@ class OfflineDetector:
 
     # ------------------------------------------------------------------ what happened
     def note(self, host: str, reach: Reach, now: float, *, probe: bool = False) -> Change | None:
-        """One attempt's outcome (``probe``: it was the offline probe). Returns the change it caused."""
+        """One attempt's outcome (``probe``: it was the offline probe) for a machine (:func:`machine_of`; the
+        probe skips use the whole ``host``). Returns the change it caused."""
         if probe:
             self._probing = False
         if reach is Reach.CONNECTED:
@@ -103,7 +117,7 @@ class OfflineDetector:
             return None
         if probe:
             self._skips.add(host)
-        self._unreachable[host] = now
+        self._unreachable[machine_of(host)] = now
         horizon = now - self.policy.window
         for name in [name for name, at in self._unreachable.items() if at < horizon]:
             del self._unreachable[name]

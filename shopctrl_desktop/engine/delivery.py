@@ -35,13 +35,14 @@ from typing import Any, TypeVar
 from shopctrl_desktop.config import Settings
 from shopctrl_desktop.domain.breaker import LocalWatch, endpoint_key, verdict
 from shopctrl_desktop.domain.model import ItemStatus, WebhookAction
-from shopctrl_desktop.domain.offline import Change, OfflineDetector, OfflinePolicy, Reach, reach_of
-from shopctrl_desktop.domain.outcome import AttemptResult, in_words
+from shopctrl_desktop.domain.offline import OfflineDetector, OfflinePolicy
+from shopctrl_desktop.domain.outcome import AttemptResult
 from shopctrl_desktop.domain.queue import ItemChange
 from shopctrl_desktop.domain.scheduler import ClaimPlan, DeliveryScheduler
 from shopctrl_desktop.domain.tls import CertificateError
 from shopctrl_desktop.engine.delivery_db import DeliveryDatabase
 from shopctrl_desktop.engine.fault_log import RepeatingFault, reason_of
+from shopctrl_desktop.engine.offline_pause import OfflineAwareness
 from shopctrl_desktop.engine.outgoing import USER_AGENT, build_request, config_failure
 from shopctrl_desktop.engine.progress import EngineObserver, NullObserver
 from shopctrl_desktop.engine.senders import AiohttpSender, Sender
@@ -58,7 +59,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-class DeliveryEngine:
+class DeliveryEngine(OfflineAwareness):
     def __init__(
         self,
         db: Database,
@@ -203,24 +204,6 @@ class DeliveryEngine:
         else:
             loop.call_soon_threadsafe(self._on_wake)
 
-    def set_network_online(self, online: bool) -> None:
-        """The operating system's reachability (the desktop app's QNetworkInformation). Safe from any thread."""
-        loop = self._loop
-        if loop is None or loop.is_closed():
-            return
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is loop:
-            self._on_network(online)
-        else:
-            loop.call_soon_threadsafe(self._on_network, online)
-
-    @property
-    def offline(self) -> bool:
-        return self._offline.offline
-
     @property
     def owner(self) -> str:
         """This engine's name on the leases it holds."""
@@ -363,77 +346,6 @@ class DeliveryEngine:
         key = endpoint_key(item.url)
         if self._watch.note(key, verdict(result)):
             self._withdraw({key})
-
-    # ------------------------------------------------------------------ offline (domain/offline.py)
-    def _on_network(self, online: bool) -> None:
-        self._apply_offline(self._offline.reported(online, time.monotonic()), "the system reports no network")
-
-    def _note_reach(self, item: claims.ClaimedItem, result: AttemptResult) -> bool:
-        """Feed the offline rule; True when the attempt is given back uncounted (it failed unreachable while
-        offline: the workstation's fault, not the receiver's)."""
-        reach = reach_of(result)
-        probe = item.id == self._probe_id
-        if probe:
-            self._probe_id = None
-        if reach is Reach.UNKNOWN and not probe:
-            return False
-        change = self._offline.note(item.host, reach, time.monotonic(), probe=probe)
-        if change is not None:
-            policy = self._offline.policy
-            self._apply_offline(
-                change,
-                f"{policy.hosts} hosts unreachable within {policy.window:g} s ({result.error})",
-            )
-        if reach is Reach.UNREACHABLE and self._offline.offline:
-            self._schedule.recorded([item.id])
-            self._release_later([item])
-            return True
-        return False
-
-    def _apply_offline(self, change: Change | None, reason: str) -> None:
-        if change is Change.OFFLINE:
-            self.offline_since = utcnow()
-            log.warning(
-                "offline: %s; deliveries paused (no attempts spent), probing from %g s",
-                reason,
-                self._offline.policy.first_probe,
-            )
-            self._observer.state_changed("delivery", "offline", self.offline_since.isoformat())
-            self._withdraw_matching(lambda _item: True)
-            if self._event is not None:
-                self._event.set()  # plans the first probe
-        elif change is Change.ONLINE:
-            since = self.offline_since
-            self.offline_since = None
-            lasted = f" after {in_words((utcnow() - since).total_seconds())}" if since is not None else ""
-            log.info("online again%s: deliveries resume", lasted)
-            self._observer.state_changed("delivery", "running", "network available again")
-            if self._running:
-                self._on_wake()
-
-    def _offline_plan(self) -> tuple[ClaimPlan | None, bool]:
-        """While offline: the claim of one probe item when it is due and nothing is in hand, else none (and a
-        timer for the probe)."""
-        now = time.monotonic()
-        if not self._running:
-            return None, False
-        if self._schedule.in_hand == 0 and self._offline.probe_due(now):
-            return self._schedule.probe_plan(self._offline.probe_skips()), True
-        wait = self._offline.probe_in(now)
-        if wait is not None:
-            self._wake_in(wait)
-        return None, False
-
-    def _probe_claimed(self, items: list[claims.ClaimedItem]) -> None:
-        now = time.monotonic()
-        if items:
-            self._probe_id = items[0].id
-            self._offline.probe_taken(now)
-            return
-        self._offline.nothing_to_probe(now, skipped=bool(self._offline.probe_skips()))
-        wait = self._offline.probe_in(now)
-        if wait is not None and self._running:
-            self._wake_in(wait)
 
     def _recovery_now(self, plan: ClaimPlan | None) -> bool:
         """Whether this claim also brings back expired leases (at most every poll interval, also while

@@ -181,7 +181,9 @@ class MainWindow(QMainWindow):
         self.circuit_label.linkActivated.connect(lambda _link: self.nav.setCurrentRow(PAGE_ENDPOINTS))
         self.circuit_label.setVisible(False)
         bar.addWidget(self.circuit_label)
-        self.offline_label = QLabel()  # "Offline — deliveries paused since 10:42" (docs/endpoints.md "Offline")
+        self.offline_label = (
+            QLabel()
+        )  # "Offline — deliveries paused since 10:42" (docs/endpoints.md "Offline")
         self.offline_label.setObjectName("offline_status")
         self.offline_label.setVisible(False)
         bar.addWidget(self.offline_label)
@@ -287,7 +289,9 @@ class MainWindow(QMainWindow):
             since = datetime.fromisoformat(since_iso).astimezone().strftime("%H:%M")
         except ValueError:
             since = ""
-        label.setText(f"⚠ Offline — deliveries paused since {since}" if since else "⚠ Offline — deliveries paused")
+        label.setText(
+            f"⚠ Offline — deliveries paused since {since}" if since else "⚠ Offline — deliveries paused"
+        )
         label.setStyleSheet("color: #a61b1b; font-weight: bold;")
         label.setToolTip(
             "This workstation has no network. Items wait without spending attempts and are sent as soon as "

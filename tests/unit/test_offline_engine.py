@@ -49,7 +49,9 @@ def offline_states(observer) -> list[str]:
 async def test_the_network_taken_away_pauses_deliveries_without_spending_attempts(db, box):
     receivers = await start_receivers()
     ports = [r.port for r in receivers]
-    actions = [make_action(db, box, r.url(f"/hook{n}"), title=f"to {r.host}") for n, r in enumerate(receivers)]
+    actions = [
+        make_action(db, box, r.url(f"/hook{n}"), title=f"to {r.host}") for n, r in enumerate(receivers)
+    ]
     for r in receivers:  # the network goes: every host refuses
         await r.stop()
     ids = [i for action in actions for i in add_items(db, action, 4)]

@@ -6,7 +6,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shopctrl_desktop.domain.offline import Change, OfflineDetector, OfflinePolicy, Reach, reach_of
+from shopctrl_desktop.domain.offline import (
+    Change,
+    OfflineDetector,
+    OfflinePolicy,
+    Reach,
+    machine_of,
+    reach_of,
+)
 from shopctrl_desktop.domain.outcome import AttemptResult
 
 T0 = datetime(2026, 12, 3, 10, 42, tzinfo=UTC)
@@ -58,7 +65,9 @@ def test_thresholds_are_settings():
     with pytest.raises(ValueError):
         OfflinePolicy(first_probe=10, max_probe=5)
     # settings.json written by hand: brought into range, never refused
-    assert OfflinePolicy.from_settings(1, 0, 10, 5) == OfflinePolicy(hosts=2, window=0.05, first_probe=10, max_probe=10)
+    assert OfflinePolicy.from_settings(1, 0, 10, 5) == OfflinePolicy(
+        hosts=2, window=0.05, first_probe=10, max_probe=10
+    )
 
 
 def offline(policy: OfflinePolicy | None = None) -> OfflineDetector:
@@ -124,3 +133,14 @@ def test_the_system_report():
     b = offline()
     assert b.reported(False, 5.0) is None
     assert b.reported(True, 6.0) is Change.ONLINE
+
+
+def test_hosts_are_machines_not_ports():
+    d = OfflineDetector()
+    d.note("erp.example.com:8443", DOWN, 0.0)
+    d.note("erp.example.com:9000", DOWN, 0.1)
+    assert d.note("erp.example.com", DOWN, 0.2) is None  # one server down, three services
+    d.note("[::1]:8080", DOWN, 0.3)
+    assert d.note("shop.example.com:443", DOWN, 0.4) is Change.OFFLINE
+    assert machine_of("[::1]:8080") == "[::1]" and machine_of("127.0.0.2:80") == "127.0.0.2"
+    assert machine_of("erp.example.com") == "erp.example.com"
