@@ -175,3 +175,31 @@ async def test_the_sender_classifies_refused_as_unreachable_and_answers_not():
         await fresh.close()
     assert answered.ok and not answered.unreachable
     assert refused.unreachable and refused.error.startswith("connection refused by 127.0.0.2:")
+
+
+async def test_health_says_offline_while_deliveries_are_paused(db, box, app_paths):
+    import aiohttp
+
+    from shopctrl_desktop.engine.service import Engine
+    from tests.helpers.engine_harness import RecordingObserver
+
+    observer = RecordingObserver()
+    settings = fast_settings(listen_port=0, offline_first_probe_seconds=600.0)
+    engine = Engine(db, box, settings, app_paths, observer)
+    await engine.start()
+    try:
+        url = f"http://{engine.listener_address}/health"
+        async with aiohttp.ClientSession() as http:
+            async with http.get(url) as answer:
+                assert (await answer.json())["offline"] is False
+            engine.set_network_online(False)
+            await observer.wait_until(lambda: "offline" in offline_states(observer))
+            async with http.get(url) as answer:
+                health = await answer.json()
+            assert answer.status == 200 and health["status"] == "ok" and health["offline"] is True
+            engine.set_network_online(True)
+            await observer.wait_until(lambda: offline_states(observer)[-1] == "running")
+            async with http.get(url) as answer:
+                assert (await answer.json())["offline"] is False
+    finally:
+        await engine.stop()
