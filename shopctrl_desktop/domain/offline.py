@@ -101,6 +101,11 @@ class OfflineDetector:
         return self._burst or self._reported
 
     @property
+    def watching(self) -> bool:
+        """Whether a connection would change anything (offline, or unreachable hosts counted)."""
+        return bool(self._unreachable) or self.offline
+
+    @property
     def reported_by_system(self) -> bool:
         return self._reported
 

@@ -280,7 +280,10 @@ class DeliveryEngine(OfflineAwareness):
             self._db_fault.recovered()
             if self._db_failing:
                 self._db_failing = False
-                self._observer.state_changed("delivery", "running", "database available again")
+                if self.offline_since is not None:  # still offline: the window keeps saying so
+                    self._observer.state_changed("delivery", "offline", self.offline_since.isoformat())
+                else:
+                    self._observer.state_changed("delivery", "running", "database available again")
             if batch or record.changes:  # changes without a batch: items failed at claim (unreadable secrets)
                 self._after_record(batch, record)
             if plan is not None:

@@ -71,8 +71,10 @@ class OfflineAwareness:
     def _note_reach(self, item: claims.ClaimedItem, result: AttemptResult) -> bool:
         """Feed the offline rule; True when the attempt is given back uncounted (it failed unreachable while
         offline: the workstation's fault, not the receiver's)."""
-        reach = reach_of(result)
         probe = item.id == self._probe_id
+        if result.ok and not probe and not self._offline.watching:
+            return False  # the common case, kept cheap (benchmarks/delivery.py)
+        reach = reach_of(result)
         if probe:
             self._probe_id = None
         if reach is Reach.UNKNOWN and not probe:
