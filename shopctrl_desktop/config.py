@@ -40,6 +40,12 @@ class Settings:
     #: the days an open circuit may last before the endpoint is paused.
     circuit_failures: int = 5
     circuit_pause_days: float = 5.0
+    #: Offline awareness (docs/endpoints.md "Offline"): this many different hosts unreachable within the
+    #: window (seconds) and no connection meanwhile: deliveries pause; probes after 5 s doubling to 60 s.
+    offline_hosts: int = 3
+    offline_window_seconds: float = 10.0
+    offline_first_probe_seconds: float = 5.0
+    offline_max_probe_seconds: float = 60.0
     #: Retention (docs/data.md): delivered and cancelled items after this many days, failed ones after
     #: that many, with their attempts and the event snapshots no item refers to any more. 0 keeps them.
     keep_delivered_days: int = 30

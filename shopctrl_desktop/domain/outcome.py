@@ -38,6 +38,9 @@ class AttemptResult:
     error: str | None = None  # in words, when no HTTP answer arrived
     #: the request could not be made at all and retrying cannot help (invalid configuration)
     permanent: bool = False
+    #: no connection could be made at all (refused, DNS lookup failed, network or host unreachable): evidence
+    #: for offline awareness (domain/offline.py), set by the sender's classification of the failure
+    unreachable: bool = False
 
     @property
     def ok(self) -> bool:

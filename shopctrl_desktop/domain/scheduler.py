@@ -319,6 +319,13 @@ class DeliveryScheduler(Generic[Item]):
                 self.more_due = True
         return gone
 
+    def probe_plan(self, avoid: Iterable[str] = ()) -> ClaimPlan:
+        """Offline (domain/offline.py): a claim of one probe item, from none of the hosts in ``avoid``."""
+        in_hand = dict(self._host_active)
+        for host in avoid:
+            in_hand[host] = self.host_cap
+        return ClaimPlan(1, self.host_cap, in_hand, self._wakes)
+
     def drop_all(self) -> list[Item]:
         """Everything still in hand (a stopping engine gives it back); the scheduler is empty after."""
         left = list(self._in_hand.values())

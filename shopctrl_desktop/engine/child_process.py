@@ -50,6 +50,8 @@ BATCH_INTERVAL = 0.05
 # GUI -> child commands: "wake" (items are due now), "stop" (drain and exit). End of file means "stop".
 EVENTS = ("started", "failed", "items", "alert", "counts", "state", "log", "crashed", "stopped")
 WAKE, STOP = "wake", "stop"
+# ... and the operating system's reachability (gui/network_watch.py): deliveries pause while offline
+NETWORK_ONLINE, NETWORK_OFFLINE = "network-online", "network-offline"
 
 
 @dataclass(frozen=True)
@@ -240,6 +242,12 @@ async def _run(spec: EngineSpec, outbox: _Outbox, commands: Any) -> None:
             log.debug("woken by the window")
             engine_box[0].wake()
 
+    network: list[bool | None] = [None]  # the last reachability the window reported
+
+    def on_network() -> None:
+        if engine_box and network[0] is not None:
+            engine_box[0].set_network_online(network[0])
+
     def read_commands() -> None:  # a thread: pipes are not awaitable on every platform
         while True:
             try:
@@ -252,6 +260,10 @@ async def _run(spec: EngineSpec, outbox: _Outbox, commands: Any) -> None:
                     return
                 if command == WAKE and started.is_set():
                     loop.call_soon_threadsafe(on_wake)
+                if command in (NETWORK_ONLINE, NETWORK_OFFLINE):
+                    network[0] = command == NETWORK_ONLINE
+                    if started.is_set():
+                        loop.call_soon_threadsafe(on_network)
             except RuntimeError:  # the loop is closed: the engine has stopped already
                 return
 
@@ -282,6 +294,7 @@ async def _run(spec: EngineSpec, outbox: _Outbox, commands: Any) -> None:
         lower_process_priority(spec.nice)
         engine_box.append(engine)
         started.set()
+        on_network()  # reported before the engine ran
         outbox.put(("started", str(engine.listener_address or "")))
         await stop.wait()
         await engine.stop()

@@ -35,12 +35,14 @@ from typing import Any, TypeVar
 from shopctrl_desktop.config import Settings
 from shopctrl_desktop.domain.breaker import LocalWatch, endpoint_key, host_variants, verdict
 from shopctrl_desktop.domain.model import ItemStatus, WebhookAction
+from shopctrl_desktop.domain.offline import OfflineDetector, OfflinePolicy
 from shopctrl_desktop.domain.outcome import AttemptResult
 from shopctrl_desktop.domain.queue import ItemChange
 from shopctrl_desktop.domain.scheduler import ClaimPlan, DeliveryScheduler
 from shopctrl_desktop.domain.tls import CertificateError
 from shopctrl_desktop.engine.delivery_db import DeliveryDatabase
 from shopctrl_desktop.engine.fault_log import RepeatingFault, reason_of
+from shopctrl_desktop.engine.offline_pause import OfflineAwareness
 from shopctrl_desktop.engine.outgoing import USER_AGENT, build_request, config_failure
 from shopctrl_desktop.engine.progress import EngineObserver, NullObserver
 from shopctrl_desktop.engine.senders import AiohttpSender, Sender
@@ -57,7 +59,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-class DeliveryEngine:
+class DeliveryEngine(OfflineAwareness):
     def __init__(
         self,
         db: Database,
@@ -85,6 +87,16 @@ class DeliveryEngine:
         self._actions: dict[int, WebhookAction | None] = {}  # item id -> its action, until it is sent
         self._watch = LocalWatch(int(settings.circuit_failures))  # failures seen here, between database turns
         self._releasing: set[asyncio.Task[None]] = set()  # items withdrawn from the hand, being given back
+        self._offline = OfflineDetector(
+            OfflinePolicy.from_settings(
+                settings.offline_hosts,
+                settings.offline_window_seconds,
+                settings.offline_first_probe_seconds,
+                settings.offline_max_probe_seconds,
+            )
+        )
+        self._probe_id: int | None = None  # the offline probe item, while it is under way
+        self.offline_since: datetime | None = None  # deliveries paused because this workstation is offline
         self._loop: asyncio.AbstractEventLoop | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._running = False  # claiming and sending
@@ -240,6 +252,9 @@ class DeliveryEngine:
         while True:
             self._event.clear()
             plan = self._schedule.claim_plan(self._running)
+            probe = False
+            if self._offline.offline:  # no claims, but a probe now and then (domain/offline.py)
+                plan, probe = self._offline_plan()
             if not self._records and plan is None:
                 if not self._running and all(w.done() for w in self._workers):
                     return
@@ -271,11 +286,18 @@ class DeliveryEngine:
             self._db_fault.recovered()
             if self._db_failing:
                 self._db_failing = False
-                self._observer.state_changed("delivery", "running", "database available again")
+                if self.offline_since is not None:  # still offline: the window keeps saying so
+                    self._observer.state_changed("delivery", "offline", self.offline_since.isoformat())
+                else:
+                    self._observer.state_changed("delivery", "running", "database available again")
             if batch or record.changes:  # changes without a batch: items failed at claim (unreadable secrets)
                 self._after_record(batch, record)
             if plan is not None:
                 self._after_claim(plan, items, actions)
+                if probe:
+                    self._probe_claimed(items)
+                elif self._offline.offline:  # claimed while going offline: back to the queue unsent
+                    self._withdraw_matching(lambda _item: True)
             self._watch.turn_done()
             self._after_circuits(news)
             if news.rate_limits is not None:
@@ -328,15 +350,21 @@ class DeliveryEngine:
 
     def _withdraw(self, keys: set[str] | frozenset[str]) -> int:
         """Items waiting in hand for these endpoints leave it unsent and go back to the queue (no attempt)."""
-        gone = self._schedule.withdraw(lambda item: endpoint_key(item.url) in keys)
+        return self._withdraw_matching(lambda item: endpoint_key(item.url) in keys)
+
+    def _withdraw_matching(self, leaves: Callable[[claims.ClaimedItem], bool]) -> int:
+        gone = self._schedule.withdraw(leaves)
         if not gone:
             return 0
         for item in gone:
             self._actions.pop(item.id, None)
+        self._release_later(gone)
+        return len(gone)
+
+    def _release_later(self, gone: list[claims.ClaimedItem]) -> None:
         task = asyncio.get_running_loop().create_task(self._release(gone))
         self._releasing.add(task)
         task.add_done_callback(self._releasing.discard)
-        return len(gone)
 
     async def _release(self, gone: list[claims.ClaimedItem]) -> None:
         try:
@@ -426,6 +454,8 @@ class DeliveryEngine:
                 self._schedule.sent(item)
                 if self._schedule.waiting and self._idle:
                     self._wake_workers(1)  # a host may have room again
+            if self._note_reach(item, result):
+                continue  # given back uncounted: offline
             if self._watch.counts or not result.ok:
                 self._watch_result(item, result)
             self._records.append((item, result))

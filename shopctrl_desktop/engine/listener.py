@@ -80,6 +80,7 @@ class Listener:
         settings: Settings,
         *,
         counts: Callable[[], Awaitable[QueueCounts]] | None = None,
+        offline: Callable[[], bool] | None = None,
         token: str | None = None,
         max_connections: int | None = None,
         header_timeout: float = HEADER_TIMEOUT,
@@ -89,6 +90,7 @@ class Listener:
         self.paths = paths
         self.settings = settings
         self._counts = counts
+        self._offline = offline  # deliveries paused: this workstation is offline (docs/endpoints.md)
         self._token = token
         self._token_checked = 0.0
         self._token_fixed = token is not None
@@ -344,7 +346,13 @@ class Listener:
                 }
             except Exception as exc:  # noqa: BLE001 - health must answer even when the database is trouble
                 log.warning("health: queue counts unavailable: %s", exc)
-        body = {"status": "stopping" if self.stopping else "ok", "version": __version__, "queue": queue}
+        body: dict[str, object] = {
+            "status": "stopping" if self.stopping else "ok",
+            "version": __version__,
+            "queue": queue,
+        }
+        if self._offline is not None:
+            body["offline"] = self._offline()
         return _json(503 if self.stopping else 200, body)
 
     async def _only_get(self, request: web.Request) -> web.StreamResponse:

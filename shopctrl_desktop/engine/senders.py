@@ -125,6 +125,27 @@ def describe_error(exc: BaseException, request: OutgoingRequest) -> str:
     return f"request failed: {type(exc).__name__}: {exc}"
 
 
+_UNREACHABLE_ERRNOS = frozenset(
+    {errno.ECONNREFUSED, errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN, errno.EHOSTDOWN}
+)
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """Whether no connection could be made at all — refused, DNS lookup failed, network or host unreachable —
+    as opposed to a failure after connecting (timeout, reset, TLS) or a bad request: the evidence offline
+    awareness counts (domain/offline.py). A connect that timed out is not counted (ambiguous)."""
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return True
+    if isinstance(exc, aiohttp.ClientSSLError | aiohttp.ClientConnectorCertificateError):
+        return False
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        os_error = exc.os_error
+        if isinstance(os_error, socket.gaierror | ConnectionRefusedError):
+            return True
+        return getattr(os_error, "errno", None) in _UNREACHABLE_ERRNOS
+    return False
+
+
 def server_requests_client_certificate(url: str, timeout: float) -> bool | None:
     """Blocking probe: does the server ask for a client certificate during a TLS handshake?
 
@@ -232,7 +253,9 @@ class AiohttpSender:
                 "https:"
             ):
                 error = await self._explain_reset(request) or error
-            return AttemptResult(started_at=started, duration_ms=duration, error=error)
+            return AttemptResult(
+                started_at=started, duration_ms=duration, error=error, unreachable=is_unreachable(exc)
+            )
 
     async def _explain_reset(self, request: OutgoingRequest) -> str | None:
         asked = await asyncio.to_thread(

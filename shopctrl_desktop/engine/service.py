@@ -64,7 +64,9 @@ class Engine:
         # payload templates render in killable worker processes, outside the intake's transaction
         self.intake = IntakeBatcher(db, box, on_committed=self._on_committed, render_pool=RenderPool())
         self.listener: Listener | None = (
-            Listener(self.intake, paths, settings, counts=self.queue_counts) if listen else None
+            Listener(self.intake, paths, settings, counts=self.queue_counts, offline=self._is_offline)
+            if listen
+            else None
         )
         # Delivery: claims due items, sends, records; wake() after each intake commit.
         self.deliver = deliver
@@ -87,6 +89,9 @@ class Engine:
         self._retention_task: asyncio.Task[None] | None = None
         self._backup_stopping = threading.Event()
         self.running = False
+
+    def _is_offline(self) -> bool:
+        return self.delivery is not None and self.delivery.offline
 
     @property
     def listener_address(self) -> str:
@@ -198,6 +203,11 @@ class Engine:
         if self.delivery is not None:
             self.delivery.wake()
         self._schedule_counts()
+
+    def set_network_online(self, online: bool) -> None:
+        """The operating system's reachability (the desktop app): deliveries pause while it says offline."""
+        if self.delivery is not None:
+            self.delivery.set_network_online(online)
 
     async def ingest(self, events: Sequence[IncomingEvent]) -> IngestResult:
         """In-process intake (demo, GUI): the same path as the listener, committed on return."""

@@ -226,6 +226,9 @@ def run_application(app: Any, loop: Any, ctx: Any, *, listen: bool = True, deliv
     collector = GuiThreadGarbageCollector(window)  # cycles are collected on this thread only
     live.start()
     if engine is not None:
+        from shopctrl_desktop.gui.network_watch import NetworkWatch
+
+        window.network_watch = NetworkWatch(engine, window)  # the system's reachability: pause while offline
         engine.start()
     try:
         with loop:

@@ -24,6 +24,8 @@ from shopctrl_desktop.app_context import AppContext
 from shopctrl_desktop.domain.queue import ItemChange, QueueCounts
 from shopctrl_desktop.engine.child_process import (
     ENGINE_NICE,
+    NETWORK_OFFLINE,
+    NETWORK_ONLINE,
     STOP,
     WAKE,
     EngineSpec,
@@ -91,6 +93,7 @@ class EngineThread(QThread):
         self._lock = threading.Lock()
         self._commands: Any = None  # our end of the command pipe while the child runs
         self._stop_requested = False
+        self._network: str | None = None  # the last reachability reported, sent again to a child that starts
         self.engine_pid: int | None = None  # the child process, while it runs
         self.listener_address = ""
 
@@ -111,6 +114,12 @@ class EngineThread(QThread):
         """New or retried items are due now (e.g. after "Retry now")."""
         with self._lock:
             self._send(WAKE)
+
+    def set_network_online(self, online: bool) -> None:
+        """The operating system's reachability (gui/network_watch.py): deliveries pause while offline."""
+        with self._lock:
+            self._network = NETWORK_ONLINE if online else NETWORK_OFFLINE
+            self._send(self._network)
 
     def _send(self, command: str) -> None:  # with self._lock held
         if self._commands is not None:
@@ -154,6 +163,8 @@ class EngineThread(QThread):
                 return
             process.start()
             self._commands = commands_out
+            if self._network is not None:
+                self._send(self._network)
         self.engine_pid = process.pid
         # After the start: the child lowers its own priority by ENGINE_NICE from the GUI's (which it inherits
         # from this thread); the relay only wakes for a batch of messages, and runs nicer than the GUI too.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import logging
+from datetime import datetime
 
 from PySide6.QtCore import QSettings, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -187,6 +188,12 @@ class MainWindow(QMainWindow):
         self.circuit_label.linkActivated.connect(lambda _link: self.nav.setCurrentRow(PAGE_ENDPOINTS))
         self.circuit_label.setVisible(False)
         bar.addWidget(self.circuit_label)
+        self.offline_label = (
+            QLabel()
+        )  # "Offline — deliveries paused since 10:42" (docs/endpoints.md "Offline")
+        self.offline_label.setObjectName("offline_status")
+        self.offline_label.setVisible(False)
+        bar.addWidget(self.offline_label)
         identity = self.ctx.identity  # who is signed in: what the pages let this login change (SPEC §10)
         self.identity_label = QLabel(identity_text(identity))
         self.identity_label.setObjectName("identity_status")
@@ -275,7 +282,29 @@ class MainWindow(QMainWindow):
             self.listener_address = detail
         if state == "error" and detail:
             self.statusBar().showMessage(f"{component.capitalize()} error: {detail}", 15_000)
+        if component == "delivery":
+            self.show_offline(detail if state == "offline" else None)
         self._show_states()
+
+    def show_offline(self, since_iso: str | None) -> None:
+        """The engine reports this workstation offline since ``since_iso`` (UTC, ISO 8601); None: online."""
+        label = self.offline_label
+        if since_iso is None:
+            label.setVisible(False)
+            return
+        try:
+            since = datetime.fromisoformat(since_iso).astimezone().strftime("%H:%M")
+        except ValueError:
+            since = ""
+        label.setText(
+            f"⚠ Offline — deliveries paused since {since}" if since else "⚠ Offline — deliveries paused"
+        )
+        label.setStyleSheet("color: #a61b1b; font-weight: bold;")
+        label.setToolTip(
+            "This workstation has no network. Items wait without spending attempts and are sent as soon as "
+            "the network is back."
+        )
+        label.setVisible(True)
 
     def _on_engine_started(self, address: str) -> None:
         if address:

@@ -55,6 +55,7 @@ class RecordingObserver:
 
     def state_changed(self, component: str, state: str, detail: str) -> None:
         self.states.append((component, state, detail))
+        self._poke()
 
     async def wait_until(self, predicate: Callable[[], bool], timeout: float = 15.0) -> None:
         async with self._cond:

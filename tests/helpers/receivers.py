@@ -45,6 +45,7 @@ class Receiver:
     responder: Responder = _ok
     requests: list[Received] = field(default_factory=list)
     port: int = 0
+    host: str = "127.0.0.1"  # any 127.x.y.z is this machine on Linux: distinct hosts for offline tests
 
     def __post_init__(self) -> None:
         self._changed = asyncio.Condition()
@@ -57,7 +58,7 @@ class Receiver:
         return "https" if self.ssl_context else "http"
 
     def url(self, path: str = "/hook") -> str:
-        host = "localhost" if self.ssl_context else "127.0.0.1"
+        host = "localhost" if self.ssl_context else self.host
         return f"{self.scheme}://{host}:{self.port}{path}"
 
     async def start(self) -> Receiver:
@@ -66,7 +67,7 @@ class Receiver:
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", self.port, ssl_context=self.ssl_context)
+        site = web.TCPSite(self._runner, self.host, self.port, ssl_context=self.ssl_context)
         await site.start()
         server = site._server  # noqa: SLF001 - the only way to learn the port chosen for 0
         assert server is not None
