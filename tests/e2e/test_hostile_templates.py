@@ -18,7 +18,7 @@ import pytest
 from tests.helpers.processes import cli, start_serve
 from tests.helpers.receivers import Receiver, on_a_thread
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 # harmless with the sample data of an import (the values are missing), hostile with the event's data
 SLOW = "{{ ((Order.SlowTag or '') * (Order.SlowCount or 0))|striptags|length }}"

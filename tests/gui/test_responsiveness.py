@@ -14,7 +14,7 @@ from shopctrl_desktop.gui.queue.columns import Column
 from tests.gui.queue_support import OFFSCREEN_NOTE, make_context, running_window, threaded_receiver
 from tests.helpers.factories import make_action
 
-pytestmark = OFFSCREEN_NOTE
+pytestmark = [OFFSCREEN_NOTE, pytest.mark.serial]
 EVENTS = 400
 # Generous for a shared 2-core CI box (benchmarks/gui_queue.py measures the real figures). A GUI thread that
 # read the database or painted row by row on the main thread fails both by far.

@@ -14,6 +14,8 @@ from tests.helpers.engine_harness import fast_settings, running_engine
 from tests.helpers.factories import add_items, make_action
 from tests.helpers.receivers import Receiver
 
+pytestmark = pytest.mark.serial  # asserts on timing: runs alone (scripts/test)
+
 HOSTS = ("127.0.0.1", "127.0.0.2", "127.0.0.3")
 SETTINGS = fast_settings(
     concurrency=3,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy import select
 
 from shopctrl_desktop.domain.breaker import endpoint_key
@@ -14,6 +15,8 @@ from shopctrl_desktop.store.models import AuditEntryRow, QueueItemRow
 from tests.helpers.engine_harness import fast_settings, running_engine
 from tests.helpers.factories import add_items, make_action
 from tests.helpers.receivers import Receiver
+
+pytestmark = pytest.mark.serial  # asserts on timing: runs alone (scripts/test)
 
 #: Concurrency well above what the limit lets through: the limit, not the slots, spaces the requests.
 SETTINGS = fast_settings(concurrency=8, per_host_concurrency=8)

@@ -20,6 +20,8 @@ from shopctrl_desktop.store.ingest import enqueue_events
 from shopctrl_desktop.store.models import AlertRow, QueueItemRow
 from shopctrl_desktop.store.triggers import save_trigger
 
+pytestmark = pytest.mark.serial  # asserts on timing: runs alone (scripts/test)
+
 SLOW_FILTER = "{{ ('<a>' * 3000000)|striptags|length }}"  # one C call: > 25 s before, never interrupted
 BIG_CONCAT = (
     "{% set x = 'a' * 10000000 %}{% set y = x ~ x ~ x ~ x ~ x ~ x %}"
