@@ -44,6 +44,9 @@ class Settings:
     #: that many, with their attempts and the event snapshots no item refers to any more. 0 keeps them.
     keep_delivered_days: int = 30
     keep_failed_days: int = 90
+    #: ``serve``'s processes (docs/delivery.md "Process model"): 1 = one process does everything; 2 or more =
+    #: intake and delivery processes under a supervisor; 0 = one per core (at most 4). ``serve --workers``.
+    serve_workers: int = 0
 
     @property
     def listen_address(self) -> str:
