@@ -182,7 +182,12 @@ class Supervisor:
                 if child.restart_at is not None and child.restart_at <= now and not self._stop_requests:
                     child.restart_at = None
                     self._spawn(child)
-                    log.warning("%s exited unexpectedly (%s); restarted", child.name, child.exit_note)
+                    log.warning(
+                        "%s exited unexpectedly (%s); restarted (pid %s)",
+                        child.name,
+                        child.exit_note,
+                        child.process.pid,
+                    )
 
     def _wait_once(self, timeout: float | None) -> None:
         waitables: list[Any] = [self._stop_in]
@@ -332,12 +337,7 @@ def run_supervised(
                 f"(database {db.display_url}); Ctrl+C stops it",
                 flush=True,
             )
-        log.info(
-            "serve: %d intake process(es), %d delivery process(es) (pids %s)",
-            layout.intake,
-            layout.delivery,
-            ", ".join(str(c.process.pid) for c in supervisor.children),
-        )
+        log.info("serve: %s", ", ".join(f"{c.name} (pid {c.process.pid})" for c in supervisor.children))
         supervisor.run_until_stopped()
         log.info("stopping: no new events, answering the requests in flight")
         code = supervisor.stop()
