@@ -270,6 +270,7 @@ class Supervisor:
         watchdog = _StopWatchdog(DRAIN_TIMEOUT + STOP_GRACE, before_exit=self.kill_all)
         handled = self._stop_requests
         self._stopping = True
+        self._listen_socket.close()  # new connections are refused now, as by a single serve that stops
         for child in self.children:
             child.restart_at = None
             if child.process is not None and child.process.exitcode is None:
@@ -295,7 +296,7 @@ class Supervisor:
                 child.process.kill()
 
     def close(self) -> None:
-        self._listen_socket.close()
+        self._listen_socket.close()  # (closing twice is harmless)
         for sock in self._wake_sockets:
             sock.close()
 
