@@ -229,10 +229,20 @@ def run(args: argparse.Namespace) -> None:
             parent.send("stop")
             client.join(10)
             receiver.stop()
-    med = [statistics.median(column) for column in zip(*rows, strict=True)]
     p50 = latencies[len(latencies) // 2] * 1000
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
     print(f"median of {len(rows)} round(s), serve --workers {args.workers or 'default'}:")
+    if rows:  # --rounds 0: the latency phase only
+        _print_ratios(args, rows)
+    print(
+        f"  latency event -> receiver at {args.rate:g}/s ({len(latencies)} events): p50 {p50:.1f} ms, "
+        f"p99 {p99:.1f} ms"
+    )
+    print(f"  serve stopped with exit code {code}")
+
+
+def _print_ratios(args: argparse.Namespace, rows: list[tuple[float, float, float, float]]) -> None:
+    med = [statistics.median(column) for column in zip(*rows, strict=True)]
     print(
         f"  events posted and delivered ({args.events:,}, batches of {args.batch:,}): serve "
         f"{med[0]:,.0f}/s, bare {med[1]:,.0f}/s, ratio {statistics.median(r[0] / r[1] for r in rows):.2f}"
@@ -241,11 +251,6 @@ def run(args: argparse.Namespace) -> None:
         f"  single events accepted while deliveries run ({args.singles:,}, concurrency 32): serve "
         f"{med[2]:,.0f}/s, bare {med[3]:,.0f}/s, ratio {statistics.median(r[2] / r[3] for r in rows):.2f}"
     )
-    print(
-        f"  latency event -> receiver at {args.rate:g}/s ({len(latencies)} events): p50 {p50:.1f} ms, "
-        f"p99 {p99:.1f} ms"
-    )
-    print(f"  serve stopped with exit code {code}")
 
 
 def main() -> None:

@@ -237,10 +237,10 @@ class Supervisor:
         if process.exitcode is None or child.exit_seen:
             return
         child.exit_seen = True
-        if self._stopping:
-            return
-        if not self._watching or self._stop_requests:
-            return  # start() reports it, or the service is stopping anyway
+        if self._stopping or self._stop_requests:
+            return  # the service is stopping anyway
+        if not self._watching and not child.started:
+            return  # start() reports it: the service does not start
         child.exit_note = _exit_words(child)
         if child.spec.deliver:
             self._release_items_of(process.pid)

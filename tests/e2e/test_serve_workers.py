@@ -188,3 +188,18 @@ def test_kill_9_of_the_intake_process_restarts_it_and_the_listener_answers_again
             proc.kill()
         receiver.stop()
     assert sorted(receiver.ids) == sorted(set(receiver.ids))
+
+
+def test_a_port_in_use_is_refused_in_words_before_any_child_starts(tmp_path: Path) -> None:
+    import socket
+
+    from tests.helpers.processes import cli
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = cli(tmp_path / "data", "serve", "--workers", "2", listen=f"127.0.0.1:{port}")
+    assert done.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}: the port is already in use" in done.stderr
+    assert "Traceback" not in done.stderr
