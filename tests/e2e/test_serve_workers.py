@@ -203,3 +203,37 @@ def test_a_port_in_use_is_refused_in_words_before_any_child_starts(tmp_path: Pat
     assert done.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}: the port is already in use" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_postgresql_two_intake_and_two_delivery_processes_deliver_each_event_once(tmp_path: Path) -> None:
+    """PostgreSQL: four workers are two intake processes on one socket and two delivery engines claiming
+    with SKIP LOCKED, each with half the limits."""
+    from tests.helpers.postgres import throwaway_postgres
+
+    receiver = ThreadedReceiver().start()
+    receiver.answer_normally()
+    try:
+        with throwaway_postgres("shopctrl-pg-workers-") as cluster:
+            env = {**os.environ, "PYTHONUNBUFFERED": "1", "SHOPCTRL_DATABASE_URL": cluster.new_database_url()}
+            data = tmp_path / "data"
+            import_one_trigger(data, f"http://127.0.0.1:{receiver.port}/hook", env=env)
+            proc, address = start_serve(data, env, workers=4)
+            try:
+                pids = child_pids(data)
+                assert set(pids) == {
+                    "delivery process",
+                    "delivery process 2",
+                    "intake process",
+                    "intake process 2",
+                }
+                token = (data / "api-token").read_text().strip()
+                for batch in range(4):
+                    assert post_events(address, token, batch * 25, 25)["queued"] == 25
+                assert receiver.wait(lambda r: len(set(r.ids)) >= 100, DEADLINE)
+                stop_cleanly(proc, list(pids.values()))
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+    finally:
+        receiver.stop()
+    assert len(receiver.ids) == 100 and len(set(receiver.ids)) == 100, "an item arrived twice"
