@@ -237,3 +237,17 @@ def test_postgresql_two_intake_and_two_delivery_processes_deliver_each_event_onc
     finally:
         receiver.stop()
     assert len(receiver.ids) == 100 and len(set(receiver.ids)) == 100, "an item arrived twice"
+
+
+def test_a_child_that_cannot_start_stops_the_service_with_the_reason_in_words(tmp_path: Path) -> None:
+    from shopctrl_desktop.store.engine_lock import EngineLock
+    from tests.helpers.processes import cli
+
+    data = tmp_path / "data"
+    import_one_trigger(data, "http://127.0.0.1:9/never")
+    with EngineLock(data / "shopctrl.sqlite3", exclusive=True):  # as a restore replacing the file holds it
+        done = cli(data, "serve", "--workers", "2", listen="127.0.0.1:0")
+    assert done.returncode == 1, done.stderr
+    assert "process did not start:" in done.stderr and "restore" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert "listening on" not in done.stdout
