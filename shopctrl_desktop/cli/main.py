@@ -49,7 +49,7 @@ def cmd_serve(ctx: Context) -> int:
 
     workers = ctx.args.workers or ctx.settings.serve_workers or default_workers(os.cpu_count())
     if workers < 1:
-        raise CliError("--workers must be at least 1", EXIT_USAGE)
+        raise CliError("--workers (or the setting serve_workers) must be at least 1", EXIT_USAGE)
     layout = serve_layout(workers, sqlite=ctx.db.is_sqlite)
     try:
         if layout.single_process:

@@ -330,9 +330,15 @@ class _StopWatchdog:
     is lost by it: a transaction that did not commit is rolled back by the database, an event not committed was
     never acknowledged (the sender sends it again), an item in flight comes back after its lease."""
 
-    def __init__(self, seconds: float, before_exit: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        seconds: float,
+        before_exit: Callable[[], None] | None = None,
+        why: str = "the database is not answering",
+    ) -> None:
         self.seconds = seconds
         self._before_exit = before_exit  # serve's supervisor: kill the children that did not stop
+        self._why = why
         self._timer = threading.Timer(seconds, self.fire)
         self._timer.daemon = True
         self._timer.start()
@@ -342,9 +348,10 @@ class _StopWatchdog:
 
     def fire(self) -> None:
         log.warning(
-            "stopping took longer than %.0f s (the database is not answering); exiting now — nothing "
+            "stopping took longer than %.0f s (%s); exiting now — nothing "
             "acknowledged is lost, items in flight come back after their lease",
             self.seconds,
+            self._why,
         )
         if self._before_exit is not None:
             self._before_exit()

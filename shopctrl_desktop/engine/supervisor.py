@@ -267,7 +267,11 @@ class Supervisor:
     # --- stop -------------------------------------------------------------------------------------------
     def stop(self) -> int:
         """Tell every child to stop and wait for all of them; 0, or exit 3 from the watchdog."""
-        watchdog = _StopWatchdog(DRAIN_TIMEOUT + STOP_GRACE, before_exit=self.kill_all)
+        watchdog = _StopWatchdog(
+            DRAIN_TIMEOUT + STOP_GRACE,
+            before_exit=self.kill_all,
+            why="an engine process did not stop; it was killed",
+        )
         handled = self._stop_requests
         self._stopping = True
         self._listen_socket.close()  # new connections are refused now, as by a single serve that stops

@@ -251,3 +251,33 @@ def test_a_child_that_cannot_start_stops_the_service_with_the_reason_in_words(tm
     assert "process did not start:" in done.stderr and "restore" in done.stderr
     assert "Traceback" not in done.stderr
     assert "listening on" not in done.stdout
+
+
+def test_a_child_that_does_not_stop_is_killed_and_serve_exits_3(tmp_path: Path, env: dict[str, str]) -> None:
+    """The stop watchdog of a single serve, kept: here the delivery process is frozen (SIGSTOP), a first
+    SIGTERM starts the clean stop, a second one ends it at once — the frozen child is killed, exit code 3."""
+    data = tmp_path / "data"
+    import_one_trigger(data, "http://127.0.0.1:9/never", env=env)
+    proc, _address = start_serve(data, env, workers=2)
+    pids = child_pids(data)
+    try:
+        os.kill(pids["delivery process"], signal.SIGSTOP)
+        seen = log_size(data)
+        proc.send_signal(signal.SIGTERM)
+        wait_for_log(data, r"stopping: no new events", seen)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=40) == 3
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for pid in pids.values():
+            if not gone(pid):
+                os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while not all(gone(pid) for pid in pids.values()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert all(gone(pid) for pid in pids.values()), "a child outlived the supervisor"
+    assert (
+        "an engine process did not stop; it was killed"
+        in (data / "logs" / "shopctrl-desktop.log").read_text()
+    )
