@@ -6,6 +6,7 @@ its own (spawned, so it shares neither the measured process's loop nor its GIL).
     ...
     receiver.counts()   # requests so far, distinct X-ShopCtrl-Delivery ids, ids received more than once
     receiver.reset()    # counts back to zero
+    receiver.latencies()  # seconds from the "SentAt:<time.time()>" in each body to its arrival, then cleared
     receiver.stop()
 
 It counts the deliveries per ``X-ShopCtrl-Delivery`` header (the queue item's id; a bare client sends none),
@@ -16,6 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing as mp
+import re
+import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -33,9 +36,15 @@ def _main(conn: Connection) -> None:
 
     per_delivery: dict[str, int] = {}
     totals = [0, 0]  # requests, ids received more than once
+    latencies: list[float] = []
+    sent_at = re.compile(rb"SentAt:([0-9.]+)")
 
     async def handle(request: web.Request) -> web.Response:
-        await request.read()
+        body = await request.read()
+        if b"SentAt:" in body:  # benchmarks/serve_e2e.py's latency phase (an order code "SentAt:<time>")
+            match = sent_at.search(body)
+            if match:
+                latencies.append(time.time() - float(match.group(1)))
         totals[0] += 1
         delivery = request.headers.get("X-ShopCtrl-Delivery")
         if delivery is not None:
@@ -58,6 +67,10 @@ def _main(conn: Connection) -> None:
             if command == "reset":
                 per_delivery.clear()
                 totals[:] = [0, 0]
+            if command == "latencies":
+                conn.send(list(latencies))
+                latencies.clear()
+                continue
             conn.send(Counts(totals[0], len(per_delivery), totals[1]))
         await runner.cleanup()
 
@@ -89,6 +102,11 @@ class ReceiverProcess:
     def reset(self) -> None:
         self.conn.send("reset")
         self.conn.recv()
+
+    def latencies(self) -> list[float]:
+        """Seconds from each body's "SentAt" to its arrival, since the last call."""
+        self.conn.send("latencies")
+        return self.conn.recv()  # type: ignore[no-any-return]
 
     def stop(self, timeout: float = 10.0) -> None:
         try:

@@ -53,6 +53,9 @@ class Settings:
     #: Secret rotation (docs/endpoints.md "Rotating a secret"): hours the previous Standard Webhooks secret
     #: keeps signing beside the new one.
     secret_rotation_overlap_hours: float = 24.0
+    #: ``serve``'s processes (docs/delivery.md "Process model"): 1 = one process does everything; 2 or more =
+    #: intake and delivery processes under a supervisor; 0 = one per core (at most 4). ``serve --workers``.
+    serve_workers: int = 0
 
     @property
     def listen_address(self) -> str:

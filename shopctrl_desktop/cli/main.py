@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -43,10 +44,22 @@ def cmd_serve(ctx: Context) -> int:
     setup_logging(ctx.paths, verbose=ctx.args.verbose)
     tune_process()
     warn_about_key(ctx)  # a key other than the database's: said clearly, and the engine delivers what it can
+    from shopctrl_desktop.domain.serve_layout import default_workers, serve_layout
     from shopctrl_desktop.store.engine_lock import DatabaseInUseError
 
+    workers = ctx.args.workers or ctx.settings.serve_workers or default_workers(os.cpu_count())
+    if workers < 1:
+        raise CliError("--workers (or the setting serve_workers) must be at least 1", EXIT_USAGE)
+    layout = serve_layout(workers, sqlite=ctx.db.is_sqlite)
     try:
-        return run_engine_blocking(ctx.db, ctx.box, ctx.settings, ctx.paths)
+        if layout.single_process:
+            return run_engine_blocking(ctx.db, ctx.box, ctx.settings, ctx.paths)
+        from shopctrl_desktop.engine.supervisor import ServiceStartError, run_supervised
+
+        try:
+            return run_supervised(ctx.db, ctx.box, ctx.settings, ctx.paths, layout)
+        except ServiceStartError as exc:
+            raise CliError(str(exc)) from None
     except (ListenerError, DatabaseInUseError) as exc:
         raise CliError(str(exc)) from None
 
@@ -196,10 +209,17 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--duration", type=float, metavar="S", help="headless: stop after S seconds")
     demo.add_argument("--interval", type=float, metavar="S", help="seconds between two sample events")
     demo.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-    add(
+    serve = add(
         "serve",
         cmd_serve,
         "the engine without a screen (listener + delivery); stops cleanly on SIGINT/SIGTERM",
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="processes: 1 = everything in one; N ≥ 2 = intake and delivery processes under a "
+        "supervisor (default: setting serve_workers, else one per core, at most 4)",
     )
 
     add_triggers_parser(add, common)

@@ -18,6 +18,7 @@ import logging
 import os
 import queue
 import signal
+import socket
 import threading
 import time
 from dataclasses import astuple, dataclass, field
@@ -69,6 +70,13 @@ class EngineSpec:
     deliver: bool = True
     nice: int = ENGINE_NICE
     log_levels: dict[str, int] = field(default_factory=dict)  # logger name ("" = root) -> level
+    # serve --workers N (engine/supervisor.py): a child of the supervisor rather than of the window
+    observe: bool = True  # report items, counts and states (the window shows them); serve: nobody listens
+    housekeeping: bool = True  # backup, retention, certificate watch (one process of a serve does them)
+    listen_socket: socket.socket | None = None  # bound by the supervisor, shared by its intake processes
+    wake_socket: socket.socket | None = None  # a delivery process: wake-ups from the intake processes
+    wake_ports: tuple[int, ...] = ()  # an intake process: where the delivery processes wait for wake-ups
+    stop_on_sigterm: bool = False  # serve: SIGTERM stops cleanly (systemd signals every process)
 
 
 def log_levels_of_this_process() -> dict[str, int]:
@@ -230,6 +238,7 @@ def run_engine_child(spec: EngineSpec, events: Any, commands: Any) -> None:
 
 async def _run(spec: EngineSpec, outbox: _Outbox, commands: Any) -> None:
     from shopctrl_desktop.engine.service import Engine
+    from shopctrl_desktop.engine.wake_channel import WakeSender, receive_wakes
     from shopctrl_desktop.store.db import Database
 
     loop = asyncio.get_running_loop()
@@ -268,16 +277,25 @@ async def _run(spec: EngineSpec, outbox: _Outbox, commands: Any) -> None:
                 return
 
     threading.Thread(target=read_commands, name="engine-commands", daemon=True).start()
-    db = Database(spec.database_url, migrate=False)  # the GUI process opened and migrated it
+    if spec.stop_on_sigterm and hasattr(signal, "SIGTERM"):
+        try:
+            loop.add_signal_handler(signal.SIGTERM, stop.set)
+        except (NotImplementedError, RuntimeError):  # Windows: the supervisor's "stop" is the only way
+            pass
+    waker = WakeSender(spec.wake_ports) if spec.wake_ports else None
+    db = Database(spec.database_url, migrate=False)  # the parent process opened and migrated it
     try:
         engine = Engine(
             db,
             spec.box,
             spec.settings,
             spec.paths,
-            PipeObserver(outbox),
+            PipeObserver(outbox) if spec.observe else None,
             listen=spec.listen,
             deliver=spec.deliver,
+            housekeeping=spec.housekeeping,
+            listen_socket=spec.listen_socket,
+            waker=waker.wake if waker is not None else None,
         )
         try:
             await engine.start()
@@ -295,8 +313,13 @@ async def _run(spec: EngineSpec, outbox: _Outbox, commands: Any) -> None:
         engine_box.append(engine)
         started.set()
         on_network()  # reported before the engine ran
+        wakes = await receive_wakes(spec.wake_socket, engine.wake) if spec.wake_socket is not None else None
         outbox.put(("started", str(engine.listener_address or "")))
         await stop.wait()
+        if wakes is not None:
+            wakes.close()
         await engine.stop()
     finally:
+        if waker is not None:
+            waker.close()
         db.dispose()

@@ -59,6 +59,11 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+def owner_prefix(pid: int) -> str:
+    """How the lease owners of the delivery engines in process ``pid`` on this machine begin."""
+    return f"{socket.gethostname()}:{pid}:"
+
+
 class DeliveryEngine(OfflineAwareness):
     def __init__(
         self,
@@ -74,7 +79,7 @@ class DeliveryEngine(OfflineAwareness):
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._observer: EngineObserver = observer or NullObserver()
-        owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        owner = owner or f"{owner_prefix(os.getpid())}{uuid.uuid4().hex[:8]}"
         self._store = DeliveryDatabase(db, box, settings, owner, lease_margin, clock)
         self._sender: Sender = sender or AiohttpSender()
         self._tls = TLSContextCache()

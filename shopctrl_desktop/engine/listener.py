@@ -13,6 +13,8 @@ import hmac
 import ipaddress
 import json
 import logging
+import os
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -85,8 +87,12 @@ class Listener:
         max_connections: int | None = None,
         header_timeout: float = HEADER_TIMEOUT,
         body_grace: float = BODY_GRACE,
+        sock: socket.socket | None = None,
     ) -> None:
         self.intake = intake
+        self._sock = (
+            sock  # bound by serve's supervisor (bind_listening_socket), shared by its intake processes
+        )
         self.paths = paths
         self.settings = settings
         self._counts = counts
@@ -119,15 +125,8 @@ class Listener:
     # --- lifecycle -----------------------------------------------------------------------------------
     async def start(self) -> str:
         host, port = self.settings.listen_host, self.settings.listen_port
-        if not is_loopback(host):
-            if not self.settings.allow_remote:
-                raise ListenerError(
-                    f"listening on {host}:{port} would accept events from other machines; switch on "
-                    "'allow remote connections' in Settings (allow_remote) to do that on purpose"
-                )
-            log.warning(
-                "the listener binds to %s:%s, reachable from other machines (token required)", host, port
-            )
+        if self._sock is None:
+            check_remote(self.settings)
         if self._token is None:
             self._token = load_or_create_token(self.paths)
             self._token_checked = time.monotonic()
@@ -140,18 +139,15 @@ class Listener:
             keepalive_timeout=self._header_timeout,  # the header-read timeout: listener_guard.py
         )
         await self._runner.setup()
-        self._site = GuardedSite(self._runner, self.guard, host, port, backlog=1024, reuse_address=True)
+        self._site = GuardedSite(
+            self._runner, self.guard, host, port, backlog=1024, reuse_address=True, sock=self._sock
+        )
         try:
             await self._site.start()
         except OSError as exc:
             await self._runner.cleanup()
             self._runner = None
-            reason = (
-                "the port is already in use (is another ShopCtrl Desktop running?)"
-                if exc.errno == errno.EADDRINUSE
-                else exc
-            )
-            raise ListenerError(f"cannot listen on {host}:{port}: {reason}") from exc
+            raise ListenerError(_bind_failure(host, port, exc)) from exc
         server = self._site._server  # noqa: SLF001 - the only way to learn the port chosen for port 0
         sockname = server.sockets[0].getsockname() if server and server.sockets else (host, port)  # type: ignore[union-attr,attr-defined]
         shown = f"[{sockname[0]}]" if ":" in sockname[0] else sockname[0]
@@ -367,3 +363,49 @@ class Listener:
 
     async def _not_found(self, request: web.Request) -> web.StreamResponse:
         return _error(404, "not_found", f"no such endpoint {request.path!r}; use POST /events or GET /health")
+
+
+def check_remote(settings: Settings) -> None:
+    """Refuse a non-loopback address unless allow_remote is on; warn when it is."""
+    host, port = settings.listen_host, settings.listen_port
+    if is_loopback(host):
+        return
+    if not settings.allow_remote:
+        raise ListenerError(
+            f"listening on {host}:{port} would accept events from other machines; switch on "
+            "'allow remote connections' in Settings (allow_remote) to do that on purpose"
+        )
+    log.warning("the listener binds to %s:%s, reachable from other machines (token required)", host, port)
+
+
+def _bind_failure(host: str, port: int, exc: OSError) -> str:
+    reason = (
+        "the port is already in use (is another ShopCtrl Desktop running?)"
+        if exc.errno == errno.EADDRINUSE
+        else exc
+    )
+    return f"cannot listen on {host}:{port}: {reason}"
+
+
+def bind_listening_socket(settings: Settings) -> socket.socket:
+    """The listening socket ``serve --workers N`` binds once and hands to each intake process: one port,
+    the "port in use" check as for a single process, and connections waiting in its backlog survive the
+    restart of an intake process. Raises ListenerError."""
+    check_remote(settings)
+    host, port = settings.listen_host, settings.listen_port
+    try:
+        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, proto, _, address = infos[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as exc:
+        raise ListenerError(_bind_failure(host, port, exc)) from exc
+    try:
+        if hasattr(socket, "SO_REUSEADDR") and os.name != "nt":
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(1024)
+    except OSError as exc:
+        sock.close()
+        raise ListenerError(_bind_failure(host, port, exc)) from exc
+    sock.setblocking(False)
+    return sock

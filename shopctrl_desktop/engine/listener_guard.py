@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import resource
+import socket
 from collections import Counter, OrderedDict
 from typing import Any
 
@@ -216,14 +217,29 @@ def _is_local(host: str) -> bool:
 class GuardedSite(web.TCPSite):
     """A TCPSite whose connections go through a :class:`ConnectionGuard`."""
 
-    def __init__(self, runner: web.AppRunner, guard: ConnectionGuard, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        runner: web.AppRunner,
+        guard: ConnectionGuard,
+        *args: Any,
+        sock: socket.socket | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(runner, *args, **kwargs)
         self._guard = guard
+        self._sock = (
+            sock  # a socket bound elsewhere (serve's supervisor shares one with its intake processes)
+        )
 
     async def start(self) -> None:
         await web.BaseSite.start(self)  # registers the site with its runner
         loop = asyncio.get_running_loop()
         self._guard.server = self._runner.server
+        if self._sock is not None:
+            self._server = await loop.create_server(
+                self._guard.factory, sock=self._sock, ssl=self._ssl_context, backlog=self._backlog
+            )
+            return
         self._server = await loop.create_server(
             self._guard.factory,
             self._host,

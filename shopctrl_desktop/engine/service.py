@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -55,7 +56,14 @@ class Engine:
         *,
         listen: bool = True,
         deliver: bool = True,
+        housekeeping: bool = True,
+        listen_socket: socket.socket | None = None,
+        waker: Callable[[], None] | None = None,
     ) -> None:
+        """``housekeeping``: the daily backup, retention, the certificate watch and moving credentials out
+        of URLs (off in the intake processes of ``serve --workers N``: exactly one process does them).
+        ``listen_socket``: a socket bound by ``serve``'s supervisor. ``waker``: how this engine wakes a
+        delivery engine in another process after an intake commit (engine/wake_channel.py)."""
         self.db = db
         self.box = box
         self.settings = settings
@@ -64,12 +72,21 @@ class Engine:
         # payload templates render in killable worker processes, outside the intake's transaction
         self.intake = IntakeBatcher(db, box, on_committed=self._on_committed, render_pool=RenderPool())
         self.listener: Listener | None = (
-            Listener(self.intake, paths, settings, counts=self.queue_counts, offline=self._is_offline)
+            Listener(
+                self.intake,
+                paths,
+                settings,
+                counts=self.queue_counts,
+                offline=self._is_offline,
+                sock=listen_socket,
+            )
             if listen
             else None
         )
         # Delivery: claims due items, sends, records; wake() after each intake commit.
         self.deliver = deliver
+        self.housekeeping = housekeeping
+        self._waker = waker
         self.delivery: DeliveryEngine | None = (
             DeliveryEngine(db, box, settings, _CountOnChange(self.observer, self._schedule_counts))
             if deliver
@@ -111,7 +128,7 @@ class Engine:
 
     async def _start(self) -> None:
         if (
-            self.db.is_sqlite
+            self.db.is_sqlite and self.housekeeping
         ):  # on PostgreSQL the owner's `db setup` does it (an engine may not write triggers)
             moved = await asyncio.to_thread(self._move_url_credentials)
             if moved:
@@ -122,10 +139,11 @@ class Engine:
                 )
         await self.intake.start()
         pool = self.intake.render_pool
-        if pool is not None and await asyncio.to_thread(self._uses_templates):
+        if pool is not None and self.listener is not None and await asyncio.to_thread(self._uses_templates):
             pool.start(wait=False)  # in the background: the first templated event does not wait for a spawn
         if self.delivery is not None:
             await self.delivery.start()  # reports its own state (starting, running, error, stopped)
+        if self.delivery is not None and self.housekeeping:
             self._cert_task = asyncio.get_running_loop().create_task(
                 watch_certificates(self.db, self.box, self.observer.alert_raised)
             )
@@ -142,12 +160,12 @@ class Engine:
                 await self.intake.stop()
                 raise
             self._state("listener", "running", self.listener.address)
-        if self._database_file is not None:
+        if self._database_file is not None and self.housekeeping:
             self._backup_stopping.clear()
             self._backup_task = asyncio.get_running_loop().create_task(
                 run_daily_backups(self._database_file, self.paths.data_dir, self._backup_stopping)
             )
-        if self.delivery is not None:  # the delivering engine keeps the data within its retention
+        if self.delivery is not None and self.housekeeping:  # the delivering engine keeps the retention
             self._retention_task = asyncio.get_running_loop().create_task(
                 run_retention(self.db, self.settings)
             )
@@ -202,6 +220,8 @@ class Engine:
         self._counts_cache = None
         if self.delivery is not None:
             self.delivery.wake()
+        elif self._waker is not None:
+            self._waker()
         self._schedule_counts()
 
     def set_network_online(self, online: bool) -> None:
@@ -325,8 +345,15 @@ class _StopWatchdog:
     is lost by it: a transaction that did not commit is rolled back by the database, an event not committed was
     never acknowledged (the sender sends it again), an item in flight comes back after its lease."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(
+        self,
+        seconds: float,
+        before_exit: Callable[[], None] | None = None,
+        why: str = "the database is not answering",
+    ) -> None:
         self.seconds = seconds
+        self._before_exit = before_exit  # serve's supervisor: kill the children that did not stop
+        self._why = why
         self._timer = threading.Timer(seconds, self.fire)
         self._timer.daemon = True
         self._timer.start()
@@ -336,10 +363,13 @@ class _StopWatchdog:
 
     def fire(self) -> None:
         log.warning(
-            "stopping took longer than %.0f s (the database is not answering); exiting now — nothing "
+            "stopping took longer than %.0f s (%s); exiting now — nothing "
             "acknowledged is lost, items in flight come back after their lease",
             self.seconds,
+            self._why,
         )
+        if self._before_exit is not None:
+            self._before_exit()
         logging.shutdown()
         os._exit(3)
 

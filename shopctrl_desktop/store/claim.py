@@ -109,6 +109,18 @@ def recover_expired_leases(session: Session, now: datetime | None = None) -> int
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+def release_owner(session: Session, owner_prefix: str, now: datetime | None = None) -> int:
+    """The ``sending`` items of an engine known to be gone (``serve``'s supervisor saw its process exit) go
+    back to due at once instead of after their lease; returns how many."""
+    pattern = owner_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    result = session.execute(
+        update(_ITEMS)
+        .where(_ITEMS.c.status == SENDING, _ITEMS.c.lease_owner.like(pattern, escape="\\"))
+        .values(**_waiting_back(now or utcnow()))
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def release_items(session: Session, owner: str, ids: Iterable[int], now: datetime | None = None) -> int:
     """Give claimed items back unsent (engine stopping): due again at once, no attempt counted."""
     wanted = list(ids)

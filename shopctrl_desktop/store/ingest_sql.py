@@ -13,6 +13,8 @@ IntakeSql.lock_keys): "is this event id already stored?" and "does an item with 
 
 from __future__ import annotations
 
+import sqlite3
+import time
 import zlib
 from collections.abc import Iterable
 from datetime import datetime
@@ -25,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from shopctrl_desktop.domain import queue as queue_rules
 from shopctrl_desktop.domain import superseding
+from shopctrl_desktop.store.db import SQLITE_BUSY_TIMEOUT_MS
 from shopctrl_desktop.store.models import EventRow, QueueItemRow, Shop, TriggerRow, WebhookActionRow
 
 WAITING_STATUSES = queue_rules.status_values(queue_rules.WAITING_STATUSES)  # as bound parameter values
@@ -67,6 +70,37 @@ def _marks(n: int) -> str:
     return ", ".join("?" * n)
 
 
+#: Seconds between two tries for SQLite's write lock while another connection holds it.
+WRITE_LOCK_POLL = (0.0002, 0.0005, 0.001, 0.002)
+
+
+def begin_immediate(raw: sqlite3.Connection) -> None:
+    """``BEGIN IMMEDIATE``, tried again every fraction of a millisecond while another connection writes.
+
+    SQLite's own busy handler sleeps 1, 2, 5, 10, 15, 20, 25 … ms between its tries: with the intake and the
+    delivery of ``serve --workers N`` in two processes taking turns at the write lock, those sleeps overshoot
+    the other's commit (measured: the intake process waited ~16 ms per wait, a quarter of its time; ~6 ms
+    with the short tries). Here the wait ends within WRITE_LOCK_POLL of the other's commit; after the busy
+    timeout it fails as before."""
+    raw.execute("PRAGMA busy_timeout=0")
+    try:
+        tries = 0
+        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if getattr(exc, "sqlite_errorcode", sqlite3.SQLITE_BUSY) & 0xFF != sqlite3.SQLITE_BUSY:
+                    raise
+                if time.monotonic() >= deadline:
+                    raise
+            time.sleep(WRITE_LOCK_POLL[min(tries, len(WRITE_LOCK_POLL) - 1)])
+            tries += 1
+    finally:
+        raw.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+
+
 class IntakeSql:
     """The statements of one intake transaction on ``session``'s connection."""
 
@@ -87,7 +121,7 @@ class IntakeSql:
         when another connection committed in between; BEGIN IMMEDIATE takes the write lock up front and
         waits busy_timeout for it."""
         if self.sqlite and not self.raw.in_transaction:
-            self.raw.execute("BEGIN IMMEDIATE")
+            begin_immediate(self.raw)
 
     def lock_keys(self, lock_class: int, keys: Iterable[str]) -> None:
         """PostgreSQL: wait until no other transaction decides about these keys, and keep them until this

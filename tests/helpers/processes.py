@@ -46,9 +46,12 @@ def read_line(proc: subprocess.Popen[str], pattern: str, deadline: float) -> re.
     raise AssertionError(f"no {pattern!r} in the output: {seen!r}; stderr: {proc.stderr.read()}")
 
 
-def start_serve(data_dir: Path, env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
-    """``serve`` on a free port (``env`` should set PYTHONUNBUFFERED=1); returns it and its host:port once
-    it listens (within 30 s)."""
+def start_serve(
+    data_dir: Path, env: dict[str, str], *, workers: int = 1
+) -> tuple[subprocess.Popen[str], str]:
+    """``serve --workers N`` on a free port (``env`` should set PYTHONUNBUFFERED=1); returns it and its
+    host:port once it listens (within 30 s). One worker: the single process these tests were written for
+    (the default from the core count would start a supervisor on a multi-core machine)."""
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -59,6 +62,8 @@ def start_serve(data_dir: Path, env: dict[str, str]) -> tuple[subprocess.Popen[s
             "--listen",
             "127.0.0.1:0",
             "serve",
+            "--workers",
+            str(workers),
         ],
         cwd=REPO,
         stdout=subprocess.PIPE,
