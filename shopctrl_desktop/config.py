@@ -44,6 +44,8 @@ class Settings:
     #: that many, with their attempts and the event snapshots no item refers to any more. 0 keeps them.
     keep_delivered_days: int = 30
     keep_failed_days: int = 90
+    #: The window's look: "system", "light" or "dark" (Fusion with a dark palette); per workstation.
+    appearance: str = "system"
 
     @property
     def listen_address(self) -> str:

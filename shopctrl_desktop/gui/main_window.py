@@ -32,6 +32,7 @@ from shopctrl_desktop.gui.live import LiveWatcher
 from shopctrl_desktop.gui.permissions import identity_text
 from shopctrl_desktop.gui.queue.page import QueuePage
 from shopctrl_desktop.gui.settings.dialog import SettingsDialog
+from shopctrl_desktop.gui.theme import style
 from shopctrl_desktop.gui.triggers.page import TriggersPage
 from shopctrl_desktop.store.queue import queue_counts
 
@@ -296,32 +297,34 @@ class MainWindow(QMainWindow):
     def _show_states(self) -> None:
         if not self.ctx.settings.deliver_here:  # a support workstation: another one receives and delivers
             self.listener_label.setText("Listener: off on this workstation")
-            self.listener_label.setStyleSheet("color: #555;")
+            self.listener_label.setStyleSheet(style("color: #555;"))
             self.engine_label.setText("Delivery: another workstation")
             self.engine_label.setToolTip(
                 "“Deliver from this workstation” is off (File → Settings…): the queue shows what the "
                 "delivering workstation does."
             )
-            self.engine_label.setStyleSheet("color: #555;")
+            self.engine_label.setStyleSheet(style("color: #555;"))
             return
         listener = self._states["listener"]
         address = self.listener_address or self.ctx.settings.listen_address
         if listener == "running":
             self.listener_label.setText(f"Listener: http://{address} ●")
-            self.listener_label.setStyleSheet("color: #1d6b32;")
+            self.listener_label.setStyleSheet(style("color: #1d6b32;"))
         else:
             self.listener_label.setText(f"Listener {address}: {listener}")
-            self.listener_label.setStyleSheet("color: #a61b1b;" if listener == "error" else "color: #555;")
+            self.listener_label.setStyleSheet(
+                style("color: #a61b1b;" if listener == "error" else "color: #555;")
+            )
         delivery = self._states["delivery"]
         self.engine_label.setText(f"Delivery: {delivery}")
-        self.engine_label.setStyleSheet("color: #a61b1b;" if delivery == "error" else "")
+        self.engine_label.setStyleSheet(style("color: #a61b1b;" if delivery == "error" else ""))
 
     def show_counts(self, counts: QueueCounts) -> None:
         self.counts = counts
         self.counts_label.setText(
             f"Queued {counts.queued + counts.sending:,} · Retrying {counts.retrying:,} · Failed {counts.failed:,}"
         )
-        self.counts_label.setStyleSheet("color: #a61b1b;" if counts.failed else "")
+        self.counts_label.setStyleSheet(style("color: #a61b1b;" if counts.failed else ""))
 
     def show_circuit_note(self, note: object) -> None:
         """store/endpoint_stats.py CircuitNote while a circuit is open (None hides the note)."""
@@ -330,8 +333,10 @@ class MainWindow(QMainWindow):
             label.setVisible(False)
             return
         label.setText(
-            f'<a href="endpoints" style="color: #a61b1b; font-weight: bold; text-decoration: none;">'
-            f"⚠ {html.escape(note.text())}</a>"
+            style(
+                f'<a href="endpoints" style="color: #a61b1b; font-weight: bold; text-decoration: none;">'
+                f"⚠ {html.escape(note.text())}</a>"
+            )
         )
         label.setToolTip(
             "Deliveries to this endpoint are paused by its circuit breaker. Click for the Endpoints page."
@@ -360,7 +365,7 @@ class MainWindow(QMainWindow):
     def _show_unread(self, unread: int) -> None:
         self._unread = unread
         self.alerts_label.setText(f"Alerts: {unread} unread" if unread else "No unread alerts")
-        self.alerts_label.setStyleSheet("color: #a61b1b; font-weight: bold;" if unread else "")
+        self.alerts_label.setStyleSheet(style("color: #a61b1b; font-weight: bold;" if unread else ""))
         item = self.nav.item(PAGE_ALERTS)
         item.setText(f"Alerts ({unread})" if unread else "Alerts")
 
@@ -403,6 +408,11 @@ class MainWindow(QMainWindow):
         return dialog
 
     def _on_settings_dialog_settings_saved(self, settings: object) -> None:
+        from shopctrl_desktop.config import Settings
+        from shopctrl_desktop.gui.theme import apply_appearance
+
+        if isinstance(settings, Settings):
+            apply_appearance(settings.appearance)  # at once, unlike the listener and database
         self.statusBar().showMessage(
             "Settings saved. Listener, database and delivery changes apply after a restart.", 15_000
         )

@@ -27,6 +27,7 @@ from shopctrl_desktop.domain.roles import Capability
 from shopctrl_desktop.gui.activity.model import ENTRY_ID_ROLE, ActivityModel
 from shopctrl_desktop.gui.background import run_in_background
 from shopctrl_desktop.gui.table_model import log_table, table_over_detail
+from shopctrl_desktop.gui.theme import style
 from shopctrl_desktop.store import audit as audit_store
 
 LIMIT = 1000
@@ -132,7 +133,7 @@ class ActivityPage(QWidget):
 
         self.empty_label = QLabel(EMPTY_TEXT)
         self.empty_label.setWordWrap(True)
-        self.empty_label.setStyleSheet("color: #666; padding: 12px;")
+        self.empty_label.setStyleSheet(style("color: #666; padding: 12px;"))
         self.splitter = table_over_detail("activity_splitter", self.table, self.detail, 2)
 
         lay = QVBoxLayout(self)
@@ -234,7 +235,7 @@ class ActivityPage(QWidget):
 
     def _on_selection_changed(self, *_: object) -> None:
         entry = self.selected_entry()
-        self.detail.setHtml(detail_html(entry) if entry is not None else "")
+        self.detail.setHtml(style(detail_html(entry)) if entry is not None else "")
         self._update_buttons()
 
     def _update_buttons(self) -> None:

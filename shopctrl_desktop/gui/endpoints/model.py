@@ -83,13 +83,13 @@ class EndpointsModel(RowsTableModel[EndpointStats]):
             return self._dots.setdefault(s.state, _dot(colour))
         if role == Qt.ItemDataRole.ForegroundRole:
             if col == COL_STATE and s.state in ("circuit open", "failing", "probing"):
-                return QBrush(STATE_COLOURS[s.state])
+                return QBrush(colour(STATE_COLOURS[s.state].name()))
             if col == COL_FAILED and s.failed:
-                return QBrush(FAIL_RED)
+                return QBrush(colour(FAIL_RED.name()))
             if col in (COL_OK_1H, COL_OK_24H):
                 rate = (e.hour if col == COL_OK_1H else e.day).success
                 if rate is not None and rate < 0.9:
-                    return QBrush(FAIL_RED)
+                    return QBrush(colour(FAIL_RED.name()))
         if role == Qt.ItemDataRole.TextAlignmentRole and col in (
             COL_OK_1H,
             COL_OK_24H,

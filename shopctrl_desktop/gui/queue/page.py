@@ -30,6 +30,7 @@ from shopctrl_desktop.gui.queue.filter_bar import FilterState, QueueFilterBar
 from shopctrl_desktop.gui.queue.first_start import FirstStartPanel
 from shopctrl_desktop.gui.queue.model import ID_ROLE, QueueTableModel
 from shopctrl_desktop.gui.queue.table_view import QueueTableView
+from shopctrl_desktop.gui.theme import style
 from shopctrl_desktop.store import browse
 from shopctrl_desktop.store.browse import ItemDetail, QueueFilter
 
@@ -93,7 +94,7 @@ class QueuePage(QueueActions, QWidget):
         self.empty_label.setObjectName("queue_empty")
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_label.setWordWrap(True)
-        self.empty_label.setStyleSheet("color: #666; font-size: 11pt;")
+        self.empty_label.setStyleSheet(style("color: #666; font-size: 11pt;"))
         self.empty_label.hide()
         self._viewport = self.table.viewport()
         self._viewport.installEventFilter(self)
