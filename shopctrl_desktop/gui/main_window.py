@@ -5,8 +5,8 @@ from __future__ import annotations
 import html
 import logging
 
-from PySide6.QtCore import QSettings, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QFont, QFontMetrics, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -332,14 +332,22 @@ class MainWindow(QMainWindow):
         if note is None or not hasattr(note, "text"):
             label.setVisible(False)
             return
+        text = note.text()
+        name = str(getattr(note, "name", ""))
+        if name:  # a long endpoint name is shortened in the middle: the status bar keeps "failing since …"
+            bold = QFont(label.font())
+            bold.setBold(True)
+            short = QFontMetrics(bold).elidedText(name, Qt.TextElideMode.ElideMiddle, 220)
+            text = text.replace(name, short, 1)
         label.setText(
             style(
                 f'<a href="endpoints" style="color: #a61b1b; font-weight: bold; text-decoration: none;">'
-                f"⚠ {html.escape(note.text())}</a>"
+                f"⚠ {html.escape(text)}</a>"
             )
         )
         label.setToolTip(
-            "Deliveries to this endpoint are paused by its circuit breaker. Click for the Endpoints page."
+            f"{note.text()}\nDeliveries to this endpoint are paused by its circuit breaker. "
+            "Click for the Endpoints page."
         )
         label.setVisible(True)
 

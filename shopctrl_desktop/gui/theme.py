@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette, QTextCharFormat
-from PySide6.QtWidgets import QApplication, QLabel, QStyleFactory
+from PySide6.QtWidgets import QApplication, QLabel, QStyleFactory, QTextEdit
 
 
 class Appearance(StrEnum):
@@ -95,6 +95,8 @@ DARK_TWINS: dict[str, str] = {
 }
 LIGHT_TWINS = {dark: light for light, dark in DARK_TWINS.items()}
 assert len(LIGHT_TWINS) == len(DARK_TWINS), "dark twins must be one-to-one"
+# Qt writes #555 as #555555 in the HTML it gives back (QTextEdit.toHtml)
+_TO_DARK = DARK_TWINS | {"#" + "".join(c * 2 for c in k[1:]): v for k, v in DARK_TWINS.items() if len(k) == 4}
 _HEX = re.compile(r"#[0-9a-fA-F]{6}\b|#[0-9a-fA-F]{3}\b")
 
 _system: tuple[str, QPalette] | None = None  # the style and palette the application started with
@@ -114,7 +116,7 @@ def _swap(text: str, table: dict[str, str]) -> str:
 
 def style(css_or_html: str) -> str:
     """A style sheet or HTML fragment written with light colours, for the current palette."""
-    return _swap(css_or_html, DARK_TWINS) if is_dark() else css_or_html
+    return _swap(css_or_html, _TO_DARK) if is_dark() else css_or_html
 
 
 def colour(light: str) -> QColor:
@@ -193,17 +195,23 @@ def apply_appearance(appearance: Appearance | str) -> None:
 
 def recolour_widgets() -> None:
     """Turn the style sheets and rich-text labels of existing widgets to the current palette's colours."""
-    table = DARK_TWINS if is_dark() else LIGHT_TWINS
+    table = _TO_DARK if is_dark() else LIGHT_TWINS
     for widget in QApplication.allWidgets():
         sheet = widget.styleSheet()
-        if sheet and "#" in sheet:
-            swapped = _swap(sheet, table)
-            if swapped != sheet:
-                widget.setStyleSheet(swapped)
+        if sheet:
+            widget.setStyleSheet(
+                _swap(sheet, table)
+            )  # also when unchanged: polished again in the new palette
         if isinstance(widget, QLabel) and "color" in (text := widget.text()):
             swapped = _swap(text, table)
             if swapped != text:
                 widget.setText(swapped)
+        elif isinstance(widget, QTextEdit) and widget.isReadOnly() and widget.acceptRichText():
+            html = widget.toHtml()
+            if "color:" in html:
+                swapped = _swap(html, table)
+                if swapped != html:
+                    widget.setHtml(swapped)
         widget.update()
 
 

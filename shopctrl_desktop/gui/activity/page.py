@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
@@ -114,17 +115,24 @@ class ActivityPage(QWidget):
         self.search.setObjectName("activity_search")
         self.search.setPlaceholderText("Search names, URLs, fields…")
         self.search.setClearButtonEnabled(True)
-        self.search.setMinimumWidth(220)
+        # the bar must fit a 1,024 px window: long choices and the summary do not widen it
+        self.search.setMinimumWidth(120)
+        for combo, letters in ((self.who_combo, 9), (self.what_combo, 11)):
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(letters)
         self.refresh_button = QPushButton("Refresh")
         self.open_button = QPushButton("Open")
         self.open_button.setToolTip("Open the trigger or the queue item of the selected entry")
         self.summary = QLabel()
         self.summary.setObjectName("activity_summary")
+        self.summary.setMinimumWidth(60)  # shrinks before the window has to grow
+        for button in (self.open_button, self.refresh_button):  # may be narrower than the style's 80 px
+            button.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+            button.setMinimumWidth(button.fontMetrics().horizontalAdvance(button.text()) + 24)
         bar = QHBoxLayout()
         for label, widget in (("Who", self.who_combo), ("What", self.what_combo), ("When", self.since_combo)):
             bar.addWidget(QLabel(label))
             bar.addWidget(widget)
-            bar.addSpacing(6)
         bar.addWidget(self.search, 1)
         bar.addWidget(self.open_button)
         bar.addWidget(self.refresh_button)

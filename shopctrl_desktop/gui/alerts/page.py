@@ -88,6 +88,7 @@ class AlertsPage(QWidget):
         self.empty_label.setWordWrap(True)
         self.empty_label.setStyleSheet(style("color: #666; padding: 12px;"))
         self.splitter = table_over_detail("alerts_splitter", self.table, self.message_view, 1)
+        self.splitter.setSizes([240, 400])  # alerts come grouped (a few rows): room for the group's detail
 
         lay = QVBoxLayout(self)
         lay.addLayout(bar)

@@ -157,6 +157,10 @@ class QueueTableModel(ColumnsTableModel):
             else:
                 slot.setData(value)
 
+    def forget_painted_cells(self) -> None:
+        """Build the cells again on their next paint (the palette changed: light or dark badges)."""
+        self._cells.clear()
+
     def painted_cells(self, row_number: int) -> tuple[int, tuple[dict[int, Any], ...]]:
         """The id of the item at ``row_number`` and, per column, ``{role: value}`` of its cells.
 

@@ -36,6 +36,10 @@ from shopctrl_desktop.store.browse import ItemDetail, QueueFilter
 
 log = logging.getLogger(__name__)
 
+#: Room a wide window gives first (up to these many pixels more each), before the URL takes the rest.
+WIDE_EXTRA = {Column.TRIGGER: 140, Column.ENTITY: 70, Column.EVENT: 50, Column.LAST_RESPONSE: 160}
+#: The URL (last, it takes the rest) keeps at least this much of a wide window.
+URL_ROOM = 240
 COLUMN_WIDTHS = {
     Column.ID: 58,
     Column.CREATED: 122,
@@ -50,6 +54,12 @@ COLUMN_WIDTHS = {
     Column.LAST_RESPONSE: 190,
     Column.DURATION: 72,
 }
+
+
+def _last_column(table: QueueTableView) -> int:
+    """The column shown last (it stretches with the window: its width is not the user's choice)."""
+    hh = table.horizontalHeader()
+    return hh.logicalIndex(hh.count() - 1)
 
 
 class QueuePage(QueueActions, QWidget):
@@ -98,6 +108,9 @@ class QueuePage(QueueActions, QWidget):
         self.empty_label.hide()
         self._viewport = self.table.viewport()
         self._viewport.installEventFilter(self)
+        self._user_widths = False  # the user's own column widths (restore_state, or resized by hand)
+        self._sizing = False
+        hh.sectionResized.connect(self._on_section_resized)
         self.detail_pane = ItemDetailPane()
         self.detail_pane.max_attempts = ctx.settings.retry.max_retries + 1
 
@@ -250,7 +263,27 @@ class QueuePage(QueueActions, QWidget):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Resize and watched is self._viewport:
             self._place_empty_label()
+            self._widen_columns()
         return super().eventFilter(watched, event)
+
+    def _widen_columns(self) -> None:
+        """On a wide window the trigger, entity, event and last response columns get wider (they are cut first),
+        until the user's own widths are known (restored, or a column resized by hand)."""
+        if self._user_widths:
+            return
+        hh = self.table.horizontalHeader()
+        fixed = sum(w for c, w in COLUMN_WIDTHS.items() if c != Column.URL)
+        room = self._viewport.width() - fixed - URL_ROOM
+        for column, most in WIDE_EXTRA.items():
+            extra = max(0, min(most, room))
+            room -= extra
+            self._sizing = True
+            hh.resizeSection(column, COLUMN_WIDTHS[column] + extra)
+            self._sizing = False
+
+    def _on_section_resized(self, column: int, old: int, new: int) -> None:
+        if not self._sizing and column != _last_column(self.table):
+            self._user_widths = True  # resized by hand: kept from now on
 
     def _place_empty_label(self) -> None:
         self.empty_label.setGeometry(self.table.viewport().rect().adjusted(20, 20, -20, -20))
@@ -345,6 +378,7 @@ class QueuePage(QueueActions, QWidget):
     def restore_state(self, settings: QSettings) -> None:
         header = settings.value("queue/header")
         if header is not None:
+            self._user_widths = True
             self.table.horizontalHeader().restoreState(header)
         splitter = settings.value("queue/splitter")
         if splitter is not None:
