@@ -22,6 +22,7 @@ import random
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -59,14 +60,14 @@ def run_demo(paths, seconds: float) -> None:  # type: ignore[no-untyped-def]
 
 def add_history(db, rng: random.Random) -> None:  # type: ignore[no-untyped-def]
     """24 hours of per-minute deliveries for each endpoint the demo used, busy by day, quiet at night."""
-    from sqlalchemy import distinct, select
+    from sqlalchemy import select
 
     from shopctrl_desktop.domain.outcome import AttemptResult
     from shopctrl_desktop.store.endpoint_stats import add_attempts
     from shopctrl_desktop.store.models import QueueItemRow, utcnow
 
     with db.sessions() as s:
-        urls = list(s.scalars(select(distinct(QueueItemRow.url))))
+        urls = list(s.scalars(select(QueueItemRow.url).distinct()))
     now = utcnow()
     for n, url in enumerate(sorted(urls)):
         fail_share = 0.4 if "/fail" in url or "/gone" in url else (0.08 if "/flaky" in url else 0.004)
@@ -249,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
 
     app = QApplication([sys.argv[0]])
     from shopctrl_desktop.app_context import AppContext
-    from shopctrl_desktop.config import load_settings
+    from shopctrl_desktop.config import load_settings, save_settings
     from shopctrl_desktop.gui.background import wait_for_background
     from shopctrl_desktop.gui.main_window import MainWindow
     from shopctrl_desktop.gui.theme import apply_appearance
@@ -258,7 +259,8 @@ def main(argv: list[str] | None = None) -> int:
 
     db = Database(f"sqlite:///{paths.database_file}")
     add_history(db, random.Random(7))
-    settings = load_settings(paths, environ={})
+    settings = replace(load_settings(paths, environ={}), listen_port=8765)  # the default, not the demo's port
+    save_settings(paths, settings)
     ctx = AppContext(
         paths=paths, settings=settings, db=db, box=load_secret_box(paths.data_dir, use_keyring=False)
     )

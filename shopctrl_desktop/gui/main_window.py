@@ -337,7 +337,7 @@ class MainWindow(QMainWindow):
         if name:  # a long endpoint name is shortened in the middle: the status bar keeps "failing since …"
             bold = QFont(label.font())
             bold.setBold(True)
-            short = QFontMetrics(bold).elidedText(name, Qt.TextElideMode.ElideMiddle, 220)
+            short = QFontMetrics(bold).elidedText(name, Qt.TextElideMode.ElideMiddle, 170)
             text = text.replace(name, short, 1)
         label.setText(
             style(
