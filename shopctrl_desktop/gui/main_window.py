@@ -6,7 +6,7 @@ import html
 import logging
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QFont, QFontMetrics, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QFont, QFontMetrics, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -180,6 +180,8 @@ class MainWindow(QMainWindow):
         self.circuit_label.setObjectName("circuit_status")
         self.circuit_label.linkActivated.connect(lambda _link: self.nav.setCurrentRow(PAGE_ENDPOINTS))
         self.circuit_label.setVisible(False)
+        self._circuit_text = ""  # the note in full, shortened to the room the status bar has
+        self._circuit_name = ""
         bar.addWidget(self.circuit_label)
         identity = self.ctx.identity  # who is signed in: what the pages let this login change (SPEC §10)
         self.identity_label = QLabel(identity_text(identity))
@@ -190,13 +192,14 @@ class MainWindow(QMainWindow):
             + ". This role may: "
             + ", ".join(sorted(c.value for c in identity.capabilities))
         )
-        for label in (
+        self._permanent_labels = (
             self.identity_label,
             self.listener_label,
             self.engine_label,
             self.counts_label,
             self.alerts_label,
-        ):
+        )
+        for label in self._permanent_labels:
             label.setContentsMargins(6, 0, 6, 0)
             bar.addPermanentWidget(label)
         self._show_states()
@@ -332,24 +335,43 @@ class MainWindow(QMainWindow):
         if note is None or not hasattr(note, "text"):
             label.setVisible(False)
             return
-        text = note.text()
-        name = str(getattr(note, "name", ""))
-        if name:  # a long endpoint name is shortened in the middle: the status bar keeps "failing since …"
-            bold = QFont(label.font())
-            bold.setBold(True)
-            short = QFontMetrics(bold).elidedText(name, Qt.TextElideMode.ElideMiddle, 170)
-            text = text.replace(name, short, 1)
-        label.setText(
-            style(
-                f'<a href="endpoints" style="color: #a61b1b; font-weight: bold; text-decoration: none;">'
-                f"⚠ {html.escape(text)}</a>"
-            )
-        )
+        self._circuit_text = note.text()
+        self._circuit_name = str(getattr(note, "name", ""))
+        self._fit_circuit_note()
         label.setToolTip(
             f"{note.text()}\nDeliveries to this endpoint are paused by its circuit breaker. "
             "Click for the Endpoints page."
         )
         label.setVisible(True)
+
+    def _fit_circuit_note(self) -> None:
+        """The circuit note in the room the status bar has: the endpoint shortened in the middle, then the
+        end of the line (the tooltip has it all)."""
+        label = self.circuit_label
+        text = self._circuit_text
+        if not text:
+            return
+        bold = QFont(label.font())
+        bold.setBold(True)
+        metrics = QFontMetrics(bold)
+        name = self._circuit_name
+        if name:
+            text = text.replace(name, metrics.elidedText(name, Qt.TextElideMode.ElideMiddle, 260), 1)
+        bar = self.statusBar()
+        others = sum(w.sizeHint().width() + 12 for w in self._permanent_labels if w.isVisible())
+        room = max(120, bar.width() - others - 40)
+        text = metrics.elidedText(f"⚠ {text}", Qt.TextElideMode.ElideRight, room)
+        label.setText(
+            style(
+                f'<a href="endpoints" style="color: #a61b1b; font-weight: bold; text-decoration: none;">'
+                f"{html.escape(text)}</a>"
+            )
+        )
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        if self.circuit_label.isVisible():
+            self._fit_circuit_note()
 
     def refresh_counts(self) -> None:
         db = self.ctx.db

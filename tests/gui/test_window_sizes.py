@@ -50,3 +50,22 @@ def test_a_wide_queue_widens_the_columns_cut_first_until_the_user_sets_widths(qt
     again.show()
     qtbot.waitUntil(lambda: again.table.viewport().width() > 1500)
     assert again.table.columnWidth(Column.TRIGGER) == 120
+
+
+def test_the_circuit_note_is_shortened_to_the_room_of_a_1024_pixel_status_bar(qtbot, ctx):
+    from types import SimpleNamespace
+
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    window.resize(1024, 768)
+    window.show()
+    name = "orders-erp.internal.example-shop.com:8443/api/v2/webhooks/orders"
+    full = f"{name} failing since 10:42 — 312 waiting"
+    window.show_circuit_note(SimpleNamespace(name=name, text=lambda: full))
+    label = window.circuit_label
+    qtbot.waitUntil(lambda: label.isVisible() and label.width() > 0)
+    assert "…" in label.text() and full in label.toolTip()  # the whole note stays in the tooltip
+    assert label.sizeHint().width() <= label.width()  # nothing cut off by the permanent labels
+    window.resize(1900, 900)
+    qtbot.waitUntil(lambda: "312 waiting" in label.text())  # a wide window has room for the end of the line
+    window.close()
