@@ -167,6 +167,7 @@ def grab_dialogs(grab: Grabber, window, ctx, screen: QSize, theme: str) -> None:
     from shopctrl_desktop.gui.triggers.editor import TriggerEditorDialog
     from shopctrl_desktop.gui.triggers.shops_dialog import ShopsDialog
     from shopctrl_desktop.gui.webhook.editor import TAB_TITLES, WebhookEditorDialog
+    from shopctrl_desktop.paths import resolve_paths
     from shopctrl_desktop.store.triggers import list_triggers
 
     app = grab.app
@@ -205,7 +206,8 @@ def grab_dialogs(grab: Grabber, window, ctx, screen: QSize, theme: str) -> None:
     show(shops, "shops")
     shops.reject()
 
-    first_run = DatabaseChoiceDialog(ctx.paths)
+    # as a new user sees it: their own data folder, not this script's throwaway one (nothing is written)
+    first_run = DatabaseChoiceDialog(resolve_paths("/home/anna/.local/share/shopctrl-desktop"))
     first_run.adjustSize()
     show(first_run, "first-run")
     first_run.reject()
