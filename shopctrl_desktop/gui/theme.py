@@ -182,6 +182,7 @@ def apply_appearance(appearance: Appearance | str) -> None:
     if _system is None:
         _system = (app.style().name(), QPalette(app.palette()))
     was_dark = is_dark()
+    old_palette = QPalette(app.palette())
     if choice is Appearance.SYSTEM:
         app.setStyle(QStyleFactory.create(_system[0]) or _system[0])
         app.setPalette(_system[1])
@@ -190,12 +191,17 @@ def apply_appearance(appearance: Appearance | str) -> None:
         fusion = app.style().standardPalette()
         app.setPalette(dark_palette() if choice is Appearance.DARK else fusion)
     if is_dark() != was_dark:
-        recolour_widgets()
+        role = QPalette.ColorRole
+        links = {  # links in HTML already shown carry the old palette's link colours
+            old_palette.color(r).name(): app.palette().color(r).name() for r in (role.Link, role.LinkVisited)
+        }
+        recolour_widgets(links)
 
 
-def recolour_widgets() -> None:
-    """Turn the style sheets and rich-text labels of existing widgets to the current palette's colours."""
-    table = _TO_DARK if is_dark() else LIGHT_TWINS
+def recolour_widgets(links: dict[str, str] | None = None) -> None:
+    """Turn the style sheets and rich-text labels of existing widgets to the current palette's colours
+    (``links``: the old palette's link colours and the new ones)."""
+    table = (_TO_DARK if is_dark() else LIGHT_TWINS) | (links or {})
     for widget in QApplication.allWidgets():
         sheet = widget.styleSheet()
         if sheet:

@@ -111,3 +111,22 @@ def test_appearance_at_start_comes_from_settings(qtbot, ctx):
     assert window.palette().color(QPalette.ColorRole.Window).lightness() < 80
     dialog.reject()
     window.close()
+
+
+def test_html_already_shown_is_recoloured_links_included(qtbot):
+    from PySide6.QtWidgets import QTextBrowser
+
+    from shopctrl_desktop.gui.theme import style
+
+    apply_appearance(Appearance.LIGHT)
+    light_link = QGuiApplication.palette().color(QPalette.ColorRole.Link).name()
+    view = QTextBrowser()
+    qtbot.addWidget(view)
+    view.setHtml(style("<p style='color:#555'>muted</p><a href='queue:1'>queue item #1</a>"))
+    view.show()
+    assert light_link in view.toHtml()
+    apply_appearance(Appearance.DARK)
+    html = view.toHtml()
+    assert light_link not in html and "#555555" not in html
+    assert QGuiApplication.palette().color(QPalette.ColorRole.Link).name() in html  # readable on dark
+    assert DARK_TWINS["#555"] in html
