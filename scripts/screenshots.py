@@ -186,11 +186,11 @@ def grab_dialogs(grab: Grabber, window, ctx, screen: QSize, theme: str) -> None:
 
     big = screen.width() >= 1600
     editor = TriggerEditorDialog(ctx, trigger, window)
-    show(editor, "trigger-editor", QSize(1000, 760) if big else None)
+    show(editor, "trigger-editor", QSize(900, 600) if big else None)
     editor.reject()
 
     webhook = WebhookEditorDialog(ctx, trigger.actions[0], trigger, window)
-    webhook.resize(QSize(1000, 820) if big else webhook.size())
+    webhook.resize(QSize(900, 720) if big else webhook.size())
     webhook.show()
     pump(app, 1.0)  # the sample event for the merge fields
     for index, title in enumerate(TAB_TITLES):

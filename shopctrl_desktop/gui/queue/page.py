@@ -38,8 +38,8 @@ log = logging.getLogger(__name__)
 
 #: Room a wide window gives first (up to these many pixels more each), before the URL takes the rest.
 WIDE_EXTRA = {Column.TRIGGER: 140, Column.ENTITY: 70, Column.EVENT: 50, Column.LAST_RESPONSE: 160}
-#: The URL (last, it takes the rest) keeps at least this much of a wide window.
-URL_ROOM = 240
+#: The URL (last, it takes the rest) keeps its default width: the stretched last section does not shrink below it.
+URL_ROOM = 300
 COLUMN_WIDTHS = {
     Column.ID: 58,
     Column.CREATED: 122,
