@@ -189,7 +189,10 @@ def grab_dialogs(grab: Grabber, window, ctx, screen: QSize, theme: str) -> None:
     show(editor, "trigger-editor", QSize(900, 600) if big else None)
     editor.reject()
 
-    webhook = WebhookEditorDialog(ctx, trigger.actions[0], trigger, window)
+    action = trigger.actions[0]
+    if not action.headers:  # the Headers tab with a header or two, as most receivers ask for one
+        action = replace(action, headers={"X-Shop": "webshop-nl", "X-Api-Version": "2"})
+    webhook = WebhookEditorDialog(ctx, action, trigger, window)
     webhook.resize(QSize(900, 720) if big else webhook.size())
     webhook.show()
     pump(app, 1.0)  # the sample event for the merge fields
