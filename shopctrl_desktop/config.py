@@ -56,6 +56,8 @@ class Settings:
     #: ``serve``'s processes (docs/delivery.md "Process model"): 1 = one process does everything; 2 or more =
     #: intake and delivery processes under a supervisor; 0 = one per core (at most 4). ``serve --workers``.
     serve_workers: int = 0
+    #: The window's look: "system", "light" or "dark" (Fusion with a dark palette); per workstation.
+    appearance: str = "system"
 
     @property
     def listen_address(self) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from shopctrl_desktop.config import ConfigError, Settings, database_url_for, load_settings
+from shopctrl_desktop.gui.theme import style
 from shopctrl_desktop.paths import AppPaths, resolve_paths
 from shopctrl_desktop.runtime import settle_heap, tune_process
 from shopctrl_desktop.store.db import Database, DatabaseError
@@ -150,6 +151,9 @@ def main(
                 values["data_dir"], values["database_url"], values["listen"], paths=paths, settings=settings
             )
             from shopctrl_desktop.gui.first_run import prepare_database
+            from shopctrl_desktop.gui.theme import apply_appearance
+
+            apply_appearance(settings.appearance)  # the first-run and sign-in dialogs in the chosen look
 
             # the first-run choice (no settings.json, no database yet) and the shared database's sign-in
             prepared = prepare_database(paths, settings)
@@ -211,7 +215,9 @@ def build_window(ctx: Any, *, listen: bool = True, deliver: bool = True) -> tupl
 def run_application(app: Any, loop: Any, ctx: Any, *, listen: bool = True, deliver: bool = True) -> int:
     from shopctrl_desktop.gui.background import wait_for_background
     from shopctrl_desktop.gui.garbage import GuiThreadGarbageCollector
+    from shopctrl_desktop.gui.theme import apply_appearance
 
+    apply_appearance(ctx.settings.appearance)  # System, Light or Dark (Settings)
     window, engine, live = build_window(ctx, listen=listen, deliver=deliver)
     closed = asyncio.Event()
     app.aboutToQuit.connect(closed.set)
@@ -264,10 +270,10 @@ def show_key_warning(window: Any, ctx: Any) -> str | None:
         label = QLabel(
             "No engine key: secrets can be replaced here, not read; they fail if this one delivers", window
         )
-        label.setStyleSheet("color: #8a5a00; font-weight: bold;")
+        label.setStyleSheet(style("color: #8a5a00; font-weight: bold;"))
     else:
         label = QLabel("Wrong secret key: webhooks with secrets fail on this workstation", window)
-        label.setStyleSheet("color: #b00020; font-weight: bold;")
+        label.setStyleSheet(style("color: #b00020; font-weight: bold;"))
     label.setObjectName("key_warning")
     label.setToolTip(text)
     window.statusBar().insertPermanentWidget(0, label)

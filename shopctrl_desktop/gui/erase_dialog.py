@@ -303,7 +303,7 @@ class EraseDialog(QDialog):
             "done": "background: #e6f4ea; border: 1px solid #a8d5b5; color: #1d6b32;",
             "error": "background: #fdecea; border: 1px solid #f0b4ae; color: #a61b1b;",
         }
-        self.message.setStyleSheet(colours[kind] + " padding: 6px; border-radius: 3px;")
+        self.message.setStyleSheet(style(colours[kind] + " padding: 6px; border-radius: 3px;"))
 
 
 @contextmanager

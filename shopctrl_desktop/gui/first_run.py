@@ -32,6 +32,7 @@ from sqlalchemy.engine import make_url
 
 from shopctrl_desktop.config import Settings, save_settings
 from shopctrl_desktop.gui.background import run_in_background
+from shopctrl_desktop.gui.theme import style
 from shopctrl_desktop.gui.widgets.accessibility import name_form_fields, name_from_label
 from shopctrl_desktop.paths import AppPaths
 from shopctrl_desktop.store import shared_login
@@ -81,7 +82,7 @@ def _message_label() -> QLabel:
 def _no_keyring_note() -> QLabel:
     note = QLabel("No keyring on this computer: the app asks for the password at each start.")
     note.setObjectName("no_keyring_note")
-    note.setStyleSheet("color: #555;")
+    note.setStyleSheet(style("color: #555;"))
     return note
 
 
@@ -106,7 +107,7 @@ class _Checking:
 
     def _show(self, text: str, ok: bool | None) -> None:
         colour = {True: "#1b6e2a", False: "#a61b1b", None: "#555"}[ok]
-        self.message.setStyleSheet(f"color: {colour};")
+        self.message.setStyleSheet(style(f"color: {colour};"))
         self.message.setText(text[:1].upper() + text[1:])
 
     def _start_check(self, url: str, password: str, then) -> None:  # type: ignore[no-untyped-def]
@@ -167,7 +168,7 @@ class DatabaseChoiceDialog(_Checking, QDialog):
         )
         for note in (local_note, shared_note):
             note.setWordWrap(True)
-            note.setStyleSheet("color: #555; margin-left: 22px;")
+            note.setStyleSheet(style("color: #555; margin-left: 22px;"))
         group = QButtonGroup(self)
         group.addButton(self.local_radio)
         group.addButton(self.shared_radio)
@@ -246,7 +247,7 @@ class DatabaseChoiceDialog(_Checking, QDialog):
         if not first_run:
             restart = QLabel(RESTART_NOTE)
             restart.setWordWrap(True)
-            restart.setStyleSheet("background: #fff6d6; border: 1px solid #e8d48a; padding: 6px;")
+            restart.setStyleSheet(style("background: #fff6d6; border: 1px solid #e8d48a; padding: 6px;"))
             lay.addWidget(restart)
         lay.addWidget(self.buttons)
         self.setMinimumWidth(600)

@@ -6,8 +6,8 @@ import html
 import logging
 from datetime import datetime
 
-from PySide6.QtCore import QSettings, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QFont, QFontMetrics, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -34,6 +34,7 @@ from shopctrl_desktop.gui.live import LiveWatcher
 from shopctrl_desktop.gui.permissions import identity_text
 from shopctrl_desktop.gui.queue.page import QueuePage
 from shopctrl_desktop.gui.settings.dialog import SettingsDialog
+from shopctrl_desktop.gui.theme import style
 from shopctrl_desktop.gui.triggers.page import TriggersPage
 from shopctrl_desktop.store.queue import queue_counts
 
@@ -187,6 +188,8 @@ class MainWindow(QMainWindow):
         self.circuit_label.setObjectName("circuit_status")
         self.circuit_label.linkActivated.connect(lambda _link: self.nav.setCurrentRow(PAGE_ENDPOINTS))
         self.circuit_label.setVisible(False)
+        self._circuit_text = ""  # the note in full, shortened to the room the status bar has
+        self._circuit_name = ""
         bar.addWidget(self.circuit_label)
         self.offline_label = (
             QLabel()
@@ -203,13 +206,14 @@ class MainWindow(QMainWindow):
             + ". This role may: "
             + ", ".join(sorted(c.value for c in identity.capabilities))
         )
-        for label in (
+        self._permanent_labels = (
             self.identity_label,
             self.listener_label,
             self.engine_label,
             self.counts_label,
             self.alerts_label,
-        ):
+        )
+        for label in self._permanent_labels:
             label.setContentsMargins(6, 0, 6, 0)
             bar.addPermanentWidget(label)
         self._show_states()
@@ -332,32 +336,34 @@ class MainWindow(QMainWindow):
     def _show_states(self) -> None:
         if not self.ctx.settings.deliver_here:  # a support workstation: another one receives and delivers
             self.listener_label.setText("Listener: off on this workstation")
-            self.listener_label.setStyleSheet("color: #555;")
+            self.listener_label.setStyleSheet(style("color: #555;"))
             self.engine_label.setText("Delivery: another workstation")
             self.engine_label.setToolTip(
                 "“Deliver from this workstation” is off (File → Settings…): the queue shows what the "
                 "delivering workstation does."
             )
-            self.engine_label.setStyleSheet("color: #555;")
+            self.engine_label.setStyleSheet(style("color: #555;"))
             return
         listener = self._states["listener"]
         address = self.listener_address or self.ctx.settings.listen_address
         if listener == "running":
             self.listener_label.setText(f"Listener: http://{address} ●")
-            self.listener_label.setStyleSheet("color: #1d6b32;")
+            self.listener_label.setStyleSheet(style("color: #1d6b32;"))
         else:
             self.listener_label.setText(f"Listener {address}: {listener}")
-            self.listener_label.setStyleSheet("color: #a61b1b;" if listener == "error" else "color: #555;")
+            self.listener_label.setStyleSheet(
+                style("color: #a61b1b;" if listener == "error" else "color: #555;")
+            )
         delivery = self._states["delivery"]
         self.engine_label.setText(f"Delivery: {delivery}")
-        self.engine_label.setStyleSheet("color: #a61b1b;" if delivery == "error" else "")
+        self.engine_label.setStyleSheet(style("color: #a61b1b;" if delivery == "error" else ""))
 
     def show_counts(self, counts: QueueCounts) -> None:
         self.counts = counts
         self.counts_label.setText(
             f"Queued {counts.queued + counts.sending:,} · Retrying {counts.retrying:,} · Failed {counts.failed:,}"
         )
-        self.counts_label.setStyleSheet("color: #a61b1b;" if counts.failed else "")
+        self.counts_label.setStyleSheet(style("color: #a61b1b;" if counts.failed else ""))
 
     def show_circuit_note(self, note: object) -> None:
         """store/endpoint_stats.py CircuitNote while a circuit is open (None hides the note)."""
@@ -365,14 +371,43 @@ class MainWindow(QMainWindow):
         if note is None or not hasattr(note, "text"):
             label.setVisible(False)
             return
-        label.setText(
-            f'<a href="endpoints" style="color: #a61b1b; font-weight: bold; text-decoration: none;">'
-            f"⚠ {html.escape(note.text())}</a>"
-        )
+        self._circuit_text = note.text()
+        self._circuit_name = str(getattr(note, "name", ""))
+        self._fit_circuit_note()
         label.setToolTip(
-            "Deliveries to this endpoint are paused by its circuit breaker. Click for the Endpoints page."
+            f"{note.text()}\nDeliveries to this endpoint are paused by its circuit breaker. "
+            "Click for the Endpoints page."
         )
         label.setVisible(True)
+
+    def _fit_circuit_note(self) -> None:
+        """The circuit note in the room the status bar has: the endpoint shortened in the middle, then the
+        end of the line (the tooltip has it all)."""
+        label = self.circuit_label
+        text = self._circuit_text
+        if not text:
+            return
+        bold = QFont(label.font())
+        bold.setBold(True)
+        metrics = QFontMetrics(bold)
+        name = self._circuit_name
+        if name:
+            text = text.replace(name, metrics.elidedText(name, Qt.TextElideMode.ElideMiddle, 260), 1)
+        bar = self.statusBar()
+        others = sum(w.sizeHint().width() + 12 for w in self._permanent_labels if w.isVisible())
+        room = max(120, bar.width() - others - 40)
+        text = metrics.elidedText(f"⚠ {text}", Qt.TextElideMode.ElideRight, room)
+        label.setText(
+            style(
+                f'<a href="endpoints" style="color: #a61b1b; font-weight: bold; text-decoration: none;">'
+                f"{html.escape(text)}</a>"
+            )
+        )
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        if self.circuit_label.isVisible():
+            self._fit_circuit_note()
 
     def refresh_counts(self) -> None:
         db = self.ctx.db
@@ -396,7 +431,7 @@ class MainWindow(QMainWindow):
     def _show_unread(self, unread: int) -> None:
         self._unread = unread
         self.alerts_label.setText(f"Alerts: {unread} unread" if unread else "No unread alerts")
-        self.alerts_label.setStyleSheet("color: #a61b1b; font-weight: bold;" if unread else "")
+        self.alerts_label.setStyleSheet(style("color: #a61b1b; font-weight: bold;" if unread else ""))
         item = self.nav.item(PAGE_ALERTS)
         item.setText(f"Alerts ({unread})" if unread else "Alerts")
 
@@ -451,6 +486,11 @@ class MainWindow(QMainWindow):
         self.queue_page.refresh_action.trigger()
 
     def _on_settings_dialog_settings_saved(self, settings: object) -> None:
+        from shopctrl_desktop.config import Settings
+        from shopctrl_desktop.gui.theme import apply_appearance
+
+        if isinstance(settings, Settings):
+            apply_appearance(settings.appearance)  # at once, unlike the listener and database
         self.statusBar().showMessage(
             "Settings saved. Listener, database, delivery and retention changes apply after a restart.",
             15_000,

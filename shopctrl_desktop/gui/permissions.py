@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from shopctrl_desktop.app_context import AppContext
 from shopctrl_desktop.domain.roles import Capability
+from shopctrl_desktop.gui.theme import style
 from shopctrl_desktop.gui.widgets.secret_edit import SecretLineEdit
 from shopctrl_desktop.store.roles import Identity, refusal_message
 
@@ -59,7 +60,7 @@ def read_only_line(reason: str, parent: QWidget | None = None) -> QLabel:
     label = QLabel(reason, parent)
     label.setObjectName("read_only_line")
     label.setWordWrap(True)
-    label.setStyleSheet(READ_ONLY_STYLE)
+    label.setStyleSheet(style(READ_ONLY_STYLE))
     return label
 
 
@@ -83,7 +84,7 @@ def make_read_only(root: QWidget, keep: Iterable[QWidget] = ()) -> None:
             ):
                 continue  # the combo or spin box itself is disabled
             widget.setReadOnly(True)
-            widget.setStyleSheet(READ_ONLY_FIELD_STYLE)  # looks as unchangeable as the disabled inputs
+            widget.setStyleSheet(style(READ_ONLY_FIELD_STYLE))  # looks as unchangeable as the disabled inputs
             if isinstance(widget, QLineEdit):
                 widget.deselect()
         elif isinstance(widget, (QAbstractButton, QComboBox, QAbstractSpinBox)):

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor
 
 from shopctrl_desktop.domain.audit import AuditEntry
 from shopctrl_desktop.gui.table_model import RowsTableModel
+from shopctrl_desktop.gui.theme import colour
 
 COLUMNS = ("Time", "Who", "Workstation", "What", "Changes")
 ENTRY_ID_ROLE = Qt.ItemDataRole.UserRole + 1
-_DIM = QColor("#5f6368")
+_DIM = "#5f6368"
 
 
 def changes_text(entry: AuditEntry, width: int = 40) -> str:
@@ -40,5 +40,5 @@ class ActivityModel(RowsTableModel[AuditEntry]):
         if role == Qt.ItemDataRole.ToolTipRole and col in (3, 4):
             return "\n".join([entry.summary, *(c.describe(120) for c in entry.changes)])
         if role == Qt.ItemDataRole.ForegroundRole and col in (0, 2, 4):
-            return _DIM
+            return colour(_DIM)
         return None

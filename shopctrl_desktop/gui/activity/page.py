@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
@@ -27,6 +28,7 @@ from shopctrl_desktop.domain.roles import Capability
 from shopctrl_desktop.gui.activity.model import ENTRY_ID_ROLE, ActivityModel
 from shopctrl_desktop.gui.background import run_in_background
 from shopctrl_desktop.gui.table_model import log_table, table_over_detail
+from shopctrl_desktop.gui.theme import style
 from shopctrl_desktop.store import audit as audit_store
 
 LIMIT = 1000
@@ -113,17 +115,24 @@ class ActivityPage(QWidget):
         self.search.setObjectName("activity_search")
         self.search.setPlaceholderText("Search names, URLs, fields…")
         self.search.setClearButtonEnabled(True)
-        self.search.setMinimumWidth(220)
+        # the bar must fit a 1,024 px window: long choices and the summary do not widen it
+        self.search.setMinimumWidth(120)
+        for combo, letters in ((self.who_combo, 9), (self.what_combo, 11)):
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(letters)
         self.refresh_button = QPushButton("Refresh")
         self.open_button = QPushButton("Open")
         self.open_button.setToolTip("Open the trigger or the queue item of the selected entry")
         self.summary = QLabel()
         self.summary.setObjectName("activity_summary")
+        self.summary.setMinimumWidth(60)  # shrinks before the window has to grow
+        for button in (self.open_button, self.refresh_button):  # may be narrower than the style's 80 px
+            button.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+            button.setMinimumWidth(button.fontMetrics().horizontalAdvance(button.text()) + 24)
         bar = QHBoxLayout()
         for label, widget in (("Who", self.who_combo), ("What", self.what_combo), ("When", self.since_combo)):
             bar.addWidget(QLabel(label))
             bar.addWidget(widget)
-            bar.addSpacing(6)
         bar.addWidget(self.search, 1)
         bar.addWidget(self.open_button)
         bar.addWidget(self.refresh_button)
@@ -132,7 +141,7 @@ class ActivityPage(QWidget):
 
         self.empty_label = QLabel(EMPTY_TEXT)
         self.empty_label.setWordWrap(True)
-        self.empty_label.setStyleSheet("color: #666; padding: 12px;")
+        self.empty_label.setStyleSheet(style("color: #666; padding: 12px;"))
         self.splitter = table_over_detail("activity_splitter", self.table, self.detail, 2)
 
         lay = QVBoxLayout(self)
@@ -234,7 +243,7 @@ class ActivityPage(QWidget):
 
     def _on_selection_changed(self, *_: object) -> None:
         entry = self.selected_entry()
-        self.detail.setHtml(detail_html(entry) if entry is not None else "")
+        self.detail.setHtml(style(detail_html(entry)) if entry is not None else "")
         self._update_buttons()
 
     def _update_buttons(self) -> None:

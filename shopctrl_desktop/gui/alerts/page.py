@@ -20,6 +20,7 @@ from shopctrl_desktop.app_context import AppContext
 from shopctrl_desktop.gui.alerts.model import ALERT_ID_ROLE, AlertGroup, AlertsModel
 from shopctrl_desktop.gui.background import run_in_background
 from shopctrl_desktop.gui.table_model import log_table, table_over_detail
+from shopctrl_desktop.gui.theme import style
 from shopctrl_desktop.store import alerts as alert_store
 from shopctrl_desktop.store.alerts import Alert
 
@@ -85,8 +86,9 @@ class AlertsPage(QWidget):
             "a payload that cannot be rendered or an invalid configuration)."
         )
         self.empty_label.setWordWrap(True)
-        self.empty_label.setStyleSheet("color: #666; padding: 12px;")
+        self.empty_label.setStyleSheet(style("color: #666; padding: 12px;"))
         self.splitter = table_over_detail("alerts_splitter", self.table, self.message_view, 1)
+        self.splitter.setSizes([240, 400])  # alerts come grouped (a few rows): room for the group's detail
 
         lay = QVBoxLayout(self)
         lay.addLayout(bar)
@@ -142,7 +144,7 @@ class AlertsPage(QWidget):
     def _on_selection_changed(self, *_: object) -> None:
         chosen = self.selected_groups()
         if len(chosen) == 1:
-            self.message_view.setHtml(group_html(chosen[0]))
+            self.message_view.setHtml(style(group_html(chosen[0])))
         else:
             self.message_view.clear()
         self._update_buttons()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from PySide6.QtCharts import QAreaSeries, QChart, QChartView, QDateTimeAxis, QLineSeries, QValueAxis
-from PySide6.QtCore import QDateTime, QMargins, QPointF, Qt
+from PySide6.QtCore import QDateTime, QEvent, QMargins, QPointF, Qt
 from PySide6.QtGui import QBrush, QColor, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
 from shopctrl_desktop.domain.breaker import short_name
+from shopctrl_desktop.gui.theme import colour, is_dark
 from shopctrl_desktop.store.endpoint_stats import MinuteSeries
 
 DELIVERED_COLOUR = QColor("#2e8540")
@@ -43,6 +44,7 @@ class MinuteChart(QChartView):
         chart.addSeries(self.delivered)
         chart.addSeries(self.failed)
         self.plotted: list[QLineSeries | QAreaSeries] = [self.outage, self.delivered, self.failed]
+        self._apply_theme()
         self.time_axis = QDateTimeAxis()
         self.time_axis.setFormat("HH:mm")
         self.time_axis.setTickCount(13)
@@ -57,6 +59,21 @@ class MinuteChart(QChartView):
         self.series: MinuteSeries | None = None
         self.setMinimumHeight(220)
         self.show_series(None)
+
+    def _apply_theme(self) -> None:
+        """QtCharts' dark theme on a dark palette; the series keep their green and red."""
+        dark = is_dark()
+        self.chart_.setTheme(QChart.ChartTheme.ChartThemeDark if dark else QChart.ChartTheme.ChartThemeLight)
+        self.chart_.setBackgroundRoundness(0)
+        self.delivered.setPen(QPen(colour(DELIVERED_COLOUR.name()), 1.2))
+        self.failed.setPen(QPen(colour(FAILED_COLOUR.name()), 1.6))
+        self.outage.setPen(QPen(Qt.PenStyle.NoPen))
+        self.outage.setBrush(QBrush(QColor(198, 40, 40, 90 if dark else 40)))
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.PaletteChange:
+            self._apply_theme()
+        super().changeEvent(event)
 
     def show_series(self, series: MinuteSeries | None) -> None:
         self.series = series

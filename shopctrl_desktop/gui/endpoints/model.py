@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 from shopctrl_desktop.domain.endpoint_stats import latency_text
 from shopctrl_desktop.domain.rate_limit import rate_text
 from shopctrl_desktop.gui.table_model import RowsTableModel
+from shopctrl_desktop.gui.theme import colour as themed_colour
 from shopctrl_desktop.store.endpoint_stats import EndpointStats
 
 COL_ENDPOINT, COL_STATE, COL_OK_1H, COL_OK_24H, COL_LATENCY, COL_QUEUED, COL_RETRYING, COL_FAILED = range(8)
@@ -85,13 +86,13 @@ class EndpointsModel(RowsTableModel[EndpointStats]):
             return self._dots.setdefault(s.state, _dot(colour))
         if role == Qt.ItemDataRole.ForegroundRole:
             if col == COL_STATE and s.state in ("circuit open", "failing", "probing"):
-                return QBrush(STATE_COLOURS[s.state])
+                return QBrush(themed_colour(STATE_COLOURS[s.state].name()))
             if col == COL_FAILED and s.failed:
-                return QBrush(FAIL_RED)
+                return QBrush(themed_colour(FAIL_RED.name()))
             if col in (COL_OK_1H, COL_OK_24H):
                 rate = (e.hour if col == COL_OK_1H else e.day).success
                 if rate is not None and rate < 0.9:
-                    return QBrush(FAIL_RED)
+                    return QBrush(themed_colour(FAIL_RED.name()))
         if role == Qt.ItemDataRole.TextAlignmentRole and col in (
             COL_OK_1H,
             COL_OK_24H,

@@ -7,9 +7,10 @@ from enum import IntEnum
 from typing import Any
 
 from PySide6.QtCore import QAbstractItemModel, QByteArray, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtGui import QFont
 
 from shopctrl_desktop.domain.mergefields import MergeField
+from shopctrl_desktop.gui.theme import colour
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -156,9 +157,9 @@ class MergeFieldTreeModel(QAbstractItemModel):
             return font
         if role == Qt.ItemDataRole.ForegroundRole and column == Column.DETAIL:
             if self._with_values and merge_field.is_leaf and merge_field.value is None:
-                return QColor("#8c959f")
+                return colour("#8c959f")
             if not self._with_values or not merge_field.is_leaf:
-                return QColor("#5f6368")
+                return colour("#5f6368")
         return None
 
     def flags(self, index: Index) -> Qt.ItemFlag:

@@ -7,7 +7,7 @@ import html
 from collections.abc import Iterable
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont, QFontDatabase
+from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -35,6 +35,7 @@ from shopctrl_desktop.gui.queue.formatting import (
     request_text,
     summary_rows,
 )
+from shopctrl_desktop.gui.theme import colour, style
 from shopctrl_desktop.store.browse import ItemDetail
 
 ATTEMPT_COLUMNS = ("#", "Time", "Duration", "Status or error")
@@ -61,7 +62,7 @@ class ItemDetailPane(QWidget):
         self.placeholder.setObjectName("detail_placeholder")
         self.placeholder.setWordWrap(True)
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.placeholder.setStyleSheet("color: #666; padding: 16px;")
+        self.placeholder.setStyleSheet(style("color: #666; padding: 16px;"))
 
         self.header = QLabel()
         self.header.setWordWrap(True)
@@ -73,7 +74,9 @@ class ItemDetailPane(QWidget):
         self.notice.setObjectName("detail_notice")
         self.notice.setWordWrap(True)
         self.notice.setStyleSheet(
-            "background: #fff6d6; color: #4a3b00; border: 1px solid #e6cf7a; border-radius: 3px; padding: 4px 8px;"
+            style(
+                "background: #fff6d6; color: #4a3b00; border: 1px solid #e6cf7a; border-radius: 3px; padding: 4px 8px;"
+            )
         )
         self.notice.hide()
         self.summary = QLabel()
@@ -90,7 +93,7 @@ class ItemDetailPane(QWidget):
             "X-ShopCtrl-Delivery and X-ShopCtrl-Attempt are set per attempt."
         )
         self.mask_note.setWordWrap(True)
-        self.mask_note.setStyleSheet("color: #666;")
+        self.mask_note.setStyleSheet(style("color: #666;"))
         request_tab = QWidget()
         request_layout = QVBoxLayout(request_tab)
         request_layout.setContentsMargins(0, 0, 0, 0)
@@ -201,17 +204,19 @@ class ItemDetailPane(QWidget):
         r = detail.row
         fg, bg = STATUS_COLOURS.get(r.status, ("#000", "#fff"))
         self.header.setText(
-            f"Item #{r.id} &nbsp;<span style='color:{fg}; background:{bg}'>&nbsp;{html.escape(status_label(r.status))}"
-            f"&nbsp;</span> &nbsp;{html.escape(detail.method)} {html.escape(r.url)}"
+            style(
+                f"Item #{r.id} &nbsp;<span style='color:{fg}; background:{bg}'>&nbsp;{html.escape(status_label(r.status))}"
+                f"&nbsp;</span> &nbsp;{html.escape(detail.method)} {html.escape(r.url)}"
+            )
         )
         self.outcome_label.setText(outcome_line(detail, self.max_attempts))
-        self.outcome_label.setStyleSheet(f"color: {_OUTCOME_COLOURS.get(r.status, '#1f4e9c')};")
+        self.outcome_label.setStyleSheet(style(f"color: {_OUTCOME_COLOURS.get(r.status, '#1f4e9c')};"))
         rows = "".join(
             f"<tr><td style='color:#555; padding-right:10px; white-space:nowrap'>{html.escape(k)}</td>"
             f"<td>{html.escape(v)}</td></tr>"
             for k, v in summary_rows(detail)
         )
-        self.summary.setText(f"<table>{rows}</table>")
+        self.summary.setText(style(f"<table>{rows}</table>"))
         self.request_view.setPlainText(request_text(detail))
         self._fill_attempts(detail)
         self.tabs.setTabText(1, f"Attempts ({len(detail.attempts)})")
@@ -224,7 +229,7 @@ class ItemDetailPane(QWidget):
         table.setRowCount(0)
         newest_first = list(reversed(detail.attempts))
         table.setRowCount(len(newest_first))
-        red, green = QColor("#a61b1b"), QColor("#1d6b32")
+        red, green = colour("#a61b1b"), colour("#1d6b32")
         for row, attempt in enumerate(newest_first):
             for col, text in enumerate(attempt_cells(attempt)):
                 item = QTableWidgetItem(text)
@@ -240,7 +245,7 @@ class ItemDetailPane(QWidget):
             table.selectRow(0)  # the newest attempt's answer below
             self._on_attempt_selected()
         else:
-            self.attempts_view.setHtml(not_sent_html(detail))
+            self.attempts_view.setHtml(style(not_sent_html(detail)))
 
     def _on_attempt_selected(self) -> None:
         detail = self.detail
@@ -248,4 +253,4 @@ class ItemDetailPane(QWidget):
         if detail is None or not rows:
             return
         attempts = list(reversed(detail.attempts))
-        self.attempts_view.setHtml(attempt_html(attempts[rows[0].row()]))
+        self.attempts_view.setHtml(style(attempt_html(attempts[rows[0].row()])))

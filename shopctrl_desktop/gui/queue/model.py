@@ -37,6 +37,7 @@ from shopctrl_desktop.gui.queue.columns import (
     format_full_time,
 )
 from shopctrl_desktop.gui.table_model import ColumnsTableModel
+from shopctrl_desktop.gui.theme import colour, is_dark
 from shopctrl_desktop.store import browse
 from shopctrl_desktop.store.browse import QueueFilter, QueueRow
 
@@ -98,8 +99,17 @@ class QueueTableModel(ColumnsTableModel):
         self._refresh_timer.timeout.connect(self._on_refresh_timer_timeout)
         self._bold = QFont()
         self._bold.setBold(True)
-        self._colours = {k: (QColor(fg), QColor(bg)) for k, (fg, bg) in STATUS_COLOURS.items()}
+        self._colours_by_darkness: dict[bool, dict[str, tuple[QColor, QColor]]] = {}
         self._in_flight: set[int] = set()
+
+    def _status_colours(self) -> dict[str, tuple[QColor, QColor]]:
+        """The status badges' text and background colours for the current palette (light or dark)."""
+        dark = is_dark()
+        if dark not in self._colours_by_darkness:
+            self._colours_by_darkness[dark] = {
+                k: (colour(fg), colour(bg)) for k, (fg, bg) in STATUS_COLOURS.items()
+            }
+        return self._colours_by_darkness[dark]
 
     # -- Qt model API ---
     def index(
@@ -146,6 +156,10 @@ class QueueTableModel(ColumnsTableModel):
                 slot.clearData()
             else:
                 slot.setData(value)
+
+    def forget_painted_cells(self) -> None:
+        """Build the cells again on their next paint (the palette changed: light or dark badges)."""
+        self._cells.clear()
 
     def painted_cells(self, row_number: int) -> tuple[int, tuple[dict[int, Any], ...]]:
         """The id of the item at ``row_number`` and, per column, ``{role: value}`` of its cells.
@@ -206,9 +220,9 @@ class QueueTableModel(ColumnsTableModel):
         if col != _COL_STATUS:
             return None
         if role == _FOREGROUND:
-            return self._colours.get(row.status, _NO_COLOUR)[0]
+            return self._status_colours().get(row.status, _NO_COLOUR)[0]
         if role == _BACKGROUND:
-            return self._colours.get(row.status, _NO_COLOUR)[1]
+            return self._status_colours().get(row.status, _NO_COLOUR)[1]
         if role == _FONT:
             return self._bold
         return None

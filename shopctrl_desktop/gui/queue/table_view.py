@@ -159,6 +159,9 @@ class QueueTableView(QTableView):
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
         if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
             self._texts.clear()  # laid out in the old font
+        if event.type() == QEvent.Type.PaletteChange and isinstance(model := self.model(), QueueTableModel):
+            model.forget_painted_cells()  # the status badges' colours are for the old palette
+            self.viewport().update()
         super().changeEvent(event)
 
 

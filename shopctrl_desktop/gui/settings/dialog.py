@@ -37,6 +37,7 @@ from shopctrl_desktop.config import ConfigError, Settings
 from shopctrl_desktop.domain.retry import RetryPolicy
 from shopctrl_desktop.engine.token import load_or_create_token, rotate_token
 from shopctrl_desktop.gui.settings.retention import RetentionBox
+from shopctrl_desktop.gui.theme import Appearance, style
 from shopctrl_desktop.gui.widgets.accessibility import name_form_fields, name_from_label
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ RESTART_NOTE = (
 
 def _error_label() -> QLabel:
     label = QLabel()
-    label.setStyleSheet("color: #a61b1b;")
+    label.setStyleSheet(style("color: #a61b1b;"))
     label.setWordWrap(True)
     label.setVisible(False)
     return label
@@ -114,7 +115,7 @@ class SettingsDialog(QDialog):
             f"Senders post events to http://{s.listen_address}/events with the header "
             "“Authorization: Bearer” followed by the token."
         )
-        hint.setStyleSheet("color: #555;")
+        hint.setStyleSheet(style("color: #555;"))
         hint.setWordWrap(True)
         lf.addRow(hint)
         name_form_fields(lf)
@@ -175,7 +176,7 @@ class SettingsDialog(QDialog):
         self.data_dir_edit = QLineEdit(str(ctx.paths.data_dir))
         self.data_dir_edit.setReadOnly(True)
         data_note = QLabel("Chosen at start with --data-dir or SHOPCTRL_DATA_DIR.")
-        data_note.setStyleSheet("color: #555;")
+        data_note.setStyleSheet(style("color: #555;"))
         self.database_edit = QLineEdit(s.database_url or "")
         self.database_edit.setObjectName("database_edit")
         self.database_edit.setPlaceholderText(
@@ -206,10 +207,23 @@ class SettingsDialog(QDialog):
         self.retention_box = RetentionBox(ctx)
         self.retention_box.form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
 
+        # appearance (applies at once)
+        self.appearance_combo = QComboBox()
+        self.appearance_combo.setObjectName("appearance")
+        for choice in Appearance:
+            self.appearance_combo.addItem(choice.label, choice.value)
+        self.appearance_combo.setCurrentIndex(
+            max(0, self.appearance_combo.findData(Appearance.parse(s.appearance).value))
+        )
+        appearance_box = QGroupBox("Appearance")
+        af = QFormLayout(appearance_box)
+        af.addRow("Colours", self.appearance_combo)
+        name_form_fields(af)
+
         note = QLabel(RESTART_NOTE)
         note.setObjectName("restart_note")
         note.setWordWrap(True)
-        note.setStyleSheet("background: #fff6d6; border: 1px solid #e8d48a; padding: 6px;")
+        note.setStyleSheet(style("background: #fff6d6; border: 1px solid #e8d48a; padding: 6px;"))
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
         )
@@ -219,9 +233,10 @@ class SettingsDialog(QDialog):
         lay.addWidget(delivery_box)
         lay.addWidget(storage_box)
         lay.addWidget(self.retention_box)
+        lay.addWidget(appearance_box)
         lay.addWidget(note)
         lay.addWidget(self.buttons)
-        for form in (lf, df, sf):
+        for form in (lf, df, sf, af):
             form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
             form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
         self.setMinimumWidth(620)
@@ -347,6 +362,7 @@ class SettingsDialog(QDialog):
             deliver_here=self.deliver_here_check.isChecked(),
             keep_delivered_days=keep_delivered_days,
             keep_failed_days=keep_failed_days,
+            appearance=str(self.appearance_combo.currentData()),
         )
 
     @staticmethod

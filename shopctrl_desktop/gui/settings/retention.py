@@ -100,7 +100,7 @@ class RetentionBox(QGroupBox):
         self.purge_message.setWordWrap(True)
         note = QLabel(RETENTION_NOTE)
         note.setWordWrap(True)
-        note.setStyleSheet("color: #555;")
+        note.setStyleSheet(style("color: #555;"))
         purge_row = QHBoxLayout()
         purge_row.addWidget(self.purge_button)
         purge_row.addWidget(self.purge_message, 1)
@@ -209,7 +209,7 @@ class RetentionBox(QGroupBox):
 
     def _say(self, text: str, *, error: bool = False) -> None:
         self.purge_message.setText(text)
-        self.purge_message.setStyleSheet("color: #a61b1b;" if error else "")
+        self.purge_message.setStyleSheet(style("color: #a61b1b;") if error else "")
 
 
 def _in_words(exc: Exception, user: str) -> Exception:

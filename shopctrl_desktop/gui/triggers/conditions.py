@@ -18,6 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from shopctrl_desktop.gui.theme import style
+
 TEXT_OPERATORS = [
     ("equals", "equals"),
     ("notEqual", "is not equal to"),
@@ -234,7 +236,7 @@ class GroupRow(QWidget):
         count = len(group.get("rules", []) or [])
         match = "all" if str(group.get("match", "all")).lower() in {"all", "and"} else "any"
         label = QLabel(f"Nested group: {match} of {count} rule(s) — kept as imported", self)
-        label.setStyleSheet("color: #5f6368; font-style: italic;")
+        label.setStyleSheet(style("color: #5f6368; font-style: italic;"))
         label.setToolTip(json.dumps(group, indent=2, ensure_ascii=False))
         remove = QToolButton(self)
         remove.setText("✕")
@@ -268,7 +270,7 @@ class ConditionEditor(QWidget):
         self.add_button = QPushButton("Add rule", self)
         self.add_button.clicked.connect(self._on_add_button_clicked)
         self.hint = QLabel("No conditions: the trigger fires on every event of its type.", self)
-        self.hint.setStyleSheet("color: #5f6368;")
+        self.hint.setStyleSheet(style("color: #5f6368;"))
         top = QHBoxLayout()
         match_label = QLabel("Fire only &when", self)
         match_label.setBuddy(self.match_combo)

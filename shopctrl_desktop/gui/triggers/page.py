@@ -24,6 +24,7 @@ from shopctrl_desktop.app_context import AppContext
 from shopctrl_desktop.domain.model import Trigger
 from shopctrl_desktop.domain.roles import Capability
 from shopctrl_desktop.gui.permissions import read_only_line, show_refusal, trigger_read_only_reason
+from shopctrl_desktop.gui.theme import style
 from shopctrl_desktop.gui.triggers.editor import TriggerEditorDialog
 from shopctrl_desktop.gui.triggers.model import Column, TriggerTableModel
 from shopctrl_desktop.gui.triggers.shops import load_shop_names
@@ -108,7 +109,7 @@ class TriggersPage(QWidget):
 
         self.empty_state = QWidget(self)
         self.empty_state.setObjectName("triggersEmptyState")
-        self.empty_label = QLabel(EMPTY_TEXT, self.empty_state)
+        self.empty_label = QLabel(style(EMPTY_TEXT), self.empty_state)
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_label.setWordWrap(True)
         self.empty_add_button = QPushButton("Add trigger…", self.empty_state)

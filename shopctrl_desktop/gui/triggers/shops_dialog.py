@@ -24,6 +24,7 @@ from shopctrl_desktop.domain.roles import Capability
 from shopctrl_desktop.domain.shops import KnownShop, ShopNameError, UnknownShopError
 from shopctrl_desktop.gui.background import run_in_background
 from shopctrl_desktop.gui.permissions import read_only_line, read_only_reason
+from shopctrl_desktop.gui.theme import style
 from shopctrl_desktop.gui.triggers.shops import ShopColumn, ShopTableModel
 from shopctrl_desktop.gui.widgets.field_message import FieldMessage
 from shopctrl_desktop.store.shops import Renamed, list_shops, rename_shop
@@ -73,7 +74,7 @@ class ShopsDialog(QDialog):
         header.setSectionResizeMode(ShopColumn.FIRST_SEEN, QHeaderView.ResizeMode.ResizeToContents)
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
 
-        self.empty_label = QLabel(EMPTY_TEXT, self)
+        self.empty_label = QLabel(style(EMPTY_TEXT), self)
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_label.setWordWrap(True)
         self.loading_label = QLabel("Loading shops…", self)

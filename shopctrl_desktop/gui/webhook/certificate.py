@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from shopctrl_desktop.domain.stored_secret import is_stored_secret
 from shopctrl_desktop.domain.tls import CertInfo, describe_certificate, parse_ca_bundle, pkcs12_to_pem
+from shopctrl_desktop.gui.theme import style
 from shopctrl_desktop.gui.widgets.field_message import FieldMessage
 from shopctrl_desktop.gui.widgets.secret_edit import SecretLineEdit
 
@@ -56,7 +57,7 @@ class ClientCertificateBox(QWidget):
         self.pem_edit.setTabChangesFocus(True)  # Tab moves on; a tab character would corrupt the PEM
         self._sealed_pem: str | None = None
         self.hidden_label = QLabel(HIDDEN_TEXT, self)
-        self.hidden_label.setStyleSheet("color: #5f6368;")
+        self.hidden_label.setStyleSheet(style("color: #5f6368;"))
         self.show_button = QPushButton("Show PEM", self)
         self.show_button.setCheckable(True)
         self.import_button = QPushButton("Import PKCS#12…", self)
@@ -138,7 +139,7 @@ class ClientCertificateBox(QWidget):
             return
         self.message.clear_message()
         self.info_label.setText(describe(info))
-        self.info_label.setStyleSheet("color: #b3261e;" if info.expired else "")
+        self.info_label.setStyleSheet(style("color: #b3261e;" if info.expired else ""))
         self.info_label.show()
         if not info.has_private_key:
             self.message.show_error("The private key is missing: paste the certificate and its private key.")

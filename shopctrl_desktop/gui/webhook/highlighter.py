@@ -7,6 +7,7 @@ import re
 from PySide6.QtGui import QColor, QFont, QSyntaxHighlighter, QTextCharFormat, QTextDocument
 
 from shopctrl_desktop.domain.model import MimeType
+from shopctrl_desktop.gui.theme import text_format
 
 
 def _fmt(
@@ -79,7 +80,7 @@ class PayloadHighlighter(QSyntaxHighlighter):
     def _apply(self, text: str, rules: list[tuple[re.Pattern[str], QTextCharFormat]]) -> None:
         for pattern, fmt in rules:
             for match in pattern.finditer(text):
-                self.setFormat(match.start(), match.end() - match.start(), fmt)
+                self.setFormat(match.start(), match.end() - match.start(), text_format(fmt))
 
     def _xml_comments(self, text: str) -> None:
         start = 0 if self.previousBlockState() == IN_COMMENT else -1
@@ -90,8 +91,8 @@ class PayloadHighlighter(QSyntaxHighlighter):
             end = COMMENT_END.search(text, start + 4 if text[start : start + 4] == "<!--" else start)
             if end is None:
                 self.setCurrentBlockState(IN_COMMENT)
-                self.setFormat(start, len(text) - start, COMMENT)
+                self.setFormat(start, len(text) - start, text_format(COMMENT))
                 return
-            self.setFormat(start, end.end() - start, COMMENT)
+            self.setFormat(start, end.end() - start, text_format(COMMENT))
             found = COMMENT_START.search(text, end.end())
             start = found.start() if found else -1

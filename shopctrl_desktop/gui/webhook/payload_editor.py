@@ -16,6 +16,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QPlainTextEdit, QTextEdit, QWidget
 
 from shopctrl_desktop.domain.model import MimeType
+from shopctrl_desktop.gui.theme import colour
 from shopctrl_desktop.gui.webhook.highlighter import PayloadHighlighter
 
 ERROR_LINE_COLOR = QColor("#ffd7d5")
@@ -84,8 +85,8 @@ class PayloadEditor(QPlainTextEdit):
                 continue
             selection = QTextEdit.ExtraSelection()
             selection.format.setUnderlineStyle(QTextCharFormat.UnderlineStyle.WaveUnderline)
-            selection.format.setUnderlineColor(UNKNOWN_FIELD_COLOR)
-            selection.format.setBackground(UNKNOWN_FIELD_BACKGROUND)
+            selection.format.setUnderlineColor(colour(UNKNOWN_FIELD_COLOR.name()))
+            selection.format.setBackground(colour(UNKNOWN_FIELD_BACKGROUND.name()))
             selection.format.setToolTip("Unknown merge field")
             cursor = QTextCursor(self.document())
             cursor.setPosition(start)
@@ -94,7 +95,7 @@ class PayloadEditor(QPlainTextEdit):
             selections.append(selection)
         if line is not None and 1 <= line <= self.blockCount():
             selection = QTextEdit.ExtraSelection()
-            selection.format.setBackground(ERROR_LINE_COLOR)
+            selection.format.setBackground(colour(ERROR_LINE_COLOR.name()))
             selection.format.setProperty(QTextFormat.Property.FullWidthSelection, True)
             cursor = QTextCursor(self.document().findBlockByNumber(line - 1))
             cursor.clearSelection()
@@ -137,7 +138,7 @@ class PayloadEditor(QPlainTextEdit):
         while block.isValid() and top <= event.rect().bottom():
             if block.isVisible() and bottom >= event.rect().top():
                 is_error = self._error_line == number + 1
-                painter.setPen(QColor("#b3261e") if is_error else QColor("#8c959f"))
+                painter.setPen(colour("#b3261e") if is_error else colour("#8c959f"))
                 painter.drawText(
                     0, top, self._numbers.width() - 5, height, Qt.AlignmentFlag.AlignRight, str(number + 1)
                 )

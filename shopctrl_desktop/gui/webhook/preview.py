@@ -40,6 +40,7 @@ from shopctrl_desktop.engine.render_pool import bounded_request, shared_pool  # 
 from shopctrl_desktop.gui.background import run_in_background
 from shopctrl_desktop.gui.coroutines import run_coroutine
 from shopctrl_desktop.gui.queue.formatting import pretty_json
+from shopctrl_desktop.gui.theme import style
 from shopctrl_desktop.gui.webhook.payload_tab import warning_text
 from shopctrl_desktop.gui.widgets.accessibility import name_from_label
 from shopctrl_desktop.gui.widgets.field_message import FieldMessage
@@ -277,7 +278,7 @@ class RequestPreviewDialog(QDialog):
         self.status_label.setText(
             f"<b>{verdict}</b> — {html.escape(status_line(result))} in {result.duration_ms:.0f} ms"
         )
-        self.status_label.setStyleSheet("color: #1e7b34;" if result.ok else "color: #b3261e;")
+        self.status_label.setStyleSheet(style("color: #1e7b34;" if result.ok else "color: #b3261e;"))
         self.response_view.setPlainText(format_result(result))
         self.test_finished.emit(result)
 
@@ -285,7 +286,7 @@ class RequestPreviewDialog(QDialog):
         self._sending = None
         self.send_button.setEnabled(True)
         self.status_label.setText("<b>Not sent</b>")
-        self.status_label.setStyleSheet("color: #b3261e;")
+        self.status_label.setStyleSheet(style("color: #b3261e;"))
         self.response_view.setPlainText(message)
         self.test_finished.emit(message)
 
