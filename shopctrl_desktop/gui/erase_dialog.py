@@ -35,6 +35,7 @@ from shopctrl_desktop.domain.roles import Capability
 from shopctrl_desktop.gui.background import run_in_background
 from shopctrl_desktop.gui.permissions import make_read_only, read_only_line, read_only_reason
 from shopctrl_desktop.gui.queue.confirm import ask
+from shopctrl_desktop.gui.theme import style
 from shopctrl_desktop.store.erasure import Erased, erase
 from shopctrl_desktop.store.roles import refusal_message
 

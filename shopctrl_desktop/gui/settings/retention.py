@@ -26,6 +26,7 @@ from shopctrl_desktop.domain.roles import Capability
 from shopctrl_desktop.engine.retention_task import purge_once
 from shopctrl_desktop.gui.background import run_in_background
 from shopctrl_desktop.gui.queue.confirm import ask
+from shopctrl_desktop.gui.theme import style
 from shopctrl_desktop.store.retention import Purged, count_due
 from shopctrl_desktop.store.roles import refusal_message
 
