@@ -31,6 +31,7 @@ from shopctrl_desktop.engine.listener_guard import (
     BODY_GRACE,
     BODY_MIN_BYTES_PER_SECOND,
     HEADER_TIMEOUT,
+    KERNEL_BACKLOG,
     ConnectionGuard,
     GuardedSite,
     body_deadline,
@@ -140,7 +141,7 @@ class Listener:
         )
         await self._runner.setup()
         self._site = GuardedSite(
-            self._runner, self.guard, host, port, backlog=1024, reuse_address=True, sock=self._sock
+            self._runner, self.guard, host, port, backlog=KERNEL_BACKLOG, reuse_address=True, sock=self._sock
         )
         try:
             await self._site.start()
