@@ -66,33 +66,47 @@ class Decoded:
     suspicious: bool
 
 
+def _marked_constant(name: str) -> Unstorable:
+    return _constant(name)
+
+
+# One decoder for the common text (no long digit run): building a JSONDecoder per call cost as much as
+# decoding a small event. A NaN/Infinity it reads becomes a marker; the text check below flags those.
+_PLAIN_DECODER = json.JSONDecoder(parse_constant=_marked_constant)
+_CONSTANT_TEXT = re.compile(rb"NaN|Infinity")
+
+
 def loads(raw: bytes | str) -> Decoded:
     """Decode ``raw`` (UTF-8 bytes or text). Raises what ``json.loads`` raises for malformed text."""
     data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
     big = _BIG_NUMBER_TEXT.search(data) is not None
+    if not big:
+        text = raw if isinstance(raw, str) else raw.decode(json.detect_encoding(raw), "surrogatepass")
+        if text.startswith("\ufeff"):
+            value = json.loads(text)  # the error json.loads gives for a byte order mark
+        else:
+            value = _PLAIN_DECODER.decode(text)
+        suspicious = _CONSTANT_TEXT.search(data) is not None or _SURROGATE_ESCAPE.search(data) is not None
+        return Decoded(value, suspicious)
     flagged: list[bool] = []
 
     def constant(name: str) -> Unstorable:
         flagged.append(True)
         return _constant(name)
 
-    if big:
+    def integer(text: str) -> int | Unstorable:
+        value = _integer(text)
+        if isinstance(value, Unstorable):
+            flagged.append(True)
+        return value
 
-        def integer(text: str) -> int | Unstorable:
-            value = _integer(text)
-            if isinstance(value, Unstorable):
-                flagged.append(True)
-            return value
+    def floating(text: str) -> float | Unstorable:
+        value = _float(text)
+        if isinstance(value, Unstorable):
+            flagged.append(True)
+        return value
 
-        def floating(text: str) -> float | Unstorable:
-            value = _float(text)
-            if isinstance(value, Unstorable):
-                flagged.append(True)
-            return value
-
-        value = json.loads(raw, parse_constant=constant, parse_int=integer, parse_float=floating)
-    else:
-        value = json.loads(raw, parse_constant=constant)
+    value = json.loads(raw, parse_constant=constant, parse_int=integer, parse_float=floating)
     suspicious = bool(flagged) or _SURROGATE_ESCAPE.search(data) is not None
     return Decoded(value, suspicious)
 
@@ -120,6 +134,11 @@ def unstorable_values(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
             yield from unstorable_values(item, f"{path}[{index}]")
 
 
+_STRICT_ENCODER = json.JSONEncoder(
+    ensure_ascii=False, allow_nan=False
+)  # kept: json.dumps builds one per call
+
+
 def dumps(value: Any) -> str:
     """JSON text a strict parser reads: no NaN or Infinity (ValueError), non-ASCII kept as it is."""
-    return json.dumps(value, ensure_ascii=False, allow_nan=False)
+    return _STRICT_ENCODER.encode(value)
