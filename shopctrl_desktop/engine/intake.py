@@ -24,7 +24,13 @@ from shopctrl_desktop.domain.model import IncomingEvent
 from shopctrl_desktop.engine.fault_log import RepeatingFault, reason_of
 from shopctrl_desktop.engine.render_pool import RenderJob, RenderPool
 from shopctrl_desktop.store.db import Database
-from shopctrl_desktop.store.ingest import IngestResult, PreparedGroup, enqueue_batches, prepare_batches
+from shopctrl_desktop.store.ingest import (
+    IngestResult,
+    PreparedGroup,
+    TemplatesToRender,
+    enqueue_batches,
+    prepare_batches,
+)
 from shopctrl_desktop.store.secrets import SecretBox
 
 log = logging.getLogger(__name__)
@@ -61,6 +67,9 @@ class IntakeBatcher:
         self.gather_passes = gather_passes
         # payload templates render here, between reading the triggers and the write transaction
         self.render_pool = render_pool
+        # whether the last group fired a payload template: then the next one is planned and rendered before
+        # its transaction too; while none fires, a group is stored in one trip to the worker thread
+        self._templates_fire = False
         self._executor: ThreadPoolExecutor | None = None
         self._pending: asyncio.Queue[_Request | None] | None = None
         self._task: asyncio.Task[None] | None = None
@@ -136,16 +145,7 @@ class IntakeBatcher:
     async def _commit_group(self, loop: asyncio.AbstractEventLoop, group: list[_Request]) -> None:
         try:
             batches = [r.events for r in group]
-            prepared = await self._render(loop, batches)
-            try:
-                results = await loop.run_in_executor(self._executor, self._commit, batches, prepared)
-            except (IntegrityError, sqlite3.IntegrityError):
-                if prepared is None or prepared.event_ids is None:
-                    raise
-                # SQLite: another writer took the event ids reserved for the templates; plan and render again
-                log.info("the event ids reserved for a group were taken meanwhile; rendering it again")
-                prepared = await self._render(loop, batches)
-                results = await loop.run_in_executor(self._executor, self._commit, batches, prepared)
+            results = await self._store(loop, batches)
         except Exception as exc:  # noqa: BLE001
             if len(group) == 1:
                 self._fault.failed(exc, retry="the sender was told to send them again (503)")
@@ -168,6 +168,29 @@ class IntakeBatcher:
                 self.on_committed(results)
             except Exception:  # noqa: BLE001 - an observer bug must not stop the intake
                 log.exception("on_committed callback failed")
+
+    async def _store(
+        self, loop: asyncio.AbstractEventLoop, batches: list[Sequence[IncomingEvent]]
+    ) -> list[IngestResult]:
+        """One transaction for the group. While no payload template fires, in one trip to the worker thread
+        (a template that fires rolls it back: ``TemplatesToRender``); otherwise planned and rendered first."""
+        if self.render_pool is not None and not self._templates_fire:
+            try:
+                return await loop.run_in_executor(self._executor, self._commit, batches, None, False)
+            except TemplatesToRender:
+                self._templates_fire = True
+        prepared = await self._render(loop, batches)
+        if prepared is not None:
+            self._templates_fire = bool(prepared.templated)
+        try:
+            return await loop.run_in_executor(self._executor, self._commit, batches, prepared)
+        except (IntegrityError, sqlite3.IntegrityError):
+            if prepared is None or prepared.event_ids is None:
+                raise
+            # SQLite: another writer took the event ids reserved for the templates; plan and render again
+            log.info("the event ids reserved for a group were taken meanwhile; rendering it again")
+            prepared = await self._render(loop, batches)
+            return await loop.run_in_executor(self._executor, self._commit, batches, prepared)
 
     async def _render(
         self, loop: asyncio.AbstractEventLoop, batches: list[Sequence[IncomingEvent]]
@@ -200,17 +223,25 @@ class IntakeBatcher:
         return session
 
     def _commit(
-        self, batches: list[Sequence[IncomingEvent]], prepared: PreparedGroup | None = None
+        self,
+        batches: list[Sequence[IncomingEvent]],
+        prepared: PreparedGroup | None = None,
+        render_templates: bool = True,
     ) -> list[IngestResult]:
         # One connection and one session for the life of the worker thread (they never leave it): a pool
         # checkout, a reset-on-return and a new session per group cost more than the group's statements.
         session = self._open_session()
         try:
-            if prepared is None:
+            if prepared is not None:
+                results = enqueue_batches(session, self.box, batches, prepared)
+            elif render_templates:
                 results = enqueue_batches(session, self.box, batches)
             else:
-                results = enqueue_batches(session, self.box, batches, prepared)
+                results = enqueue_batches(session, self.box, batches, render_templates=False)
             session.commit()
+        except TemplatesToRender:
+            session.rollback()  # nothing of the group stays; it is planned and rendered outside, then stored
+            raise
         except BaseException:
             self._close_session()  # rolls back; the next group starts on a fresh connection
             raise

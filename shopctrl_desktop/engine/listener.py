@@ -252,7 +252,10 @@ class Listener:
             return self._too_large(request.content_length)
         deadline = body_deadline(request.content_length, limit, self._body_grace)
         try:
-            raw = await asyncio.wait_for(request.read(), deadline)
+            if request.content.is_eof():  # the whole body arrived with the headers: nothing to wait for
+                raw = await request.read()
+            else:  # (wait_for costs a task and a timer per request)
+                raw = await asyncio.wait_for(request.read(), deadline)
         except web.HTTPRequestEntityTooLarge:
             return self._too_large(None)
         except TimeoutError:

@@ -36,6 +36,7 @@ from shopctrl_desktop.store.triggers import action_from_values, trigger_from_val
 __all__ = [
     "IngestResult",
     "PreparedGroup",
+    "TemplatesToRender",
     "begin_write",
     "enqueue_batches",
     "enqueue_events",
@@ -103,6 +104,12 @@ class PreparedGroup:
             self.bodies[_render_key(plan)] = outcome
 
 
+class TemplatesToRender(Exception):  # noqa: N818 - a signal to the caller, not an error
+    """Raised by :func:`enqueue_batches` with ``render_templates=False`` when a payload template fires: the
+    caller rolls back, plans and renders the group outside the transaction (prepare_batches) and stores it
+    again with the rendered bodies."""
+
+
 def _render_key(plan: PlannedItem) -> RenderKey:
     return (plan.event.id, plan.trigger.id, plan.action.id)
 
@@ -140,11 +147,15 @@ def enqueue_batches(
     box: SecretBox,
     batches: Sequence[Sequence[IncomingEvent]],
     prepared: PreparedGroup | None = None,
+    *,
+    render_templates: bool = True,
 ) -> list[IngestResult]:
     """Several requests' events in one transaction (the caller commits); one IngestResult per request.
 
     With ``prepared`` (prepare_batches, its templates rendered) the transaction renders nothing but the
-    default payload; without it, templates render here, in-process (tests and one-shot tools)."""
+    default payload; without it, templates render here, in-process (tests and one-shot tools) — or, with
+    ``render_templates=False`` (the engine's intake while no template fires), a fired template raises
+    :class:`TemplatesToRender` before anything renders, and the caller rolls back."""
     sql = IntakeSql(session)
     sql.begin_write()
     now = utcnow()
@@ -208,6 +219,8 @@ def enqueue_batches(
         else _enabled_triggers(sql, {ev.event for _, ev in new_events})
     )
     planned = plan_items(new_events, new_ids, triggers)
+    if not render_templates and prepared is None and not all(renders_in_process(p.action) for p in planned):
+        raise TemplatesToRender
     if planned:
         _store_items(session, sql, planned, results, now, prepared.bodies if prepared is not None else {})
     return results

@@ -64,3 +64,60 @@ async def test_stop_commits_what_was_submitted_then_refuses(db, box) -> None:
     assert all(p.result().accepted == 1 for p in pending)
     with pytest.raises(IntakeClosed):
         await d.submit([event("late")])
+
+
+async def test_without_templates_a_group_takes_one_trip_and_a_template_still_renders_in_the_pool(
+    db, box
+) -> None:
+    from sqlalchemy import func, select
+
+    from shopctrl_desktop.domain.model import Trigger, WebhookAction
+    from shopctrl_desktop.engine.render_pool import RenderPool
+    from shopctrl_desktop.store.models import EventRow, QueueItemRow
+    from shopctrl_desktop.store.triggers import save_trigger
+
+    with db.session() as s:
+        save_trigger(
+            s, box, Trigger("Default", "OrderChanged", actions=(WebhookAction(url="http://127.0.0.1:9/d"),))
+        )
+    pool = RenderPool(1)
+    jobs: list[object] = []
+    run_all = pool.run_all
+
+    async def counted_run_all(batch):  # noqa: ANN001, ANN202
+        jobs.extend(batch)
+        return await run_all(batch)
+
+    pool.run_all = counted_run_all  # type: ignore[method-assign]
+    intake = IntakeBatcher(db, box, render_pool=pool)
+    prepared: list[int] = []
+    prepare = intake._prepare
+    intake._prepare = lambda batches: prepared.append(len(batches)) or prepare(batches)  # type: ignore[method-assign]
+    await intake.start()
+    try:
+        first = await intake.submit([event("a")])
+        assert (first.accepted, first.queued, prepared, jobs) == (1, 1, [], [])  # no planning trip, no pool
+        with db.session() as s:
+            body = '{"event": {{ EventId }}}'
+            save_trigger(
+                s,
+                box,
+                Trigger(
+                    "Templated",
+                    "OrderChanged",
+                    actions=(WebhookAction(url="http://127.0.0.1:9/t", payload_body=body),),
+                ),
+            )
+        second = await intake.submit([event("b")])
+        assert (second.accepted, second.queued, prepared, len(jobs)) == (1, 2, [1], 1)  # rendered by the pool
+        third = await intake.submit([event("c")])  # templates keep firing: planned first at once
+        assert (third.queued, prepared, len(jobs)) == (2, [1, 1], 2)
+    finally:
+        await intake.stop()
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(EventRow)) == 3  # the rolled-back try left nothing
+        bodies = {(i.trigger_title, i.event_id): i.body for i in s.scalars(select(QueueItemRow))}
+    assert len(bodies) == 5
+    for result in (second, third):
+        (event_id,) = result.event_ids
+        assert bodies[("Templated", event_id)] == f'{{"event": {event_id}}}'

@@ -81,3 +81,37 @@ def test_dumps_refuses_nan_and_infinity_and_keeps_unicode() -> None:
     for bad in (math.nan, math.inf, -math.inf):
         with pytest.raises(ValueError):
             strict_json.dumps({"a": bad})
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b'{"a": 123456789012345678}',  # 18 digits
+        b'{"a": 1234567890123456789}',  # 19
+        b'{"a": "id 00000000000000000000"}',
+        b'{"a": 1e308, "b": 1E-30}',
+        b'{"a": 1e+400}',
+        b'{"a": 2E-0400}',
+        b'{"a": "e+00 e-0 E0000"}',
+        b'{"a": 1.5e12}',
+        '{"a": "\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669\u0660\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669"}'.encode(),
+        b"",
+    ],
+)
+def test_the_big_number_check_without_a_regex_answers_as_the_regex(text: bytes) -> None:
+    from shopctrl_desktop.domain.strict_json import _BIG_NUMBER_TEXT, _has_big_number_text
+
+    assert _has_big_number_text(text) == (_BIG_NUMBER_TEXT.search(text) is not None)
+
+
+@given(st.binary(max_size=80) | st.text(alphabet="0123456789eE+-.a\\ud", max_size=80).map(str.encode))
+def test_the_text_checks_without_a_regex_answer_as_the_regexes(text: bytes) -> None:
+    from shopctrl_desktop.domain.strict_json import (
+        _BIG_NUMBER_TEXT,
+        _SURROGATE_ESCAPE,
+        _has_big_number_text,
+        _has_surrogate_escape,
+    )
+
+    assert _has_big_number_text(text) == (_BIG_NUMBER_TEXT.search(text) is not None)
+    assert _has_surrogate_escape(text) == (_SURROGATE_ESCAPE.search(text) is not None)
