@@ -166,38 +166,45 @@ def _engine_main(db_url: str, box: object, data_dir: str, conn) -> None:  # type
 
 
 # --------------------------------------------------------------------------------------------- the poster
-def _poster_main(address: str, token: str, rate: int, seconds: float, conn) -> None:  # type: ignore[no-untyped-def]
-    """``rate`` events/s as a batch every 100 ms (the next one at once when a post took longer); each event's
-    order code carries the time it was sent, which the receiver turns into a delivery latency."""
+def _poster_main(address: str, token: str, rate: int, conn) -> None:  # type: ignore[no-untyped-def]
+    """Told a number of seconds, offers ``rate`` events/s for that long as a batch every 100 ms (the next one
+    at once when a post took longer), then reports; each event's order code carries the time it was sent,
+    which the receiver turns into a delivery latency. A process of its own, started once (a spawn takes a
+    second of CPU); ``None`` ends it."""
     import httpx
 
     batch = max(1, rate // 10)
-    accepted = refused = 0
-    refusal = ""
-    posts: list[float] = []
-    start = time.perf_counter()
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     with httpx.Client(headers=headers, timeout=30) as client:
-        tick = 0
-        while time.perf_counter() - start < seconds:
-            sent_at = time.time()
-            events = [
-                {"event": "OrderChanged", "shopId": 1, "data": {"Order": {"Id": k, "OrderCode": f"SentAt:{sent_at:.6f}"}}}
-                for k in range(batch)
-            ]
-            t = time.perf_counter()
-            answer = client.post(f"http://{address}/events", content=json.dumps(events))
-            posts.append(time.perf_counter() - t)
-            if answer.status_code == 202:
-                accepted += batch
-            else:
-                refused += batch
-                refusal = refusal or f"{answer.status_code} {answer.text[:300]}"
-            tick += 1
-            pause = start + tick * 0.1 - time.perf_counter()
-            if pause > 0:
-                time.sleep(pause)
-    conn.send((accepted, refused, time.perf_counter() - start, posts, refusal))
+        while (seconds := conn.recv()) is not None:
+            accepted = refused = 0
+            refusal = ""
+            posts: list[float] = []
+            start = time.perf_counter()
+            tick = 0
+            while time.perf_counter() - start < seconds:
+                sent_at = time.time()
+                events = [
+                    {
+                        "event": "OrderChanged",
+                        "shopId": 1,
+                        "data": {"Order": {"Id": k, "OrderCode": f"SentAt:{sent_at:.6f}"}},
+                    }
+                    for k in range(batch)
+                ]
+                t = time.perf_counter()
+                answer = client.post(f"http://{address}/events", content=json.dumps(events))
+                posts.append(time.perf_counter() - t)
+                if answer.status_code == 202:
+                    accepted += batch
+                else:
+                    refused += batch
+                    refusal = refusal or f"{answer.status_code} {answer.text[:300]}"
+                tick += 1
+                pause = start + tick * 0.1 - time.perf_counter()
+                if pause > 0:
+                    time.sleep(pause)
+            conn.send((accepted, refused, time.perf_counter() - start, posts, refusal))
 
 
 # --------------------------------------------------------------------------------------------- phases
@@ -234,38 +241,34 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
 
 
-def run_phase(app, engine_conn, receiver, address, token, rate, seconds, purge, finish=False) -> Totals:  # type: ignore[no-untyped-def]
-    """One phase under load; ``purge``: the retention turn runs meanwhile (``finish``: until it is done)."""
-    ctx = mp.get_context("spawn")
-    parent, child = ctx.Pipe()
+TRACER: list = []  # benchmarks/stall_trace.py's StallTracer, with STALL_TRACE=1
+
+
+def run_phase(app, engine_conn, poster, receiver, seconds, purge, finish=False) -> Totals:  # type: ignore[no-untyped-def]
+    """One phase under load; ``purge``: the retention turn runs meanwhile (``finish``: until it is done). The
+    GUI thread only ever waits by running its event loop (``wait_until``)."""
     before = receiver.counts().requests
     receiver.latencies()  # drop what arrived before this phase
     if purge:
         engine_conn.send("purge")
-    poster = ctx.Process(target=_poster_main, args=(address, token, rate, seconds, child), daemon=True)
+        if finish:
+            engine_conn.send("finish")
     probe = LagProbe()
     probe.start()
-    poster.start()
-    if finish:  # posting in phases of ``seconds`` until the turn has purged everything
-        engine_conn.send("finish")
-        results = []
-        while True:
-            wait_until(app, parent.poll, seconds + 120)
-            results.append(parent.recv())
-            poster.join(10)
-            if engine_conn.poll():
-                break
-            poster = ctx.Process(target=_poster_main, args=(address, token, rate, seconds, child), daemon=True)
-            poster.start()
-    else:
-        wait_until(app, parent.poll, seconds + 120)
-        results = [parent.recv()]
-        poster.join(10)
+    results = []
+    while True:  # one phase; when finishing, phases of ``seconds`` until the turn has purged everything
+        poster.send(seconds)
+        wait_until(app, poster.poll, seconds + 120)
+        results.append(poster.recv())
+        if not finish or engine_conn.poll():
+            break
     accepted = sum(r[0] for r in results)
     refused = sum(r[1] for r in results)
     posts = [p for r in results for p in r[3]]
     refusal = next((r[4] for r in results if r[4]), "")
     probe.stop()
+    if TRACER:  # STALL_TRACE=1: what the GUI thread and the others did during the worst stalls
+        TRACER[0].report(list(zip(probe.ends, probe.gaps, strict=False)), float(os.environ.get("STALL_TRACE_MS", "40")))
     elapsed = sum(r[2] for r in results)  # the posters' own time (a spawned process takes a while to start)
     delivered = receiver.counts().requests - before
     totals = Totals(elapsed, accepted, refused, delivered, posts, receiver.latencies(), list(probe.gaps))
@@ -351,10 +354,19 @@ def main() -> int:
     wait_until(app, lambda: page.model.is_complete and not page.model.is_loading, 120)
     settle_heap()  # as gui.app.run_application() does after start-up
     collector = GuiThreadGarbageCollector(window)
+    if os.environ.get("STALL_TRACE"):
+        from benchmarks.stall_trace import StallTracer
+
+        TRACER.append(StallTracer())
     print(f"engine listening on {address}; window shows {page.model.rowCount():,} items; load {os.getloadavg()[0]:.2f}")
 
+    poster, poster_child = mp_ctx.Pipe()
+    poster_process = mp_ctx.Process(
+        target=_poster_main, args=(address, token, args.rate, poster_child), daemon=True
+    )
+    poster_process.start()
     run = lambda purge, finish=False: run_phase(  # noqa: E731
-        app, engine_conn, receiver, address, token, args.rate, args.phase_seconds, purge, finish
+        app, engine_conn, poster, receiver, args.phase_seconds, purge, finish
     )
     run(False)  # warm-up: connections, caches, the first items
     without, during = Totals(), Totals()
@@ -375,6 +387,8 @@ def main() -> int:
     vacuum_seconds = time.perf_counter() - t
     size_after, free_after = file_figures(paths.database_file)
 
+    poster.send(None)
+    poster_process.join(10)
     engine_conn.send("stop")
     engine_conn.recv()
     engine.join(30)
