@@ -33,7 +33,6 @@ import json
 import multiprocessing as mp
 import os
 import sqlite3
-import statistics
 import sys
 import tempfile
 import threading
@@ -268,7 +267,9 @@ def run_phase(app, engine_conn, poster, receiver, seconds, purge, finish=False) 
     refusal = next((r[4] for r in results if r[4]), "")
     probe.stop()
     if TRACER:  # STALL_TRACE=1: what the GUI thread and the others did during the worst stalls
-        TRACER[0].report(list(zip(probe.ends, probe.gaps, strict=False)), float(os.environ.get("STALL_TRACE_MS", "40")))
+        TRACER[0].report(
+            list(zip(probe.ends, probe.gaps, strict=False)), float(os.environ.get("STALL_TRACE_MS", "40"))
+        )
     elapsed = sum(r[2] for r in results)  # the posters' own time (a spawned process takes a while to start)
     delivered = receiver.counts().requests - before
     totals = Totals(elapsed, accepted, refused, delivered, posts, receiver.latencies(), list(probe.gaps))
@@ -298,13 +299,16 @@ def describe(name: str, t: Totals) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--items", type=int, default=1_000_000, help="old finished items to purge")
     parser.add_argument("--rate", type=int, default=500, help="offered events/s (one delivery each)")
     parser.add_argument("--phase-seconds", type=float, default=15.0)
     parser.add_argument("--rounds", type=int, default=3, help="pairs of phases without / with the purge")
     args = parser.parse_args()
 
+    from benchmarks.receiver import ReceiverProcess
     from shopctrl_desktop.app_context import AppContext
     from shopctrl_desktop.config import Settings
     from shopctrl_desktop.gui.app import build_window
@@ -316,8 +320,6 @@ def main() -> int:
     from shopctrl_desktop.store.retention import give_space_back
     from shopctrl_desktop.store.secrets import load_secret_box
     from tests.helpers.factories import make_action
-
-    from benchmarks.receiver import ReceiverProcess
 
     load_start = os.getloadavg()
     app = QApplication([])
@@ -339,7 +341,9 @@ def main() -> int:
 
     mp_ctx = mp.get_context("spawn")
     engine_conn, child_conn = mp_ctx.Pipe()
-    engine = mp_ctx.Process(target=_engine_main, args=(db_url, box, str(paths.data_dir), child_conn), daemon=True)
+    engine = mp_ctx.Process(
+        target=_engine_main, args=(db_url, box, str(paths.data_dir), child_conn), daemon=True
+    )
     engine.start()
     address, token = engine_conn.recv()
 
@@ -358,7 +362,9 @@ def main() -> int:
         from benchmarks.stall_trace import StallTracer
 
         TRACER.append(StallTracer())
-    print(f"engine listening on {address}; window shows {page.model.rowCount():,} items; load {os.getloadavg()[0]:.2f}")
+    print(
+        f"engine listening on {address}; window shows {page.model.rowCount():,} items; load {os.getloadavg()[0]:.2f}"
+    )
 
     poster, poster_child = mp_ctx.Pipe()
     poster_process = mp_ctx.Process(
@@ -414,7 +420,9 @@ def main() -> int:
         f"load average now {load[0]:.2f} (1 min), {load[1]:.2f} (5 min) on {os.cpu_count()} CPUs; at start "
         f"{load_start[0]:.2f} — other processes take CPU from both kinds of phase alike"
     )
-    print(f"offered load {args.rate}/s; {args.rounds} x {args.phase_seconds:.0f} s per kind of phase, alternating")
+    print(
+        f"offered load {args.rate}/s; {args.rounds} x {args.phase_seconds:.0f} s per kind of phase, alternating"
+    )
     print(describe("without purge", without))
     print(describe("with purge", during))
     print(describe("whole purge", during_all))
