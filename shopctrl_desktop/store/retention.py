@@ -83,15 +83,31 @@ def count_due(session: Session, cut: Cutoffs) -> Purged:
     return result
 
 
+def _due_item_ids(session: Session, cut: Cutoffs, batch: int) -> list[int]:
+    """Up to ``batch`` ids of due items, oldest first per status: each status is one walk along the
+    ``(status, finished_at)`` index that stops after ``batch`` rows. (One query over the three statuses
+    ordered by id made SQLite collect and sort every due id for each batch: 0.7 s a batch with a million
+    due, the purge at 500 items/s — benchmarks/purge.py.)"""
+    ids: list[int] = []
+    for status, moment in cut.by_status.items():
+        if len(ids) >= batch:
+            break
+        ids += session.scalars(
+            select(QueueItemRow.id)
+            .where(QueueItemRow.status == status.value, QueueItemRow.finished_at < moment)
+            .order_by(QueueItemRow.finished_at)
+            .limit(batch - len(ids))
+        )
+    return ids
+
+
 def purge_batch(session: Session, cut: Cutoffs, *, batch: int = BATCH) -> Purged:
     """Delete up to ``batch`` items that are due (with their attempts), else up to ``batch`` events no item
     refers to; one call is one short transaction's work. Nothing left: ``Purged().nothing``."""
     result = Purged()
     if not cut.any:
         return result
-    ids = list(
-        session.scalars(select(QueueItemRow.id).where(_items_due(cut)).order_by(QueueItemRow.id).limit(batch))
-    )
+    ids = _due_item_ids(session, cut, batch)
     if ids:
         for status, n in session.execute(
             select(QueueItemRow.status, func.count())

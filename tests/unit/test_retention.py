@@ -134,3 +134,32 @@ def test_purge_command_dry_run_changes_nothing_and_a_new_file_gives_space_back(t
     assert main(["--data-dir", str(paths.data_dir), "purge"]) == 0
     assert "deleted 300 delivered" in capsys.readouterr().out
     assert paths.database_file.stat().st_size < size / 2
+
+
+def test_a_batch_walks_the_index_and_never_sorts_every_due_item(db) -> None:
+    """With a million items due, a batch that sorted every due id took 0.7 s (benchmarks/purge.py): each
+    query a batch makes must stop after the batch's rows — no temporary B-tree for an ORDER BY."""
+    from sqlalchemy import event
+
+    fill(db)
+    selects: list[tuple[str, tuple]] = []
+
+    def remember(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("SELECT"):
+            selects.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", remember)
+    try:
+        with db.session() as s:
+            done = purge_batch(s, cutoffs(NOW, 30, 90), batch=2)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", remember)
+    assert done.items == 2
+    id_queries = [(q, p) for q, p in selects if "finished_at <" in q and "count(" not in q]
+    assert id_queries, selects
+    with db.engine.connect() as conn:
+        for statement, parameters in id_queries:
+            plan = " / ".join(
+                row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+            )
+            assert "TEMP B-TREE" not in plan and "ix_queue_items_finished" in plan, plan
