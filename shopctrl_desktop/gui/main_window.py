@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import logging
-from datetime import datetime
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QFont, QFontMetrics, QKeySequence, QResizeEvent
@@ -26,7 +25,7 @@ from shopctrl_desktop.domain.queue import ItemChange, QueueCounts
 from shopctrl_desktop.gui.activity.page import ActivityPage
 from shopctrl_desktop.gui.alerts.page import AlertsPage
 from shopctrl_desktop.gui.background import run_in_background
-from shopctrl_desktop.gui.endpoints.page import EndpointsPage
+from shopctrl_desktop.gui.endpoints.page import EndpointsPage, offline_text
 from shopctrl_desktop.gui.engine_thread import EngineSignals, EngineThread
 from shopctrl_desktop.gui.erase_dialog import EraseDialog
 from shopctrl_desktop.gui.help import APP_TITLE, app_icon, install_help_menu
@@ -293,16 +292,11 @@ class MainWindow(QMainWindow):
     def show_offline(self, since_iso: str | None) -> None:
         """The engine reports this workstation offline since ``since_iso`` (UTC, ISO 8601); None: online."""
         label = self.offline_label
+        self.endpoints_page.set_offline(since_iso)
         if since_iso is None:
             label.setVisible(False)
             return
-        try:
-            since = datetime.fromisoformat(since_iso).astimezone().strftime("%H:%M")
-        except ValueError:
-            since = ""
-        label.setText(
-            f"⚠ Offline — deliveries paused since {since}" if since else "⚠ Offline — deliveries paused"
-        )
+        label.setText("⚠ " + offline_text(since_iso))
         label.setStyleSheet("color: #a61b1b; font-weight: bold;")
         label.setToolTip(
             "This workstation has no network. Items wait without spending attempts and are sent as soon as "
