@@ -139,6 +139,7 @@ def test_retry_since_the_outage_shows_the_count_then_retries(qtbot, page, ctx):
     qtbot.waitUntil(lambda: page.retry_box is not None and page.retry_box.isVisible(), timeout=10_000)
     box = page.retry_box
     assert "Retry 3 items of erp.example.com/api/orders that failed since the outage began" in box.text()
+    assert box.button(QMessageBox.StandardButton.Yes).text() == "Retry 3 items"  # the count on the button
     with qtbot.waitSignal(page.items_requeued, timeout=10_000):
         box.button(QMessageBox.StandardButton.Yes).click()
     with db.sessions() as s:

@@ -379,8 +379,11 @@ class EndpointsPage(QWidget):
             )
             box.setDefaultButton(QMessageBox.StandardButton.Yes)
             yes = box.button(QMessageBox.StandardButton.Yes)
+            yes.setText(f"Retry {_items(len(plan.item_ids))}")  # the button says what happens, with the count
             box.finished.connect(lambda _code: self._retry(plan) if box.clickedButton() is yes else None)
         box.setObjectName("retry_since_outage_box")
+        # room for the endpoint on one line (a word wrap at each "/" splits it up)
+        box.setStyleSheet("QLabel#qt_msgbox_label { min-width: 480px; }")
         self.retry_box = box
         box.open()
 
