@@ -9,7 +9,8 @@ an audit trail; the endpoints get 24 hours of per-minute history so their chart 
 window opens on that database (no engine: nothing changes while the pictures are taken) and each page is
 grabbed at each window size in each appearance, named ``<page>-<width>-<theme>.png`` (``queue-1024-light.png``);
 dialogs are grabbed as ``<dialog>-<width>-<theme>.png`` at a size that fits that screen. Secrets stay masked
-(the token and the HMAC secrets are password fields; the demo's secrets are demo values anyway).
+(the token and the HMAC secrets are password fields; the demo's secrets are demo values anyway). Last, the
+recovery dialog ("Retry everything that failed since the outage began…" with its count) as recovery-dialog.png.
 """
 
 from __future__ import annotations
@@ -240,6 +241,53 @@ def grab_first_start(grab: Grabber, size: QSize, theme: str) -> None:
     db.dispose()
 
 
+def grab_recovery(grab: Grabber, window, ctx) -> None:  # type: ignore[no-untyped-def]
+    """The Endpoints page's "Retry everything that failed since the outage began…" with its count, before
+    confirming (recovery-dialog.png), for an endpoint whose circuit is open. The demo's short run rarely lets
+    an item spend all its retries, so — for this picture only, after every other one was taken — a few of
+    that endpoint's waiting items are marked failed now, as they would be after their last retry."""
+    from sqlalchemy import select, update
+
+    from shopctrl_desktop.domain.breaker import endpoint_key
+    from shopctrl_desktop.gui.main_window import PAGE_ENDPOINTS
+    from shopctrl_desktop.gui.theme import apply_appearance
+    from shopctrl_desktop.store.models import QueueItemRow, utcnow
+
+    app, page = grab.app, window.endpoints_page
+    apply_appearance("light")
+    window.resize(QSize(1024, 768))
+    window.nav.setCurrentRow(PAGE_ENDPOINTS)
+    wait_until(app, lambda: page.model.rowCount() > 0, 10)
+    rows = [page.model.row_at(r) for r in range(page.model.rowCount())]
+    outage = next((e for e in rows if e.summary.state in ("circuit open", "probing")), None)
+    if outage is None:
+        print("no endpoint with an open circuit: recovery-dialog.png not taken", flush=True)
+        return
+    with ctx.db.session() as s:
+        waiting = s.execute(
+            select(QueueItemRow.id, QueueItemRow.url).where(QueueItemRow.status.in_(("queued", "retrying")))
+        ).all()
+        ids = [i for i, url in waiting if endpoint_key(url) == outage.key][:7]
+        s.execute(
+            update(QueueItemRow)
+            .where(QueueItemRow.id.in_(ids))
+            .values(status="failed", finished_at=utcnow(), next_attempt_at=None)
+        )
+    page.reload()
+    wait_until(app, lambda: page.select_endpoint(outage.key), 10)
+    pump(app, 0.5)
+    page.retry_box = None
+    page.retry_since_outage()
+    wait_until(app, lambda: page.retry_box is not None and page.retry_box.isVisible(), 10)
+    box = page.retry_box
+    if box is None:
+        print("the recovery dialog did not open: recovery-dialog.png not taken", flush=True)
+        return
+    print("recovery dialog:", box.text().replace("\n", " "), flush=True)
+    grab.save(box, "recovery-dialog")
+    box.done(0)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     out = Path(args.out)
@@ -284,6 +332,7 @@ def main(argv: list[str] | None = None) -> int:
             grab_pages(grab, window, size, theme)
             grab_dialogs(grab, window, ctx, size, theme)
             grab_first_start(grab, size, theme)
+    grab_recovery(grab, window, ctx)  # last: it marks a few items failed for its picture
     window.close()
     wait_for_background(30_000)
     db.dispose()

@@ -89,3 +89,47 @@ def latency_text(ms: float | None) -> str:
     if ms >= 1000:
         return f"{ms / 1000:.1f} s"
     return f"{ms:.0f} ms"
+
+
+# ------------------------------------------------------------------------------------------- the state
+#: The states a person reads (docs/endpoints.md "States"), most urgent first: the page and ``endpoints list``
+#: sort by this order.
+STATES: tuple[str, ...] = ("paused", "offline", "circuit open", "probing", "failing", "healthy")
+#: "failing" from the success rate: fewer than this share of the last hour's attempts delivered ...
+FAILING_BELOW = 0.5
+#: ... counted once the hour has at least this many attempts (one failed test call is not an outage).
+FAILING_MIN_ATTEMPTS = 3
+
+
+def endpoint_state(
+    circuit_label: str,
+    last_hour: Rate,
+    failed_last_hour: int,
+    *,
+    offline: bool = False,
+    waiting: int = 0,
+) -> str:
+    """What the Endpoints page and ``endpoints list`` say about one endpoint.
+
+    ``circuit_label`` is the breaker's view (domain/breaker.py ``Circuit.label``: healthy, failing, circuit
+    open, probing, paused). The breaker only counts *consecutive* failures of the endpoint itself (no answer,
+    5xx, 408, 429), so an endpoint that answers 410 Gone or 400 to most items stays "healthy" there; an admin
+    calls it failing. So a closed circuit reads **failing** when, besides the breaker's own run of failures,
+    most of the last hour's attempts were not delivered (fewer than half, at least 3 attempts) or an item of
+    it failed for good in the last hour (``failed_last_hour``). While this workstation is **offline**
+    (``offline``), an endpoint with ``waiting`` items reads "offline": they wait for the network, whatever
+    its circuit says. A pause is a person's choice and always reads "paused"."""
+    if circuit_label == "paused":
+        return "paused"
+    if offline and waiting > 0:
+        return "offline"
+    if circuit_label != "healthy":
+        return circuit_label
+    rate = last_hour.success
+    mostly_failing = last_hour.attempts >= FAILING_MIN_ATTEMPTS and rate is not None and rate < FAILING_BELOW
+    return "failing" if mostly_failing or failed_last_hour > 0 else "healthy"
+
+
+def state_rank(state: str) -> int:
+    """Sort key: the most urgent state first (:data:`STATES`)."""
+    return STATES.index(state) if state in STATES else len(STATES)

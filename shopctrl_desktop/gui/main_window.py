@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import html
 import logging
-from datetime import datetime
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QFont, QFontMetrics, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -26,7 +25,8 @@ from shopctrl_desktop.domain.queue import ItemChange, QueueCounts
 from shopctrl_desktop.gui.activity.page import ActivityPage
 from shopctrl_desktop.gui.alerts.page import AlertsPage
 from shopctrl_desktop.gui.background import run_in_background
-from shopctrl_desktop.gui.endpoints.page import EndpointsPage
+from shopctrl_desktop.gui.circuit_note import circuit_note_line
+from shopctrl_desktop.gui.endpoints.page import EndpointsPage, offline_text
 from shopctrl_desktop.gui.engine_thread import EngineSignals, EngineThread
 from shopctrl_desktop.gui.erase_dialog import EraseDialog
 from shopctrl_desktop.gui.help import APP_TITLE, app_icon, install_help_menu
@@ -47,6 +47,10 @@ WINDOW_STATE_FILE = "window.ini"
 def window_settings(ctx: AppContext) -> QSettings:
     """Window layout memory, kept in the data folder (not the registry), so a data dir is self-contained."""
     return QSettings(str(ctx.paths.data_dir / WINDOW_STATE_FILE), QSettings.Format.IniFormat)
+
+
+#: From this window width the status bar shows the listener's address; below it only "Listener ●".
+WIDE_STATUS_BAR = 1280
 
 
 class MainWindow(QMainWindow):
@@ -293,16 +297,11 @@ class MainWindow(QMainWindow):
     def show_offline(self, since_iso: str | None) -> None:
         """The engine reports this workstation offline since ``since_iso`` (UTC, ISO 8601); None: online."""
         label = self.offline_label
+        self.endpoints_page.set_offline(since_iso)
         if since_iso is None:
             label.setVisible(False)
             return
-        try:
-            since = datetime.fromisoformat(since_iso).astimezone().strftime("%H:%M")
-        except ValueError:
-            since = ""
-        label.setText(
-            f"⚠ Offline — deliveries paused since {since}" if since else "⚠ Offline — deliveries paused"
-        )
+        label.setText("⚠ " + offline_text(since_iso))
         label.setStyleSheet("color: #a61b1b; font-weight: bold;")
         label.setToolTip(
             "This workstation has no network. Items wait without spending attempts and are sent as soon as "
@@ -346,11 +345,17 @@ class MainWindow(QMainWindow):
             return
         listener = self._states["listener"]
         address = self.listener_address or self.ctx.settings.listen_address
+        # a narrow window keeps the room for the notes (the circuit note); the address is in the tooltip
+        wide = self.width() >= WIDE_STATUS_BAR
         if listener == "running":
-            self.listener_label.setText(f"Listener: http://{address} ●")
+            self.listener_label.setText(f"Listener: http://{address} ●" if wide else "Listener ●")
+            self.listener_label.setToolTip(f"Receiving events at http://{address}/events")
             self.listener_label.setStyleSheet(style("color: #1d6b32;"))
         else:
-            self.listener_label.setText(f"Listener {address}: {listener}")
+            self.listener_label.setText(
+                f"Listener {address}: {listener}" if wide else f"Listener: {listener}"
+            )
+            self.listener_label.setToolTip(f"The listener for http://{address}/events: {listener}")
             self.listener_label.setStyleSheet(
                 style("color: #a61b1b;" if listener == "error" else "color: #555;")
             )
@@ -381,8 +386,9 @@ class MainWindow(QMainWindow):
         label.setVisible(True)
 
     def _fit_circuit_note(self) -> None:
-        """The circuit note in the room the status bar has: the endpoint shortened in the middle, then the
-        end of the line (the tooltip has it all)."""
+        """The circuit note in the room the status bar has, saying what it is: "⚠ Circuit open: …/crm/customers
+        failing since 10:42 — 3 waiting". When short of room the endpoint loses its host first (the path's end
+        names the service), then the line its end (the tooltip has it all)."""
         label = self.circuit_label
         text = self._circuit_text
         if not text:
@@ -390,22 +396,21 @@ class MainWindow(QMainWindow):
         bold = QFont(label.font())
         bold.setBold(True)
         metrics = QFontMetrics(bold)
-        name = self._circuit_name
-        if name:
-            text = text.replace(name, metrics.elidedText(name, Qt.TextElideMode.ElideMiddle, 260), 1)
         bar = self.statusBar()
         others = sum(w.sizeHint().width() + 12 for w in self._permanent_labels if w.isVisible())
         room = max(120, bar.width() - others - 40)
-        text = metrics.elidedText(f"⚠ {text}", Qt.TextElideMode.ElideRight, room)
+        line = circuit_note_line(text, self._circuit_name, room, metrics.horizontalAdvance)
         label.setText(
             style(
                 f'<a href="endpoints" style="color: #a61b1b; font-weight: bold; text-decoration: none;">'
-                f"{html.escape(text)}</a>"
+                f"{html.escape(line)}</a>"
             )
         )
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)
+        if (event.oldSize().width() >= WIDE_STATUS_BAR) != (event.size().width() >= WIDE_STATUS_BAR):
+            self._show_states()  # the listener's address shown in full, or only in its tooltip
         if self.circuit_label.isVisible():
             self._fit_circuit_note()
 

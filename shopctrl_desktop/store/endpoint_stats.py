@@ -12,7 +12,7 @@ domain/endpoint_stats.py's.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,8 +27,10 @@ from shopctrl_desktop.domain.endpoint_stats import (
     KEEP_MINUTES,
     Rate,
     delivered,
+    endpoint_state,
     latency_bucket,
     percentile,
+    state_rank,
 )
 from shopctrl_desktop.domain.model import ItemStatus
 from shopctrl_desktop.domain.outcome import AttemptResult
@@ -148,10 +150,13 @@ class EndpointStats:
         }
 
 
-def endpoint_page(session: Session, now: datetime | None = None) -> list[EndpointStats]:
-    """Every endpoint (store/endpoints.py ``list_endpoints``, failing first) with its success rates, latency
-    percentiles and 24-hour trend. Two grouped reads of the rollup: per endpoint and hour over the day, per
-    endpoint over the last hour."""
+def endpoint_page(
+    session: Session, now: datetime | None = None, *, offline: bool = False
+) -> list[EndpointStats]:
+    """Every endpoint (store/endpoints.py ``list_endpoints``) with its state (domain/endpoint_stats.py
+    ``endpoint_state``; ``offline``: this workstation is offline), success rates, latency percentiles and
+    24-hour trend, the most urgent state first. Two grouped reads of the rollup: per endpoint and hour over the
+    day, per endpoint over the last hour."""
     now = now or utcnow()
     current = minute_of(now)
     day_start, hour_start = current - DAY_MINUTES + 1, current - HOUR_MINUTES + 1
@@ -190,16 +195,25 @@ def endpoint_page(session: Session, now: datetime | None = None) -> list[Endpoin
         trend = tuple(Rate(a, f) for a, f in hourly.get(key, [[0, 0]] * 24))
         last = recent.get(key)
         hist = last[2:] if last and last[0] else day_hist.get(key, [])
+        last_hour = Rate(last[0], last[1]) if last else Rate()
+        state = endpoint_state(
+            summary.state,
+            last_hour,
+            summary.failed_last_hour,
+            offline=offline,
+            waiting=summary.queued + summary.retrying,
+        )
         result.append(
             EndpointStats(
-                summary=summary,
-                hour=Rate(last[0], last[1]) if last else Rate(),
+                summary=replace(summary, state=state),
+                hour=last_hour,
                 day=Rate(sum(r.attempts for r in trend), sum(r.failures for r in trend)),
                 p50_ms=percentile(hist, 0.5),
                 p95_ms=percentile(hist, 0.95),
                 trend=trend,
             )
         )
+    result.sort(key=lambda e: (state_rank(e.summary.state), e.key))
     return result
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
@@ -28,6 +28,7 @@ from shopctrl_desktop.domain.breaker import (
     resume,
     short_name,
 )
+from shopctrl_desktop.domain.endpoint_stats import state_rank
 from shopctrl_desktop.domain.model import ItemStatus
 from shopctrl_desktop.domain.queue import WAITING_STATUSES, status_values
 from shopctrl_desktop.domain.rate_limit import parse_rate
@@ -311,7 +312,7 @@ def rate_limits(session: Session) -> dict[str, float]:
 class EndpointSummary:
     id: int | None  # None: no row yet (never failed, never paused)
     url: str
-    state: str  # healthy, failing, circuit open, probing, paused
+    state: str  # the breaker's label here; store/endpoint_stats.py endpoint_page applies the page's rule
     queued: int
     retrying: int
     failed: int
@@ -320,6 +321,7 @@ class EndpointSummary:
     next_probe_at: datetime | None
     triggers: tuple[str, ...]
     rate_limit: float | None = None  # requests per second; None: no limit
+    failed_last_hour: int = 0  # items that failed for good in the last hour (domain/endpoint_stats.py)
 
     def to_json(self) -> dict[str, Any]:
         def iso(value: datetime | None) -> str | None:
@@ -359,6 +361,17 @@ def list_endpoints(session: Session) -> list[EndpointSummary]:
     ):
         per = counts.setdefault(endpoint_key(url), {})
         per[status] = per.get(status, 0) + int(n)
+    recently_failed: dict[str, int] = {}
+    for url, n in session.execute(
+        select(QueueItemRow.url, func.count())
+        .where(
+            QueueItemRow.status == ItemStatus.FAILED.value,
+            QueueItemRow.finished_at >= utcnow() - timedelta(hours=1),
+        )
+        .group_by(QueueItemRow.url)
+    ):
+        key = endpoint_key(url)
+        recently_failed[key] = recently_failed.get(key, 0) + int(n)
     result = []
     for key in {*rows, *triggers, *counts}:
         row = rows.get(key)
@@ -377,8 +390,8 @@ def list_endpoints(session: Session) -> list[EndpointSummary]:
                 next_probe_at=circuit.next_probe_at if circuit.blocked else None,
                 triggers=tuple(sorted(triggers.get(key, ()))),
                 rate_limit=row.rate_limit if row else None,
+                failed_last_hour=recently_failed.get(key, 0),
             )
         )
-    order = {"paused": 0, "circuit open": 1, "probing": 1, "failing": 2, "healthy": 3}
-    result.sort(key=lambda s: (order.get(s.state, 9), s.url))
+    result.sort(key=lambda s: (state_rank(s.state), s.url))
     return result

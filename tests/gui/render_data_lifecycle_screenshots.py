@@ -58,6 +58,7 @@ settings = SettingsDialog(ctx)
 settings.show()
 settings.token_edit.setText("token-not-shown")  # echo mode hides it anyway
 settings.retention_box.purge_message.setText("Nothing is past its retention now.")
+settings.tabs.setCurrentIndex(2)  # Data: storage and retention
 settings.adjustSize()
 settings.grab().save(str(out_dir / "settings-retention.png"))
 print("wrote", out_dir / "erase-dialog.png", out_dir / "settings-retention.png")

@@ -25,7 +25,7 @@ from shopctrl_desktop.config import Settings
 from shopctrl_desktop.domain.model import SignatureScheme
 from shopctrl_desktop.domain.signing import generate_secret
 from shopctrl_desktop.gui.background import wait_for_background
-from shopctrl_desktop.gui.webhook.editor import TAB_AUTH, WebhookEditorDialog
+from shopctrl_desktop.gui.webhook.editor import TAB_GENERAL, WebhookEditorDialog
 from shopctrl_desktop.paths import resolve_paths
 from shopctrl_desktop.store import triggers as trigger_store
 from shopctrl_desktop.store.db import Database
@@ -55,8 +55,8 @@ with tempfile.TemporaryDirectory() as tmp:
     with db.session() as s:
         (trigger,) = trigger_store.list_triggers(s, box)
     dialog = WebhookEditorDialog(ctx, trigger.actions[0], trigger)
-    dialog.tabs.setCurrentIndex(TAB_AUTH)
-    dialog.resize(820, 460)
+    dialog.tabs.setCurrentIndex(TAB_GENERAL)  # the secret, its scheme and its rotation
+    dialog.resize(820, 680)
     dialog.show()
     app.processEvents()
     dialog.grab().save(str(out_dir / "secret-rotation.png"))

@@ -139,6 +139,7 @@ def test_retry_since_the_outage_shows_the_count_then_retries(qtbot, page, ctx):
     qtbot.waitUntil(lambda: page.retry_box is not None and page.retry_box.isVisible(), timeout=10_000)
     box = page.retry_box
     assert "Retry 3 items of erp.example.com/api/orders that failed since the outage began" in box.text()
+    assert box.button(QMessageBox.StandardButton.Yes).text() == "Retry 3 items"  # the count on the button
     with qtbot.waitSignal(page.items_requeued, timeout=10_000):
         box.button(QMessageBox.StandardButton.Yes).click()
     with db.sessions() as s:
@@ -189,3 +190,59 @@ def test_live_changes_reload_at_most_once_a_second(qtbot, page, ctx, monkeypatch
     assert reloads == [1]
     page.show()
     assert reloads == [1, 1]
+
+
+GONE = "https://erp.example.com/gone/returns"
+
+
+def test_an_endpoint_whose_items_fail_reads_failing_not_healthy(qtbot, page, ctx):
+    """410 Gone is not a failure for the breaker (the endpoint answered), but most of the hour failed and
+    items gave up: the admin reads "failing", in amber, with the rule in the tooltip."""
+    db, box = ctx.db, ctx.box
+    gone = make_action(db, box, GONE, title="Returns")
+    shop = make_action(db, box, SHOP, title="Stock to shop")
+    record_attempts(db, gone, [(200, 90.0)] * 8 + [(410, 40.0)] * 9)  # 47 %, 9 items failed
+    record_attempts(db, shop, [(200, 40.0)] * 12)
+    load(qtbot, page)
+    assert cell(page, GONE, COL_STATE) == "failing" and cell(page, GONE, COL_OK_1H) == "47 %"
+    assert page.model.row_at(0).key == GONE  # failing first
+    assert cell(page, SHOP, COL_STATE) == "healthy"
+    row = page.model.row_of(GONE)
+    assert "failed for good in the last hour" in page.model.index(row, COL_STATE).data(
+        Qt.ItemDataRole.ToolTipRole
+    )
+    assert page.summary.text() == "2 endpoints · 1 failing"
+
+
+def test_offline_endpoints_with_waiting_items_and_the_banner(qtbot, ctx):
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    window.resize(1024, 768)
+    window.show()
+    page = window.endpoints_page
+    db, box = ctx.db, ctx.box
+    erp = make_action(db, box, ERP, title="Orders to ERP")
+    make_action(db, box, SHOP, title="Stock to shop")
+    add_items(db, erp, 3)
+    with qtbot.waitSignal(page.loaded, timeout=10_000):
+        window.nav.setCurrentRow(PAGE_ENDPOINTS)
+    assert cell(page, ERP, COL_STATE) == "healthy" and not page.offline_banner.isVisible()
+
+    since = (utcnow() - timedelta(minutes=3)).replace(second=0, microsecond=0)
+    with qtbot.waitSignal(page.loaded, timeout=10_000):
+        window._on_engine_state_changed("delivery", "offline", since.isoformat())  # the engine's report
+    local = since.astimezone().strftime("%H:%M")
+    assert page.offline_banner.isVisible()
+    assert page.offline_banner.text() == f"Offline — deliveries paused since {local}"
+    assert window.offline_label.text() == f"⚠ Offline — deliveries paused since {local}"
+    assert cell(page, ERP, COL_STATE) == "offline"  # 3 items wait for the network
+    assert cell(page, SHOP, COL_STATE) == "healthy"  # nothing waits for it
+    row = page.model.row_of(ERP)
+    dot = page.model.index(row, COL_STATE).data(Qt.ItemDataRole.DecorationRole).toImage()
+    grey = dot.pixelColor(dot.width() // 2, dot.height() // 2)
+    assert grey.red() == grey.green() == grey.blue()  # grey, not a health colour
+    assert page.summary.text() == "2 endpoints · 1 offline"
+
+    with qtbot.waitSignal(page.loaded, timeout=10_000):
+        window._on_engine_state_changed("delivery", "running", "")
+    assert not page.offline_banner.isVisible() and cell(page, ERP, COL_STATE) == "healthy"

@@ -159,6 +159,13 @@ def test_trigger_editor_opens_on_title_and_tabs_in_visual_order(qtbot, ctx, dial
 Walk = tuple[str, Callable[[], QWidget], Callable[[QWidget], None]]
 
 
+def _settings_tab(index: int) -> Callable[[QWidget], None]:
+    def on_tab(dialog: SettingsDialog) -> None:
+        dialog.tabs.setCurrentIndex(index)
+
+    return on_tab  # type: ignore[return-value]
+
+
 def _dialogs_to_walk(ctx, app_paths) -> list[Walk]:  # noqa: F811
     def with_rule(dialog: TriggerEditorDialog) -> None:
         dialog.condition_editor.add_rule({"field": "Order.TotalDue", "operator": "between", "value": [1, 2]})
@@ -169,7 +176,10 @@ def _dialogs_to_walk(ctx, app_paths) -> list[Walk]:  # noqa: F811
     nothing: Callable[[QWidget], None] = lambda _d: None  # noqa: E731
     walks: list[tuple[str, Callable[[], QWidget], Callable[[QWidget], None]]] = [
         ("trigger editor", lambda: TriggerEditorDialog(ctx), with_rule),
-        ("settings", lambda: SettingsDialog(ctx), nothing),
+        *(
+            (f"settings › tab {index}", lambda: SettingsDialog(ctx), _settings_tab(index))
+            for index in range(4)  # General, Delivery, Data, Appearance: only the shown tab is reachable
+        ),
         ("erase customer data", lambda: EraseDialog(ctx), nothing),
         ("shops", lambda: ShopsDialog(ctx), nothing),
         ("first run", lambda: DatabaseChoiceDialog(app_paths), nothing),

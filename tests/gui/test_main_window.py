@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QWidget
 
 from shopctrl_desktop.app_context import AppContext
 from shopctrl_desktop.config import load_settings
@@ -30,6 +31,7 @@ def test_settings_survive_a_restart(qtbot, ctx, app_paths, db, box):
     assert "restarted" in dialog.findChild(type(dialog.listener_error), "restart_note").text()
     old_token = dialog.token_edit.text()
     dialog.port_spin.setValue(9876)
+    dialog.tabs.setCurrentIndex(dialog.tabs.indexOf(dialog.findChild(QWidget, "settings_delivery_tab")))
     dialog.retry_kind.setCurrentIndex(dialog.retry_kind.findData("custom"))
     assert dialog.delays_edit.isVisibleTo(dialog) and not dialog.base_spin.isVisibleTo(dialog)
     dialog.delays_edit.setText("abc")
@@ -157,3 +159,34 @@ def test_keyboard_shortcuts_act_on_the_page_with_the_focus(qtbot, ctx, monkeypat
     qtbot.keyClick(page.table, Qt.Key.Key_Delete)  # Del = Cancel on the queue page (Delete… on Triggers)
     qtbot.waitUntil(lambda: item_status(ctx.db, ids[-1]) == "cancelled", timeout=5_000)
     assert [item_status(ctx.db, i) for i in ids[:-1]] == ["queued"] * 5
+
+
+def test_the_circuit_note_says_what_it_is_and_elides_the_host_not_the_path(qtbot, ctx):
+    from types import SimpleNamespace
+
+    from PySide6.QtWidgets import QLabel
+
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    window.resize(1024, 768)
+    window.show()
+    window._on_engine_state_changed("listener", "running", "127.0.0.1:8765")  # as the engine reports it
+    window._on_engine_state_changed("delivery", "running", "")
+    name = "127.0.0.1:44037/fail/crm/customers"
+    full = f"{name} failing since 19:40 — 3 waiting"
+    window.show_circuit_note(SimpleNamespace(name=name, text=lambda: full))
+    label = window.circuit_label
+    qtbot.waitUntil(lambda: label.isVisible() and label.width() > 0)
+    shown = QLabel(label.text()).text()  # the link's words
+    plain = shown.split(">", 1)[1].rsplit("</a", 1)[0]
+    assert plain.startswith("⚠ Circuit open: …/") and "/customers" in plain
+    assert "127.0.0.1" not in plain  # the host goes first; the path names the service
+    assert full in label.toolTip()  # the whole note stays in the tooltip
+    assert label.sizeHint().width() <= label.width()
+    # at 1024 px the listener's address moves to its tooltip, leaving the room to the note
+    assert window.listener_label.text() == "Listener ●"
+    assert "http://127.0.0.1:8765/events" in window.listener_label.toolTip()
+    window.resize(1900, 1000)
+    qtbot.waitUntil(lambda: f"Circuit open: {name} failing since 19:40 — 3 waiting" in label.text())
+    assert window.listener_label.text() == "Listener: http://127.0.0.1:8765 ●"
+    window.close()

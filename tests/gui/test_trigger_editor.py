@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
-from shopctrl_desktop.domain.model import Priority, Trigger
+from shopctrl_desktop.domain.model import Priority, SignatureScheme, Trigger
 from shopctrl_desktop.gui.triggers.editor import TriggerEditorDialog
 from shopctrl_desktop.gui.triggers.page import TriggersPage
 from shopctrl_desktop.gui.webhook.editor import TAB_PAYLOAD, WebhookEditorDialog
@@ -199,3 +199,34 @@ def test_the_event_picker_takes_a_seed_spelling(qtbot):
     with qtbot.waitSignal(picker.event_changed, check_params_cb=lambda name: name == "TicketOutgoingMessage"):
         qtbot.keyClicks(picker.lineEdit(), "Ticket Outcoming Message")
     assert picker.system_name() == "TicketOutgoingMessage"
+
+
+def test_an_action_line_fits_the_list_at_1024_by_768(qtbot, ctx, dialogs):  # noqa: F811
+    """What the action does on one line, how (priority, signing, auth) on a second; a long URL is shortened
+    in the middle to the list's width — never cut at the right edge behind a horizontal scroll bar."""
+    from PySide6.QtWidgets import QApplication, QStyleOptionViewItem
+
+    long_url = "https://erp.example-shop.internal:8443/api/v2/accounting/invoices/webhooks/incoming-payments"
+    action = full_action(url=long_url, signature_scheme=SignatureScheme.STANDARD_WEBHOOKS)
+    save(ctx, Trigger(title="Invoices", event="OrderChanged", actions=(action,)))
+    dialog = _editor(dialogs, ctx, load_all(ctx)[0])
+    dialog.resize(760, 489)  # as the 1024 × 768 screenshot shows it
+    QApplication.processEvents()
+    view = dialog.action_list
+    item = view.item(0)
+    what, how = item.text().split("\n")
+    assert what == f"Call Webhook — POST {long_url}"
+    assert how == "High priority · signed (Standard Webhooks) · basic auth"
+    assert not view.horizontalScrollBar().isVisible()
+    rect = view.visualItemRect(item)
+    assert rect.right() <= view.viewport().width()
+    assert long_url in item.toolTip() and how in item.toolTip()
+    option = QStyleOptionViewItem()  # what is painted: the long line shortened in the middle to the width
+    option.initFrom(view)
+    view.itemDelegate().initStyleOption(option, view.model().index(0, 0))
+    painted = option.text.split("\u2028")
+    assert painted[1] == how and "…" in painted[0]
+    assert painted[0].startswith("Call Webhook — POST https://erp.") and painted[0].endswith(
+        "incoming-payments"
+    )
+    assert option.fontMetrics.horizontalAdvance(painted[0]) <= view.viewport().width()

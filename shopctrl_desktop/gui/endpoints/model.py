@@ -32,11 +32,14 @@ STATE_COLOURS = {
 }
 STATE_TIPS = {
     "healthy": "Answers as expected; items are sent as usual.",
-    "failing": "The last attempts failed; the circuit opens after 5 in a row.",
+    "failing": "Deliveries fail: most of the last hour's attempts were not delivered, an item failed for good "
+    "in the last hour, or the last attempts failed (the circuit opens after 5 in a row).",
     "circuit open": "5 attempts in a row failed: its items wait without spending attempts until a probe "
     "succeeds (every 30 s, doubling to 5 min).",
     "probing": "One probe item is under way; the others wait for its answer.",
     "paused": "Paused (by a person, or by the breaker after 5 days open): items wait until you resume it.",
+    "offline": "This workstation is offline: its items wait without spending attempts and go as soon as the "
+    "network is back.",
 }
 
 
@@ -85,7 +88,7 @@ class EndpointsModel(RowsTableModel[EndpointStats]):
             colour = STATE_COLOURS.get(s.state, QColor("#6b6b6b"))
             return self._dots.setdefault(s.state, _dot(colour))
         if role == Qt.ItemDataRole.ForegroundRole:
-            if col == COL_STATE and s.state in ("circuit open", "failing", "probing"):
+            if col == COL_STATE and s.state in ("circuit open", "failing", "probing", "offline"):
                 return QBrush(themed_colour(STATE_COLOURS[s.state].name()))
             if col == COL_FAILED and s.failed:
                 return QBrush(themed_colour(FAIL_RED.name()))

@@ -9,6 +9,7 @@ status bar's circuit note (:attr:`circuit_note_changed`) is reloaded on the same
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import QItemSelection, QTimer, Signal
@@ -37,6 +38,15 @@ from shopctrl_desktop.store import endpoints as endpoint_store
 #: Live changes reload the page at most this often.
 REFRESH_MS = 1000
 WIDTHS = (270, 105, 58, 58, 115, 60, 64, 56, 110, 170, 70)
+
+
+def offline_text(since_iso: str | None) -> str:
+    """ "Offline — deliveries paused since 10:42" (local time) from the engine's ISO 8601 UTC detail."""
+    try:
+        since = datetime.fromisoformat(since_iso).astimezone().strftime("%H:%M") if since_iso else ""
+    except ValueError:
+        since = ""
+    return f"Offline — deliveries paused since {since}" if since else "Offline — deliveries paused"
 
 
 def _items(n: int) -> str:
@@ -79,6 +89,16 @@ class EndpointsPage(QWidget):
         self.refresh_button = QPushButton("Refresh")
         self.summary = QLabel()
         self.summary.setObjectName("endpoints_summary")
+        self.offline_banner = QLabel()  # "Offline — deliveries paused since 10:42" above the table
+        self.offline_banner.setObjectName("endpoints_offline")
+        self.offline_banner.setStyleSheet("font-weight: bold; padding: 4px;")
+        self.offline_banner.setToolTip(
+            "This workstation has no network. Items wait without spending attempts and are sent as soon as "
+            "the network is back."
+        )
+        self.offline_banner.setVisible(False)
+        self._offline_since: str | None = None
+        self._offline = False
         bar = QHBoxLayout()
         for button in (self.pause_button, self.resume_button, self.rate_button, self.retry_button):
             bar.addWidget(button)
@@ -87,6 +107,7 @@ class EndpointsPage(QWidget):
         bar.addWidget(self.refresh_button)
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
+        layout.addWidget(self.offline_banner)
         self.splitter = table_over_detail("endpoints_splitter", self.table, self.chart, 4)
         self.splitter.setSizes([260, 440])  # a shop has a handful of endpoints: room for the chart
         layout.addWidget(self.splitter, 1)
@@ -133,14 +154,29 @@ class EndpointsPage(QWidget):
         if self._stale:
             self.reload()
 
+    def set_offline(self, since_iso: str | None) -> None:
+        """The engine reports this workstation offline since ``since_iso`` (ISO 8601 UTC; None: online again):
+        the banner above the table, and endpoints with waiting items read "offline"."""
+        offline = since_iso is not None
+        self.offline_banner.setText(offline_text(since_iso) if offline else "")
+        self.offline_banner.setVisible(offline)
+        if offline == self._offline and since_iso == self._offline_since:
+            return
+        self._offline, self._offline_since = offline, since_iso
+        if self.isVisible():
+            self.reload()
+        else:
+            self._stale = True
+
     def reload(self) -> None:
         self._stale = False
         db = self.ctx.db
         key = self._selected_key
+        offline = self._offline
 
         def load() -> tuple[list[stats.EndpointStats], stats.MinuteSeries | None]:
             with db.sessions() as s:
-                rows = stats.endpoint_page(s)
+                rows = stats.endpoint_page(s, offline=offline)
                 keys = [r.key for r in rows]
                 chosen = key if key in keys else (keys[0] if keys else None)
                 return rows, stats.minute_series(s, chosen) if chosen else None
@@ -158,13 +194,16 @@ class EndpointsPage(QWidget):
                 self.table.blockSignals(True)
                 self.table.selectRow(row)
                 self.table.blockSignals(False)
-        open_ = sum(1 for r in rows if r.summary.state in ("circuit open", "probing"))
+        failing = sum(1 for r in rows if r.summary.state in ("circuit open", "probing", "failing"))
         paused = sum(1 for r in rows if r.summary.state == "paused")
+        offline = sum(1 for r in rows if r.summary.state == "offline")
         parts = [f"{len(rows)} endpoint" + ("" if len(rows) == 1 else "s")]
-        if open_:
-            parts.append(f"{open_} failing")
+        if failing:
+            parts.append(f"{failing} failing")
         if paused:
             parts.append(f"{paused} paused")
+        if offline:
+            parts.append(f"{offline} offline")
         self.summary.setText(" · ".join(parts))
         self._update_buttons()
         self.loaded.emit()
@@ -340,8 +379,11 @@ class EndpointsPage(QWidget):
             )
             box.setDefaultButton(QMessageBox.StandardButton.Yes)
             yes = box.button(QMessageBox.StandardButton.Yes)
+            yes.setText(f"Retry {_items(len(plan.item_ids))}")  # the button says what happens, with the count
             box.finished.connect(lambda _code: self._retry(plan) if box.clickedButton() is yes else None)
         box.setObjectName("retry_since_outage_box")
+        # room for the endpoint on one line (a word wrap at each "/" splits it up)
+        box.setStyleSheet("QLabel#qt_msgbox_label { min-width: 480px; }")
         self.retry_box = box
         box.open()
 

@@ -1,6 +1,7 @@
-"""The Settings dialog: listener address and token, retry policy, concurrency, data folder, the database
-(this computer only or shared: "Change…" opens the first-run choice, gui/first_run.py), and how long finished
-items are kept with "Purge now…" (gui/settings/retention.py).
+"""The Settings dialog, on four tabs so it fits a 1024 × 768 screen: General (listener address and token),
+Delivery (retry policy, concurrency), Data (data folder, the database — this computer only or shared:
+"Change…" opens the first-run choice, gui/first_run.py — and how long finished items are kept with
+"Purge now…", gui/settings/retention.py) and Appearance.
 
 Saved with ``AppContext.save_settings`` (settings.json in the data folder, the change in the audit trail).
 The token lives in its own file (engine/token.py); a running listener picks up a regenerated token within a
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QSpinBox,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -228,12 +230,25 @@ class SettingsDialog(QDialog):
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
         )
 
+        # the boxes on tabs: all of them stacked were ~840 px tall, more than a 1024 × 768 screen has
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("settings_tabs")
+        for title, boxes in (
+            ("General", (listener_box,)),
+            ("Delivery", (delivery_box,)),
+            ("Data", (storage_box, self.retention_box)),
+            ("Appearance", (appearance_box,)),
+        ):
+            page = QWidget()
+            page.setObjectName(f"settings_{title.lower()}_tab")
+            page_layout = QVBoxLayout(page)
+            for box in boxes:
+                page_layout.addWidget(box)
+            page_layout.addStretch(1)
+            self.tabs.addTab(page, title)
+
         lay = QVBoxLayout(self)
-        lay.addWidget(listener_box)
-        lay.addWidget(delivery_box)
-        lay.addWidget(storage_box)
-        lay.addWidget(self.retention_box)
-        lay.addWidget(appearance_box)
+        lay.addWidget(self.tabs, 1)
         lay.addWidget(note)
         lay.addWidget(self.buttons)
         for form in (lf, df, sf, af):
@@ -365,9 +380,12 @@ class SettingsDialog(QDialog):
             appearance=str(self.appearance_combo.currentData()),
         )
 
-    @staticmethod
-    def _field_error(label: QLabel, text: str) -> None:
+    def _field_error(self, label: QLabel, text: str) -> None:
+        """Say what is wrong beside the field, on its tab (brought to the front), and stop the save."""
         label.setText(text)
+        for index in range(self.tabs.count()):
+            if self.tabs.widget(index).isAncestorOf(label):
+                self.tabs.setCurrentIndex(index)
         label.setVisible(True)
         raise ConfigError(text)
 

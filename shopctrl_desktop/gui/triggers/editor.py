@@ -35,7 +35,7 @@ from shopctrl_desktop.gui.permissions import (
     trigger_read_only_reason,
 )
 from shopctrl_desktop.gui.triggers.conditions import ConditionEditor
-from shopctrl_desktop.gui.triggers.editor_actions import ActionListMixin, action_summary
+from shopctrl_desktop.gui.triggers.editor_actions import ActionListMixin, action_summary, fit_action_list
 from shopctrl_desktop.gui.triggers.event_picker import EventPicker
 from shopctrl_desktop.gui.triggers.shops import load_shop_names
 from shopctrl_desktop.gui.triggers.shops_dialog import ShopsDialog
@@ -127,6 +127,7 @@ class TriggerEditorDialog(ActionListMixin, UnsavedChangesDialog):
         self.action_list.setMinimumHeight(90)
         self.action_list.setSpacing(2)
         self.action_list.setAccessibleName("Actions, run in this order")
+        fit_action_list(self.action_list)  # two lines per action, shortened to the list's width
         self.action_list.itemDoubleClicked.connect(self._on_action_list_double_clicked)
         self.action_list.currentRowChanged.connect(self._update_action_buttons)
         self.add_action_button = QToolButton(self)

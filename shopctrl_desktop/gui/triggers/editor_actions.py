@@ -6,7 +6,17 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, cast
 
-from PySide6.QtWidgets import QDialog, QListWidgetItem, QWidget
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize, Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QWidget,
+)
 
 from shopctrl_desktop.domain.model import SignatureScheme, WebhookAction
 from shopctrl_desktop.gui.webhook.editor import WebhookEditorDialog
@@ -14,7 +24,7 @@ from shopctrl_desktop.gui.webhook.general_tab import SCHEME_NAMES
 from shopctrl_desktop.gui.widgets.unsaved import confirm
 
 if TYPE_CHECKING:
-    from PySide6.QtWidgets import QListWidget, QPushButton
+    from PySide6.QtWidgets import QPushButton
 
     from shopctrl_desktop.app_context import AppContext
     from shopctrl_desktop.domain.model import Trigger
@@ -22,8 +32,9 @@ if TYPE_CHECKING:
 
 
 def action_summary(action: WebhookAction, secrets_set: frozenset[str] | None = None) -> str:
-    """One line for the action list; ``secrets_set`` names the secrets stored for an action whose secrets
-    were not fetched (a read-only editor: store/triggers.py ``secrets_set``)."""
+    """Two lines for the action list — what it does, then how (priority, signing, authentication);
+    ``secrets_set`` names the secrets stored for an action whose secrets were not fetched (a read-only editor:
+    store/triggers.py ``secrets_set``)."""
     extras = [action.priority.label + " priority"]
     stored = secrets_set or frozenset()
     if action.hmac_secret or "hmac_secret" in stored:
@@ -32,7 +43,35 @@ def action_summary(action: WebhookAction, secrets_set: frozenset[str] | None = N
         extras.append("basic auth")
     if action.client_certificate or "client_certificate" in stored:
         extras.append("client certificate")
-    return f"Call Webhook — {action.method} {action.url}   ({', '.join(extras)})"
+    return f"Call Webhook — {action.method} {action.url}\n{' · '.join(extras)}"
+
+
+class ActionLineDelegate(QStyledItemDelegate):
+    """Each line of an action's summary shortened in the middle to the list's width (a long URL keeps its
+    host and its end), so nothing hides behind a horizontal scroll bar; the tooltip has it all."""
+
+    def __init__(self, view: QListWidget) -> None:
+        super().__init__(view)
+        self._view = view
+
+    def initStyleOption(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
+        super().initStyleOption(option, index)
+        room = max(40, self._view.viewport().width() - 2 * self._view.spacing() - 12)
+        metrics = option.fontMetrics  # type: ignore[attr-defined]
+        # the view hands the lines over separated by U+2028 (Qt's line separator), not "\n"
+        lines = str(option.text).replace("\u2028", "\n").split("\n")  # type: ignore[attr-defined]
+        option.text = "\u2028".join(  # type: ignore[attr-defined]
+            metrics.elidedText(line, Qt.TextElideMode.ElideMiddle, room) for line in lines
+        )
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
+        hint = super().sizeHint(option, index)
+        return QSize(  # as wide as the list (it lays the items out again when resized)
+            max(40, self._view.viewport().width() - 2 * self._view.spacing()),
+            hint.height(),
+        )
 
 
 class ActionListMixin:
@@ -57,8 +96,9 @@ class ActionListMixin:
         self.action_list.clear()
         for action in self._actions:
             stored = self._secrets_set.get(action.id) if action.id is not None else None
-            item = QListWidgetItem(action_summary(action, stored))
-            item.setToolTip(action.url)
+            summary = action_summary(action, stored)
+            item = QListWidgetItem(summary)
+            item.setToolTip(summary)
             self.action_list.addItem(item)
         if self._actions:
             self.action_list.setCurrentRow(select if select is not None else 0)
@@ -121,3 +161,11 @@ class ActionListMixin:
 
     def _as_parent(self) -> QWidget:
         return cast(QWidget, self)  # the mixin is always part of the editor dialog
+
+
+def fit_action_list(view: QListWidget) -> None:
+    """The action list lays its lines out to its width (no horizontal scrolling): see ActionLineDelegate."""
+    view.setItemDelegate(ActionLineDelegate(view))
+    view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    view.setResizeMode(QListView.ResizeMode.Adjust)
+    view.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)

@@ -1,15 +1,13 @@
-"""Authentication tab: HTTP basic authentication (user name, password with show/hide), and the HMAC secret's
-rotation: when it was rotated and "Rotate secret…" (the dialog: rotate_dialog.py)."""
+"""Authentication tab: HTTP basic authentication (user name, password with show/hide). The HMAC secret, its
+scheme and its rotation are on the General tab (the tab says so)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QWidget
 
 from shopctrl_desktop.domain.model import WebhookAction
-from shopctrl_desktop.domain.secret_rotation import rotation_notice
+from shopctrl_desktop.gui.theme import style
 from shopctrl_desktop.gui.widgets.accessibility import name_form_fields
 from shopctrl_desktop.gui.widgets.field_message import FieldMessage
 from shopctrl_desktop.gui.widgets.secret_edit import SecretLineEdit
@@ -17,7 +15,6 @@ from shopctrl_desktop.gui.widgets.secret_edit import SecretLineEdit
 
 class AuthTab(QWidget):
     changed = Signal()
-    rotate_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -38,34 +35,19 @@ class AuthTab(QWidget):
         form.addRow("&Password:", self.password_edit)
         form.addRow("", self.message)
         name_form_fields(form)
-        self.rotation_box = QGroupBox("HMAC secret rotation", self)
-        self.rotation_label = QLabel(self.rotation_box)
-        self.rotation_label.setObjectName("secret_rotation_state")
-        self.rotation_label.setWordWrap(True)
-        self.rotate_button = QPushButton("&Rotate secret…", self.rotation_box)
-        self.rotate_button.setToolTip(
-            "Replace the HMAC secret; Standard Webhooks keeps signing with the previous one for an overlap"
+        where = QLabel(
+            "The HMAC secret (request signing), its scheme and “Rotate secret…” are on the General tab.", self
         )
-        hint = QLabel(
-            "The secret and its signature scheme are on the General tab. Rotating replaces it when you save: "
-            "Standard Webhooks keeps signing with the previous secret for an overlap (24 h by default); "
-            "ShopCtrl and GitHub signatures switch at once.",
-            self.rotation_box,
-        )
-        hint.setWordWrap(True)
-        rotation_layout = QVBoxLayout(self.rotation_box)
-        rotation_layout.addWidget(self.rotation_label)
-        rotation_layout.addWidget(hint)
-        rotation_layout.addWidget(self.rotate_button, 0, Qt.AlignmentFlag.AlignLeft)
-        form.addRow(self.rotation_box)
+        where.setObjectName("hmac_on_general_tab")
+        where.setWordWrap(True)
+        where.setStyleSheet(style("color: #555;"))
+        form.addRow(where)
         self.tab_chain: tuple[QWidget, ...] = (
             self.username_edit,
             self.password_edit.edit,
             self.password_edit.toggle,
             self.password_edit.clear_stored,
-            self.rotate_button,
         )
-        self.rotate_button.clicked.connect(self.rotate_requested)
         self.username_edit.textChanged.connect(self._on_changed)
         self.password_edit.text_changed.connect(self._on_changed)
 
@@ -73,32 +55,6 @@ class AuthTab(QWidget):
         self.username_edit.setText(action.username or "")
         self.password_edit.setText(action.password)
         self.password_edit.set_revealed(False)
-
-    def show_rotation(self, action: WebhookAction, now: datetime | None = None) -> None:
-        """The stored rotation state of ``action`` (local time) and whether "Rotate secret…" can be used."""
-        moment = now or datetime.now(UTC)
-        notice = rotation_notice(
-            action.signature_scheme,
-            action.secret_rotated_at.astimezone() if action.secret_rotated_at else None,
-            action.previous_secret_expires_at.astimezone() if action.previous_secret_expires_at else None,
-            moment.astimezone(),
-        )
-        self.rotation_label.setText(notice or "The HMAC secret has not been rotated.")
-        if action.id is None or not action.hmac_secret:
-            self.rotate_button.setEnabled(False)
-            self.rotate_button.setToolTip(
-                "Save the action with an HMAC secret first (General tab); rotating replaces a stored secret"
-            )
-
-    def show_pending_rotation(self, overlap_hours: float) -> None:
-        self.rotation_label.setText(
-            "New secret chosen: it is rotated when you save"
-            + (
-                f"; the previous secret is then also signed for {overlap_hours:g} h."
-                if overlap_hours > 0
-                else " (receivers must use the new secret from then on)."
-            )
-        )
 
     def values(self) -> dict[str, object]:
         return {

@@ -111,14 +111,14 @@ class WebhookEditorDialog(UnsavedChangesDialog):
         self.payload_tab.set_event(trigger.event)
         self.general_tab.load(self._original)
         self.auth_tab.load(self._original)
-        self.auth_tab.show_rotation(self._original)
+        self.general_tab.show_rotation(self._original)
         self._rotate_overlap_hours: float | None = None  # "Rotate secret…" chosen: applied on save
         self.payload_tab.load(self._original)
         self.headers_tab.load(self._original)
         self._saved = self.action()
         for tab in (self.general_tab, self.auth_tab, self.payload_tab, self.headers_tab):
             tab.changed.connect(self._on_tab_changed)
-        self.auth_tab.rotate_requested.connect(self.rotate_secret)
+        self.general_tab.rotation.rotate_requested.connect(self.rotate_secret)
         self.payload_tab.mergefields_requested.connect(self.show_merge_fields)
         self.payload_tab.preview_requested.connect(self.show_preview)
         self.payload_tab.send_test_requested.connect(self._on_payload_tab_send_test_requested)
@@ -184,7 +184,7 @@ class WebhookEditorDialog(UnsavedChangesDialog):
         self._rotate_overlap_hours = dialog.overlap_hours()
         self.general_tab.secret_edit.setText(dialog.new_secret())
         self.general_tab.secret_edit.set_revealed(False)
-        self.auth_tab.show_pending_rotation(self._rotate_overlap_hours)
+        self.general_tab.rotation.show_pending_rotation(self._rotate_overlap_hours)
 
     def problems(self) -> dict[int, list[str]]:
         """Validate every tab (messages appear next to the fields); {tab index: problems}."""

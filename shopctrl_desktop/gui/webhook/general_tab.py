@@ -1,4 +1,5 @@
-"""General tab of the Call Webhook editor: URL, method, priority, uniqueness, signing, certificates, timeout."""
+"""General tab of the Call Webhook editor: URL, method, priority, uniqueness, signing (the secret, its scheme and
+its rotation), certificates, timeout."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from shopctrl_desktop.domain.model import HTTP_METHODS, Priority, SignatureSchem
 from shopctrl_desktop.domain.signing import generate_secret, validate_secret
 from shopctrl_desktop.domain.trigger_file import CREDENTIALS_IN_URL, url_has_credentials
 from shopctrl_desktop.gui.webhook.certificate import CaCertificateBox, ClientCertificateBox
+from shopctrl_desktop.gui.webhook.rotation_row import RotationRow
 from shopctrl_desktop.gui.widgets.accessibility import chain_tab_order, name_form_fields
 from shopctrl_desktop.gui.widgets.field_message import FieldMessage, with_message
 from shopctrl_desktop.gui.widgets.secret_edit import SecretLineEdit
@@ -89,6 +91,7 @@ class GeneralTab(QWidget):
         for scheme, label in SCHEME_LABELS.items():
             self.scheme_combo.addItem(label, scheme.value)
         self.secret_message = FieldMessage(self)
+        self.rotation = RotationRow(self)  # shown once the action has a stored secret (show_rotation)
         secret_row = QWidget(self)
         secret_layout = QHBoxLayout(secret_row)
         secret_layout.setContentsMargins(0, 0, 0, 0)
@@ -117,6 +120,8 @@ class GeneralTab(QWidget):
         form.addRow("", self.unique_check)
         form.addRow("HMAC &secret:", with_message(secret_row, self.secret_message))
         form.addRow("Signature s&cheme:", self.scheme_combo)
+        form.addRow("Secret rotation:", self.rotation)
+        self._form = form
         form.addRow("C&lient certificate:", self.certificate_box)
         form.addRow("Trusted C&A:", self.ca_box)
         form.addRow("&Timeout:", self.timeout_spin)
@@ -135,6 +140,7 @@ class GeneralTab(QWidget):
             self.generate_button,
             self.copy_button,
             self.scheme_combo,
+            self.rotation.rotate_button,
             certificate.pem_edit,
             certificate.show_button,
             certificate.import_button,
@@ -177,6 +183,10 @@ class GeneralTab(QWidget):
         self.timeout_spin.setValue(action.timeout_seconds)
         self.url_message.clear_message()
         self.secret_message.clear_message()
+
+    def show_rotation(self, action: WebhookAction) -> None:
+        """The stored secret's rotation row: shown only when there is a stored secret to rotate."""
+        self._form.setRowVisible(self.rotation, self.rotation.show_rotation(action))
 
     def values(self) -> dict[str, object]:
         return {
