@@ -12,7 +12,7 @@ from shopctrl_desktop.cli.common import EXIT_OK, CliError, Context, out
 
 def cmd_purge(ctx: Context) -> int:
     from shopctrl_desktop.domain.retention import cutoffs
-    from shopctrl_desktop.store.retention import Purged, count_due, give_space_back, purge_batch
+    from shopctrl_desktop.store.retention import Purged, count_due, give_all_space_back, purge_batch
 
     s = ctx.settings
     cut = cutoffs(datetime.now(UTC), s.keep_delivered_days, s.keep_failed_days)
@@ -39,7 +39,7 @@ def cmd_purge(ctx: Context) -> int:
     if ctx.args.vacuum:
         _vacuum(ctx)
     elif ctx.db.is_sqlite:
-        if not give_space_back(ctx.db, pages=1_000_000):
+        if not give_all_space_back(ctx.db):
             out(
                 "the file keeps its size: this database was created before retention; run `purge --vacuum` "
                 "once with the engine stopped to give the space back"

@@ -163,3 +163,38 @@ def test_a_batch_walks_the_index_and_never_sorts_every_due_item(db) -> None:
                 row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
             )
             assert "TEMP B-TREE" not in plan and "ix_queue_items_finished" in plan, plan
+
+
+def test_all_space_is_given_back_in_steps_that_each_release_the_write_lock(tmp_path) -> None:
+    """`purge` frees every page a purge left, a step of pages per write transaction: between two steps another
+    connection (a running engine) gets the write lock, and at the end no free page is left."""
+    from sqlalchemy import delete
+
+    from shopctrl_desktop.store.retention import give_all_space_back
+
+    paths = resolve_paths(tmp_path / "data").ensure()
+    db = Database(f"sqlite:///{paths.database_file}")
+    with db.session() as s:
+        for _ in range(120):
+            add(s, ItemStatus.DELIVERED, datetime.now(UTC) - timedelta(days=60)).body = "x" * 10_000
+    with db.session() as s:
+        s.execute(delete(DeliveryAttemptRow))
+        s.execute(delete(QueueItemRow))
+    with db.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA freelist_count")).scalar() > 200
+    other = Database(f"sqlite:///{paths.database_file}")
+    writes: list[int] = []
+
+    def another_program_writes() -> None:  # possible only while no step holds the write lock
+        with other.session() as s:
+            s.execute(text("CREATE TABLE IF NOT EXISTS probe (n INTEGER)"))
+            s.execute(text("INSERT INTO probe VALUES (1)"))
+        writes.append(1)
+
+    assert give_all_space_back(db, step=20, between_steps=another_program_writes)
+    with db.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA freelist_count")).scalar() == 0
+        assert conn.execute(text("SELECT count(*) FROM probe")).scalar() == len(writes)
+    assert len(writes) >= 10  # > 200 free pages, 20 a step
+    db.dispose()
+    other.dispose()
