@@ -206,6 +206,8 @@ class Engine:
         self._release_database()
         if not isinstance(self.observer, NullObserver):  # the counts after the items given back
             try:
+                with self._counter_lock:
+                    self._counter.expire()  # the last report is a full count: exact, whatever was noted
                 self.observer.counts_changed(await self.queue_counts(max_age=0))
             except Exception:  # noqa: BLE001
                 log.debug("final queue counts unavailable", exc_info=True)

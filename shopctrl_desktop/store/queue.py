@@ -458,41 +458,43 @@ def queue_counts(session: Session, *, finished: bool = True) -> QueueCounts:
 
 #: How old the delivered/cancelled figures of reported counts may get (the live ones are always fresh).
 FINISHED_COUNT_SECONDS = 30.0
-CHEAP_COUNT_SECONDS = 0.05  # a full count this quick is done on every read
+CHEAP_COUNT_ROWS = 100_000  # fewer finished items than this: a full count on every read (a few ms)
 
 
 class QueueCounter:
     """Counts for a status display: the live statuses (queued, sending, retrying, failed) on every read;
     delivered and cancelled — a count over every finished item, a noticeable fraction of a second with
     millions of them — at most every ``finished_interval`` seconds, the last full count's in between.
-    While a full count is cheap (the last one took under ``cheap_seconds``: most shops' queues) every
-    read is a full count, exact at once.
+    While a full count is cheap (the last one found fewer than ``cheap_rows`` finished items: most shops'
+    queues) every read is a full count, exact at once — a rule on the data, not on a timing.
 
     A reader that delivers items itself (the delivery engine) adds them with :meth:`note_delivered`, so its
     delivered figure stays current between full counts (it may be off by the few items whose commit and
     note straddled the last full count, until the next one). One per reader; not shared between threads."""
 
     def __init__(
-        self, finished_interval: float = FINISHED_COUNT_SECONDS, cheap_seconds: float = CHEAP_COUNT_SECONDS
+        self, finished_interval: float = FINISHED_COUNT_SECONDS, cheap_rows: int = CHEAP_COUNT_ROWS
     ) -> None:
         self.finished_interval = finished_interval
-        self.cheap_seconds = cheap_seconds
+        self.cheap_rows = cheap_rows
         self._finished: tuple[float, int, int] | None = None  # (monotonic time, delivered, cancelled)
-        self._full_took = float("inf")  # how long the last full count took
         self._delivered_since = 0  # noted since the last full count
 
     def note_delivered(self, count: int) -> None:
         self._delivered_since += count
+
+    def expire(self) -> None:
+        """The next read is a full count (a final report: exact, whatever was noted)."""
+        self._finished = None
 
     def read(self, session: Session) -> QueueCounts:
         now = time.monotonic()
         if (
             self._finished is None
             or now - self._finished[0] > self.finished_interval
-            or self._full_took < self.cheap_seconds
+            or self._finished[1] + self._finished[2] < self.cheap_rows
         ):
             full = queue_counts(session)
-            self._full_took = time.monotonic() - now
             self._finished = (now, full.delivered, full.cancelled)
             self._delivered_since = 0
             return full

@@ -264,7 +264,7 @@ def test_queue_counter_live_every_read_finished_at_most_every_interval(db, box):
 
     action = make_action(db, box, "http://a.example/hook")
     ids = add_items(db, action, 3)
-    slow = queue.QueueCounter(finished_interval=3600, cheap_seconds=0)
+    slow = queue.QueueCounter(finished_interval=3600, cheap_rows=0)
     eager = queue.QueueCounter(finished_interval=0)
     with db.session() as s:
         assert slow.read(s).queued == 3 and eager.read(s).queued == 3
@@ -284,7 +284,7 @@ def test_queue_counter_live_every_read_finished_at_most_every_interval(db, box):
 
 
 def test_queue_counter_counts_in_full_every_read_while_that_is_cheap(db, box):
-    """A small queue (a full count under cheap_seconds) is counted exactly on every read: no figure noted
+    """A small queue (fewer finished items than cheap_rows) is counted exactly on every read: no figure noted
     by the delivery engine can be added twice to a full count that already saw it."""
     from sqlalchemy import update
 
@@ -293,7 +293,7 @@ def test_queue_counter_counts_in_full_every_read_while_that_is_cheap(db, box):
 
     action = make_action(db, box, "http://a.example/hook")
     ids = add_items(db, action, 2)
-    counter = queue.QueueCounter(finished_interval=3600, cheap_seconds=60)
+    counter = queue.QueueCounter(finished_interval=3600, cheap_rows=1000)
     with db.session() as s:
         assert counter.read(s).delivered == 0
     with db.session() as s:
