@@ -324,7 +324,7 @@ def main() -> int:
     from shopctrl_desktop.paths import resolve_paths
     from shopctrl_desktop.runtime import SWITCH_INTERVAL, settle_heap, tune_process
     from shopctrl_desktop.store.db import Database
-    from shopctrl_desktop.store.retention import give_space_back
+    from shopctrl_desktop.store.retention import give_all_space_back
     from shopctrl_desktop.store.secrets import load_secret_box
     from tests.helpers.factories import make_action
 
@@ -397,7 +397,7 @@ def main() -> int:
     size_turn, free_turn = file_figures(paths.database_file)
     wal_turn = wal_mb(paths.database_file)
     t = time.perf_counter()
-    give_space_back(db, pages=10_000_000)  # what `purge` does at its end (the engine's turn: 2,000 pages)
+    give_all_space_back(db)  # what `purge` does at its end: 2,000 pages per write transaction
     vacuum_seconds = time.perf_counter() - t
     size_after, free_after = file_figures(paths.database_file)
 
