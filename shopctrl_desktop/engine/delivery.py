@@ -203,6 +203,11 @@ class DeliveryEngine(OfflineAwareness):
 
     def wake(self) -> None:
         """New items are due (intake calls this after a commit). Safe from any thread."""
+        self._on_engine_loop(self._on_wake)
+
+    def _on_engine_loop(self, call: Callable[..., None], *args: object) -> None:
+        """``call(*args)`` on the engine's loop: at once from it, scheduled from any other thread; nothing
+        once the engine has stopped."""
         loop = self._loop
         if loop is None or loop.is_closed():
             return
@@ -211,9 +216,9 @@ class DeliveryEngine(OfflineAwareness):
         except RuntimeError:
             running = None
         if running is loop:
-            self._on_wake()
+            call(*args)
         else:
-            loop.call_soon_threadsafe(self._on_wake)
+            loop.call_soon_threadsafe(call, *args)
 
     @property
     def owner(self) -> str:

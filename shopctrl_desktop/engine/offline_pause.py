@@ -34,7 +34,6 @@ class OfflineAwareness:
     _offline: OfflineDetector
     _probe_id: int | None
     offline_since: datetime | None
-    _loop: asyncio.AbstractEventLoop | None
     _event: asyncio.Event | None
     _running: bool
     _observer: EngineObserver
@@ -46,20 +45,11 @@ class OfflineAwareness:
         def _release_later(self, gone: list[claims.ClaimedItem]) -> None: ...
         def _wake_in(self, seconds: float) -> None: ...
         def _on_wake(self) -> None: ...
+        def _on_engine_loop(self, call: Callable[..., None], *args: object) -> None: ...
 
     def set_network_online(self, online: bool) -> None:
         """The operating system's reachability (the desktop app's QNetworkInformation). Safe from any thread."""
-        loop = self._loop
-        if loop is None or loop.is_closed():
-            return
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is loop:
-            self._on_network(online)
-        else:
-            loop.call_soon_threadsafe(self._on_network, online)
+        self._on_engine_loop(self._on_network, online)
 
     @property
     def offline(self) -> bool:

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from shopctrl_desktop.gui.theme import style as themed
 
 ERROR_STYLE = "color: #b3261e;"
 INFO_STYLE = "color: #5f6368;"
 OK_STYLE = "color: #1e7b34;"
-WARNING_STYLE = "color: #8a5300;"  # amber
-#: the same meanings on a dark palette (Fusion dark): lighter, so they keep their contrast
-DARK_STYLES = {
-    ERROR_STYLE: "color: #ff8a80;",
-    INFO_STYLE: "color: #b4b8bd;",
-    OK_STYLE: "color: #81c995;",
-    WARNING_STYLE: "color: #f2b43c;",
-}
+WARNING_STYLE = "color: #8a5300;"  # amber (on a dark palette each is its twin in gui/theme.py)
 
 
 class FieldMessage(QLabel):
@@ -57,8 +51,7 @@ class FieldMessage(QLabel):
             self.clear_message()
             return
         self.setProperty("severity", severity)
-        dark = self.palette().color(QPalette.ColorRole.Window).lightness() < 128
-        self.setStyleSheet(DARK_STYLES[style] if dark else style)
+        self.setStyleSheet(themed(style))
         self.setText(text)
         self.show()
 
