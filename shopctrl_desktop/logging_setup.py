@@ -196,7 +196,16 @@ def setup_logging(paths: AppPaths, *, verbose: bool = False, stderr: bool = True
         root.addHandler(handler)
     root.setLevel(level)
     quiet = logging.DEBUG if verbose else logging.WARNING
-    for name in ("httpx", "httpcore", "aiohttp.access", "sqlalchemy", "asyncio", "keyring"):
+    # alembic.runtime.plugins: ~20 "setup plugin" lines at every start of every serve process
+    for name in (
+        "httpx",
+        "httpcore",
+        "aiohttp.access",
+        "sqlalchemy",
+        "asyncio",
+        "keyring",
+        "alembic.runtime.plugins",
+    ):
         logging.getLogger(name).setLevel(quiet)
     if verbose:
         # statements (their values hidden: store/db.py hide_parameters), never the rows they return: a row
